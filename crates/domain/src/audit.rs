@@ -1,0 +1,113 @@
+//! Audit events: who changed what, without any value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CredentialId, EventId, PrincipalId, RequestId, TeamId};
+use crate::principal::PrincipalKind;
+
+/// What happened to a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// The credential was created.
+    Created,
+    /// The credential was changed by a PATCH.
+    Updated,
+    /// The credential was deleted.
+    Deleted,
+    /// The credential was tested.
+    Tested,
+    /// The credential's ciphertext was re-encrypted to another master key.
+    Reencrypted,
+}
+
+impl AuditAction {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Tested => "tested",
+            Self::Reencrypted => "reencrypted",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditAction {
+    type Err = UnknownAuditAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Created,
+            Self::Updated,
+            Self::Deleted,
+            Self::Tested,
+            Self::Reencrypted,
+        ]
+        .into_iter()
+        .find(|action| action.as_str() == s)
+        .ok_or(UnknownAuditAction)
+    }
+}
+
+/// The text names no audit action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown audit action")]
+pub struct UnknownAuditAction;
+
+/// What a request did to one secret field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretEffect {
+    /// A new value was stored.
+    Set,
+    /// The request named the field with a blank, `null` or the mask; the stored value stays.
+    Kept,
+    /// The stored value was removed.
+    Cleared,
+}
+
+/// Who did it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The principal's id.
+    pub id: PrincipalId,
+    /// User or service account.
+    #[serde(rename = "type")]
+    pub kind: PrincipalKind,
+}
+
+/// One entry of a credential's audit trail. It never holds a value or hash of a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The event's id (UUID v7, so events sort by time).
+    pub id: EventId,
+    /// The team of the credential.
+    pub team_id: TeamId,
+    /// The credential; it may since have been deleted.
+    pub credential_id: CredentialId,
+    /// What happened.
+    pub action: AuditAction,
+    /// Who did it.
+    pub actor: Actor,
+    /// The names of the changed fields, e.g. `extra_data.host`, `secrets.password`, `status`.
+    pub changed_fields: Vec<String>,
+    /// For each secret field the request named, whether it was set, kept or cleared.
+    pub secrets: BTreeMap<String, SecretEffect>,
+    /// The request that caused it.
+    pub request_id: RequestId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}

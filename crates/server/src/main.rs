@@ -1,0 +1,2 @@
+//! The `credvault` binary.
+fn main() {}
