@@ -162,9 +162,16 @@ mod tests {
             } else {
                 Err(Denied::Forbidden)
             };
-            assert_eq!(authorize(Some(Role::Member), action), expected, "{action:?}");
+            assert_eq!(
+                authorize(Some(Role::Member), action),
+                expected,
+                "{action:?}"
+            );
         }
-        assert_eq!(authorize(Some(Role::Member), Action::TestIntegration), Ok(()));
+        assert_eq!(
+            authorize(Some(Role::Member), Action::TestIntegration),
+            Ok(())
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 #![doc = include_str!("../README.md")]
 
-pub mod ids;
-pub mod secret;
-pub mod team;
-pub mod principal;
-pub mod authz;
-pub mod schema;
-pub mod credential;
-pub mod validate;
-pub mod patch;
 pub mod audit;
+pub mod authz;
+pub mod credential;
+pub mod ids;
+pub mod patch;
+pub mod principal;
+pub mod schema;
+pub mod secret;
+pub mod service_account;
+pub mod team;
+pub mod validate;

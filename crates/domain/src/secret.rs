@@ -44,7 +44,10 @@ impl SecretValue {
         if left.len() != right.len() {
             return false;
         }
-        left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        left.iter()
+            .zip(right)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 }
 
@@ -149,7 +152,9 @@ impl SecretMap {
 
 impl fmt::Debug for SecretMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.keys().map(|name| (name, MASK))).finish()
+        f.debug_map()
+            .entries(self.0.keys().map(|name| (name, MASK)))
+            .finish()
     }
 }
 
@@ -197,7 +202,10 @@ mod tests {
         map.insert("api_key".into(), "".into());
         let bytes = map.to_json_bytes();
         let back = SecretMap::from_json_bytes(&bytes).unwrap();
-        assert_eq!(back.get("password").unwrap().expose(), "p\"a\\s\ns\u{1}w€rd");
+        assert_eq!(
+            back.get("password").unwrap().expose(),
+            "p\"a\\s\ns\u{1}w€rd"
+        );
         assert_eq!(back.get("api_key").unwrap().expose(), "");
         assert_eq!(back.len(), 2);
     }

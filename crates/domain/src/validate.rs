@@ -53,7 +53,11 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing failed, else `Err(self)`.
     pub fn into_result<T>(self, value: T) -> Result<T, Self> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 

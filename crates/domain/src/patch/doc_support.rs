@@ -12,7 +12,10 @@ use crate::secret::SecretMap;
 
 /// A connected PostgreSQL credential with a stored password, and its secrets.
 pub fn stored_postgres_credential() -> (Credential, SecretMap) {
-    let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single().unwrap_or_default();
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .single()
+        .unwrap_or_default();
     let principal = PrincipalId::new();
     let credential = Credential {
         id: CredentialId::new(),
@@ -23,10 +26,11 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
         description: None,
         account_name: Some("etl@warehouse".to_owned()),
         status: CredentialStatus::Connected,
-        extra_data: json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
+        extra_data:
+            json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         secret_fields: BTreeSet::from(["password".to_owned()]),
         metadata: serde_json::Map::new(),
         health: Health {

@@ -54,7 +54,10 @@ pub fn merge_extra_data(
                 } else if let Value::String(text) = value {
                     match field.check_secret(text) {
                         Ok(()) => {
-                            secret_ops.insert(key.clone(), SecretOp::Set(SecretValue::from(text.as_str())));
+                            secret_ops.insert(
+                                key.clone(),
+                                SecretOp::Set(SecretValue::from(text.as_str())),
+                            );
                         }
                         Err(message) => errors.push(path, message),
                     }

@@ -178,7 +178,10 @@ impl CredentialPatch {
             if !Self::FIELDS.contains(&key.as_str()) {
                 errors.push(
                     key.clone(),
-                    format!("is not a known field; known fields are: {}", Self::FIELDS.join(", ")),
+                    format!(
+                        "is not a known field; known fields are: {}",
+                        Self::FIELDS.join(", ")
+                    ),
                 );
             }
         }
@@ -241,7 +244,11 @@ impl CredentialPatch {
     }
 }
 
-fn take_string(body: &mut Map<String, Value>, key: &str, errors: &mut ValidationErrors) -> Patch<String> {
+fn take_string(
+    body: &mut Map<String, Value>,
+    key: &str,
+    errors: &mut ValidationErrors,
+) -> Patch<String> {
     match body.remove(key) {
         None => Patch::Absent,
         Some(Value::Null) => Patch::Null,
@@ -313,7 +320,12 @@ pub fn apply_patch(
         .schema()
         .ok_or_else(|| single_error("kind", "is not accepted by the provider"))?;
     let mut errors = ValidationErrors::new();
-    check_immutable(&patch.provider, "provider", current.provider.as_str(), &mut errors);
+    check_immutable(
+        &patch.provider,
+        "provider",
+        current.provider.as_str(),
+        &mut errors,
+    );
     check_immutable(&patch.kind, "kind", current.kind.as_str(), &mut errors);
 
     let mut next = current.clone();
@@ -322,9 +334,18 @@ pub fn apply_patch(
     let mut secret_ops = BTreeMap::new();
     match &patch.extra_data {
         Patch::Absent => {}
-        Patch::Null => errors.push("extra_data", "must be an object; send null for a key to delete it"),
+        Patch::Null => errors.push(
+            "extra_data",
+            "must be an object; send null for a key to delete it",
+        ),
         Patch::Value(extra_patch) => {
-            merge_extra_data(schema, &mut next.extra_data, extra_patch, &mut secret_ops, &mut errors);
+            merge_extra_data(
+                schema,
+                &mut next.extra_data,
+                extra_patch,
+                &mut secret_ops,
+                &mut errors,
+            );
         }
     }
     collect_clears(schema, patch, &mut secret_ops, &mut errors);
@@ -334,7 +355,10 @@ pub fn apply_patch(
         .any(|op| matches!(op, SecretOp::Set(_) | SecretOp::Clear))
     {
         let stored = stored_secrets.ok_or(PatchError::SecretsNotLoaded)?;
-        if !stored.names().eq(current.secret_fields.iter().map(String::as_str)) {
+        if !stored
+            .names()
+            .eq(current.secret_fields.iter().map(String::as_str))
+        {
             return Err(PatchError::SecretsOutOfSync);
         }
     }
@@ -349,7 +373,13 @@ pub fn apply_patch(
     }
 
     let explicit_status = patch.status.is_present() && !matches!(patch.status, Patch::Null);
-    settle_status(current, &mut next, schema, explicit_status, new_secrets.is_some());
+    settle_status(
+        current,
+        &mut next,
+        schema,
+        explicit_status,
+        new_secrets.is_some(),
+    );
     let changed_fields = changed_fields(current, &next, &secret_effects);
     Ok(PatchOutcome {
         credential: next,
@@ -388,8 +418,20 @@ fn apply_scalars(next: &mut Credential, patch: &CredentialPatch, errors: &mut Va
             Err(message) => errors.push("name", message),
         },
     }
-    apply_optional_text(&mut next.description, &patch.description, "description", MAX_DESCRIPTION_CHARS, errors);
-    apply_optional_text(&mut next.account_name, &patch.account_name, "account_name", MAX_ACCOUNT_NAME_CHARS, errors);
+    apply_optional_text(
+        &mut next.description,
+        &patch.description,
+        "description",
+        MAX_DESCRIPTION_CHARS,
+        errors,
+    );
+    apply_optional_text(
+        &mut next.account_name,
+        &patch.account_name,
+        "account_name",
+        MAX_ACCOUNT_NAME_CHARS,
+        errors,
+    );
     if let Patch::Value(status) = &patch.status {
         match status.parse::<CredentialStatus>() {
             Ok(status) => next.status = status,
@@ -443,7 +485,10 @@ fn apply_optional_text(
 }
 
 fn status_message() -> String {
-    let names: Vec<&str> = CredentialStatus::ALL.iter().map(|status| status.as_str()).collect();
+    let names: Vec<&str> = CredentialStatus::ALL
+        .iter()
+        .map(|status| status.as_str())
+        .collect();
     format!("must be one of: {}", names.join(", "))
 }
 
@@ -459,10 +504,18 @@ fn collect_clears(
             let declared: Vec<&str> = schema.secret_fields().map(|field| field.name).collect();
             errors.push(
                 path,
-                format!("is not a secret field of {}/{}; the secret fields are: {}", schema.provider, schema.kind, declared.join(", ")),
+                format!(
+                    "is not a secret field of {}/{}; the secret fields are: {}",
+                    schema.provider,
+                    schema.kind,
+                    declared.join(", ")
+                ),
             );
         } else if matches!(secret_ops.get(name), Some(SecretOp::Set(_))) {
-            errors.push(path, format!("conflicts with the new value in extra_data.{name}"));
+            errors.push(
+                path,
+                format!("conflicts with the new value in extra_data.{name}"),
+            );
         } else {
             secret_ops.insert(name.clone(), SecretOp::Clear);
         }
@@ -513,7 +566,12 @@ fn resolve_secrets(
 }
 
 /// Checks the merged credential as a whole: required fields, cleared required secrets, sizes.
-fn check_result(schema: &Schema, current: &Credential, next: &Credential, errors: &mut ValidationErrors) {
+fn check_result(
+    schema: &Schema,
+    current: &Credential,
+    next: &Credential,
+    errors: &mut ValidationErrors,
+) {
     let present = |name: &str| next.has_field(name);
     for field in schema.fields {
         if !field.is_required(present) || present(field.name) {
@@ -531,10 +589,16 @@ fn check_result(schema: &Schema, current: &Credential, next: &Credential, errors
         }
     }
     if json_size(&Value::Object(next.extra_data.clone())) > MAX_JSON_BYTES {
-        errors.push("extra_data", format!("must be at most {MAX_JSON_BYTES} bytes of JSON"));
+        errors.push(
+            "extra_data",
+            format!("must be at most {MAX_JSON_BYTES} bytes of JSON"),
+        );
     }
     if json_size(&Value::Object(next.metadata.clone())) > MAX_JSON_BYTES {
-        errors.push("metadata", format!("must be at most {MAX_JSON_BYTES} bytes of JSON"));
+        errors.push(
+            "metadata",
+            format!("must be at most {MAX_JSON_BYTES} bytes of JSON"),
+        );
     }
 }
 
@@ -589,7 +653,11 @@ fn changed_fields(
     if current.metadata != next.metadata {
         changed.push("metadata".to_owned());
     }
-    let keys: BTreeSet<&String> = current.extra_data.keys().chain(next.extra_data.keys()).collect();
+    let keys: BTreeSet<&String> = current
+        .extra_data
+        .keys()
+        .chain(next.extra_data.keys())
+        .collect();
     for key in keys {
         if current.extra_data.get(key) != next.extra_data.get(key) {
             changed.push(format!("extra_data.{key}"));
@@ -692,7 +760,10 @@ pub fn new_credential(
     now: DateTime<Utc>,
 ) -> Result<CreatedCredential, ValidationErrors> {
     let provider = input.provider.parse::<Provider>().map_err(|_| {
-        let names: Vec<&str> = Provider::ALL.iter().map(|provider| provider.as_str()).collect();
+        let names: Vec<&str> = Provider::ALL
+            .iter()
+            .map(|provider| provider.as_str())
+            .collect();
         one_error("provider", format!("must be one of: {}", names.join(", ")))
     })?;
     let kind = match input.kind.parse::<Kind>() {
@@ -701,7 +772,10 @@ pub fn new_credential(
             let names: Vec<&str> = provider.kinds().iter().map(|kind| kind.as_str()).collect();
             return Err(one_error(
                 "kind",
-                format!("must be one of the kinds of {provider}: {}", names.join(", ")),
+                format!(
+                    "must be one of the kinds of {provider}: {}",
+                    names.join(", ")
+                ),
             ));
         }
     };
@@ -725,13 +799,14 @@ pub fn new_credential(
         modified_by: actor,
     };
     let empty_secrets = SecretMap::new();
-    let outcome = apply_patch(&empty, Some(&empty_secrets), &input.fields).map_err(|error| match error {
-        PatchError::Invalid(errors) => errors,
-        // An empty credential has no stored secrets, so they are always "loaded" and in sync.
-        PatchError::SecretsNotLoaded | PatchError::SecretsOutOfSync => {
-            one_error("extra_data", "could not be applied".to_owned())
-        }
-    })?;
+    let outcome =
+        apply_patch(&empty, Some(&empty_secrets), &input.fields).map_err(|error| match error {
+            PatchError::Invalid(errors) => errors,
+            // An empty credential has no stored secrets, so they are always "loaded" and in sync.
+            PatchError::SecretsNotLoaded | PatchError::SecretsOutOfSync => {
+                one_error("extra_data", "could not be applied".to_owned())
+            }
+        })?;
     let mut credential = outcome.credential;
     if !input.fields.status.is_present() || matches!(input.fields.status, Patch::Null) {
         credential.status = if credential.missing_required_secrets().is_empty() {

@@ -162,7 +162,11 @@ impl FieldSpec {
             FieldType::Url => Err("must be an absolute http or https URL".to_owned()),
             FieldType::Timestamp if DateTime::parse_from_rfc3339(text).is_ok() => Ok(()),
             FieldType::Timestamp => Err("must be an RFC 3339 timestamp".to_owned()),
-            FieldType::Scopes if text.split(' ').all(|scope| scope.is_empty() || is_scope(scope)) => {
+            FieldType::Scopes
+                if text
+                    .split(' ')
+                    .all(|scope| scope.is_empty() || is_scope(scope)) =>
+            {
                 Ok(())
             }
             FieldType::Scopes => Err("must be space-separated scope strings".to_owned()),
@@ -188,7 +192,10 @@ fn is_hostname(text: &str) -> bool {
         return true;
     }
     // Bracketed IPv6 as written in URLs.
-    if let Some(inner) = text.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+    if let Some(inner) = text
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
         return inner.parse::<std::net::Ipv6Addr>().is_ok();
     }
     text.split('.').all(|label| {
@@ -196,7 +203,9 @@ fn is_hostname(text: &str) -> bool {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            && label
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
     })
 }
 
@@ -223,7 +232,9 @@ fn check_pem(text: &str) -> Result<(), String> {
     };
     let end_marker = format!("-----END {label}-----");
     let Some(body) = body.strip_suffix(end_marker.as_str()) else {
-        return Err("must be a PEM block ending with the matching '-----END <label>-----'".to_owned());
+        return Err(
+            "must be a PEM block ending with the matching '-----END <label>-----'".to_owned(),
+        );
     };
     let mut base64_chars = 0usize;
     for line in body.lines().map(str::trim) {

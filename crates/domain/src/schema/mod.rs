@@ -66,10 +66,13 @@ pub const SECRET_LIKE_PARTS: [&str; 5] = ["password", "secret", "token", "privat
 pub fn looks_secret(name: &str) -> bool {
     let lowered = name.to_ascii_lowercase();
     // `privateKey` and `apiKey` are secret-looking too, so compare without separators as well.
-    let squashed: String = lowered.chars().filter(|ch| *ch != '_' && *ch != '-').collect();
-    SECRET_LIKE_PARTS.iter().any(|part| {
-        lowered.contains(part) || squashed.contains(&part.replace('_', ""))
-    })
+    let squashed: String = lowered
+        .chars()
+        .filter(|ch| *ch != '_' && *ch != '-')
+        .collect();
+    SECRET_LIKE_PARTS
+        .iter()
+        .any(|part| lowered.contains(part) || squashed.contains(&part.replace('_', "")))
 }
 
 /// The schema of a provider/kind pair, or `None` when the provider does not accept the kind.
@@ -218,7 +221,11 @@ static SCHEMAS: &[Schema] = &[
     schema(Provider::Sftp, Kind::UserPassword, SFTP_PASSWORD),
     schema(Provider::Sftp, Kind::KeyFile, SFTP_KEY_FILE),
     schema(Provider::Postgresql, Kind::UserPassword, POSTGRES_PASSWORD),
-    schema(Provider::InternalPostgresql, Kind::UserPassword, POSTGRES_PASSWORD),
+    schema(
+        Provider::InternalPostgresql,
+        Kind::UserPassword,
+        POSTGRES_PASSWORD,
+    ),
     schema(Provider::AwsSes, Kind::ApiKey, AWS_SES),
     schema(Provider::Microsoft, Kind::Oauth2, MICROSOFT_OAUTH),
     schema(Provider::Microsoft, Kind::SharepointOauth, MICROSOFT_OAUTH),
@@ -275,7 +282,11 @@ mod tests {
         for schema in SCHEMAS {
             for field in schema.fields {
                 if let Required::UnlessPresent(other) = field.required {
-                    assert!(schema.field(other).is_some(), "{other} in {:?}", schema.kind);
+                    assert!(
+                        schema.field(other).is_some(),
+                        "{other} in {:?}",
+                        schema.kind
+                    );
                 }
             }
         }
@@ -283,10 +294,24 @@ mod tests {
 
     #[test]
     fn secret_looking_names() {
-        for name in ["password", "db_password", "clientSecret", "x_token", "privateKey", "API_KEY"] {
+        for name in [
+            "password",
+            "db_password",
+            "clientSecret",
+            "x_token",
+            "privateKey",
+            "API_KEY",
+        ] {
             assert!(looks_secret(name), "{name}");
         }
-        for name in ["host", "port", "username", "region", "tenant_id", "content_paths"] {
+        for name in [
+            "host",
+            "port",
+            "username",
+            "region",
+            "tenant_id",
+            "content_paths",
+        ] {
             assert!(!looks_secret(name), "{name}");
         }
     }
