@@ -192,6 +192,7 @@ fn write_json_string(out: &mut Vec<u8>, value: &str) {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
