@@ -26,10 +26,16 @@ pub fn demo_team_if_empty(store: &Store) -> Result<Option<Demo>> {
         return Ok(None);
     }
     let label: TeamLabel = DEMO_TEAM.parse().context("demo team label")?;
-    let team = store.create_team(&label).context("creating the demo team")?;
+    let team = store
+        .create_team(&label)
+        .context("creating the demo team")?;
     let owner_token = generate_token(USER_TOKEN_PREFIX);
     store
-        .create_user(team.id, Role::Owner, &TokenHash::of(owner_token.expose()).to_hex())
+        .create_user(
+            team.id,
+            Role::Owner,
+            &TokenHash::of(owner_token.expose()).to_hex(),
+        )
         .context("creating the demo owner token")?;
     Ok(Some(Demo { team, owner_token }))
 }

@@ -17,15 +17,30 @@ use credvault_persistence::StoreOptions;
 #[derive(Debug, Args)]
 pub struct Config {
     /// Database: `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, global = true, env = "CREDVAULT_DATABASE_URL", default_value = "sqlite://credvault.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_DATABASE_URL",
+        default_value = "sqlite://credvault.db"
+    )]
     pub database_url: String,
 
     /// Address the HTTP server listens on.
-    #[arg(long, global = true, env = "CREDVAULT_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind: String,
 
     /// Master keys as `id:base64key[,id:base64key…]` (32-byte keys); the first one is active.
-    #[arg(long, global = true, env = "CREDVAULT_MASTER_KEYS", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_MASTER_KEYS",
+        hide_env_values = true
+    )]
     pub master_keys: Option<MasterKeys>,
 
     /// File holding the master keys (same format) when CREDVAULT_MASTER_KEYS is unset. Default:
@@ -38,7 +53,12 @@ pub struct Config {
     pub pool_size: u32,
 
     /// How long a request waits for a database connection before answering 503, in milliseconds.
-    #[arg(long, global = true, env = "CREDVAULT_DB_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_DB_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub db_timeout_ms: u64,
 
     /// HTTP worker threads (default: one per core).
@@ -47,11 +67,21 @@ pub struct Config {
 
     /// How long an authenticated token is remembered before the database is asked again, in
     /// seconds (0 disables the cache). Keep it short: a revoked token works until it expires here.
-    #[arg(long, global = true, env = "CREDVAULT_TOKEN_CACHE_SECONDS", default_value_t = 5)]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_TOKEN_CACHE_SECONDS",
+        default_value_t = 5
+    )]
     pub token_cache_seconds: u64,
 
     /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests, in seconds.
-    #[arg(long, global = true, env = "CREDVAULT_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_SHUTDOWN_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
     pub shutdown_timeout_seconds: u64,
 }
 
@@ -161,7 +191,11 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            let masked = if userinfo.contains(':') { ":••••" } else { "" };
+            let masked = if userinfo.contains(':') {
+                ":••••"
+            } else {
+                ""
+            };
             format!("{scheme}://{user}{masked}@{host}{path}")
         }
         None => url.to_owned(),
@@ -178,7 +212,10 @@ mod tests {
             redact_url("postgres://app:hunter2@db:5432/vault"),
             "postgres://app:••••@db:5432/vault"
         );
-        assert_eq!(redact_url("postgres://app@db/vault"), "postgres://app@db/vault");
+        assert_eq!(
+            redact_url("postgres://app@db/vault"),
+            "postgres://app@db/vault"
+        );
         assert_eq!(redact_url("sqlite://credvault.db"), "sqlite://credvault.db");
     }
 }

@@ -13,14 +13,20 @@ pub const USER_TOKEN_PREFIX: &str = "cvu";
 
 /// Creates a team and an owner token; prints `{"team_id", "label", "owner_token"}`.
 pub fn create_team(config: &Config, label: &str) -> Result<()> {
-    let label: TeamLabel = label.parse().with_context(|| format!("invalid team label {label:?}"))?;
+    let label: TeamLabel = label
+        .parse()
+        .with_context(|| format!("invalid team label {label:?}"))?;
     let store = super::open_store(config)?;
     let team = store
         .create_team(&label)
         .with_context(|| format!("creating team {label}"))?;
     let token = generate_token(USER_TOKEN_PREFIX);
     store
-        .create_user(team.id, Role::Owner, &TokenHash::of(token.expose()).to_hex())
+        .create_user(
+            team.id,
+            Role::Owner,
+            &TokenHash::of(token.expose()).to_hex(),
+        )
         .context("creating the owner token")?;
     super::print_json(&json!({
         "team_id": team.id.to_string(),
@@ -32,7 +38,9 @@ pub fn create_team(config: &Config, label: &str) -> Result<()> {
 
 /// Creates a user token with a role in a team; prints `{"principal_id", "token"}`.
 pub fn create_token(config: &Config, team: &str, role: &str) -> Result<()> {
-    let team_ref: TeamRef = team.parse().with_context(|| format!("invalid team {team:?}"))?;
+    let team_ref: TeamRef = team
+        .parse()
+        .with_context(|| format!("invalid team {team:?}"))?;
     let role: Role = role.parse().context("invalid role")?;
     let store = super::open_store(config)?;
     let Some(team) = store.find_team(&team_ref).context("looking the team up")? else {

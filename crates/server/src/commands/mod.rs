@@ -16,7 +16,11 @@ pub(crate) fn open_store(config: &Config) -> Result<Store> {
         .with_context(|| format!("opening the database {}", config.database_display()))?;
     let applied = store.migrate().context("applying database migrations")?;
     if !applied.is_empty() {
-        log::info!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        log::info!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(store)
 }
