@@ -142,3 +142,6 @@ pub(crate) fn build_pool(target: Target, options: &StoreOptions) -> Result<Pool,
         .build(manager)
         .map_err(|error| StoreError::Unavailable(error.to_string()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -506,8 +506,14 @@ impl Store {
     }
 
     /// Stores a record; `Conflict` if one exists for the principal and key (a concurrent retry).
+    ///
+    /// Records of any principal older than 24 hours before this one are deleted on the way.
     pub fn insert_idempotency(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
-        repo::idempotency::insert(&mut *self.conn()?, record)
+        let cutoff = record.created_at - repo::idempotency::RETENTION;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::idempotency::purge_older(conn, cutoff)?;
+            repo::idempotency::insert(conn, record)
+        })
     }
 
     // Service accounts.

@@ -49,6 +49,16 @@ pub(crate) fn delete_if_older(
     Ok(())
 }
 
+/// Deletes every record stored before `cutoff` (they answer nothing any more).
+pub(crate) fn purge_older(conn: &mut DbConn, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.le(crate::convert::db_time(cutoff))),
+    )
+    .execute(conn)
+    .map_err(db_error)
+}
+
 pub(crate) fn insert(conn: &mut DbConn, record: &IdempotencyRecord) -> Result<(), StoreError> {
     diesel::insert_into(idempotency_keys::table)
         .values(&IdempotencyRow::from_domain(record)?)

@@ -92,12 +92,43 @@ credvault_persistence::backend_tests! {
                 .unwrap(),
             Some(renewed)
         );
-        // The other principal's record was not touched.
-        assert!(
-            store
-                .find_idempotency(other, "retry-1", created_at)
-                .unwrap()
-                .is_some()
+    }
+
+    fn storing_a_record_purges_those_older_than_a_day(db: &TestDb) {
+        let (_, owner) = team_with_owner(db, "acme");
+        let store = db.store();
+        let old_at = truncate_to_micros(Utc::now()) - TimeDelta::hours(30);
+        let old = IdempotencyRecord {
+            principal_id: owner,
+            key: "old".to_owned(),
+            fingerprint: "f".to_owned(),
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+            created_at: old_at,
+        };
+        store.insert_idempotency(&old).unwrap();
+        let recent = IdempotencyRecord {
+            key: "recent".to_owned(),
+            created_at: old_at + TimeDelta::hours(2),
+            ..old.clone()
+        };
+        store.insert_idempotency(&recent).unwrap();
+        assert!(store.find_idempotency(owner, "old", old_at).unwrap().is_some());
+
+        store
+            .insert_idempotency(&IdempotencyRecord {
+                key: "new".to_owned(),
+                created_at: old_at + TimeDelta::hours(25),
+                ..old.clone()
+            })
+            .unwrap();
+
+        // Asked as of the old record's own time, so only the purge can explain its absence.
+        assert_eq!(store.find_idempotency(owner, "old", old_at).unwrap(), None);
+        assert_eq!(
+            store.find_idempotency(owner, "recent", old_at).unwrap(),
+            Some(recent)
         );
     }
 }
