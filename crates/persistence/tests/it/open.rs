@@ -1,8 +1,13 @@
 //! Opening stores: URL schemes and what an unreachable database looks like.
 
+use std::convert::Infallible;
+use std::sync::mpsc;
 use std::time::Duration;
 
-use credvault_persistence::{Backend, Store, StoreError, StoreOptions};
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::{Backend, CredentialChange, Store, StoreError, StoreOptions};
+
+use crate::support::{insert_credential, team_with_owner};
 
 fn quick() -> StoreOptions {
     StoreOptions {
@@ -64,4 +69,77 @@ fn a_sqlite_file_is_created_and_reopened() {
 
     assert!(store.migrate().unwrap().is_empty());
     assert!(store.find_team(&"acme".parse().unwrap()).unwrap().is_some());
+}
+
+#[test]
+fn a_pool_with_no_free_connection_in_time_is_unavailable() {
+    // SQLite has one connection; an update that holds it makes every other call wait for it.
+    let db = TestDb::sqlite();
+    let (team, owner) = team_with_owner(&db, "acme");
+    let credential = insert_credential(&db, &team, owner, "Warehouse");
+    let store = Store::open(db.url(), &quick()).unwrap();
+    let (holding, held) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+
+    let holder = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store.update_credential(team.id, credential.id, None, |_| {
+                holding.send(()).unwrap();
+                released.recv().unwrap();
+                Ok::<_, Infallible>(CredentialChange::Unchanged)
+            })
+        })
+    };
+    held.recv().unwrap();
+    let waited = store.ping();
+    release.send(()).unwrap();
+
+    assert!(
+        matches!(waited, Err(StoreError::Unavailable(_))),
+        "{waited:?}"
+    );
+    holder.join().unwrap().unwrap();
+    store.ping().unwrap();
+}
+
+mod postgres {
+    use diesel::connection::SimpleConnection;
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use credvault_persistence::testing::{POSTGRES_URL_VAR, TestDb};
+    use credvault_persistence::{Store, StoreError};
+
+    use super::quick;
+
+    #[test]
+    fn a_database_that_goes_away_is_unavailable_until_it_is_back() {
+        let Some(db) = TestDb::postgres() else {
+            return;
+        };
+        let store = Store::open(db.url(), &quick()).unwrap();
+        store.ping().unwrap();
+        let mut admin = PgConnection::establish(&std::env::var(POSTGRES_URL_VAR).unwrap()).unwrap();
+        let database: String = diesel::select(sql::<Text>("current_database()"))
+            .get_result(&mut PgConnection::establish(db.url()).unwrap())
+            .unwrap();
+
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false;
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}';"
+            ))
+            .unwrap();
+        let down = store.ping();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true"
+            ))
+            .unwrap();
+
+        assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
+        store.ping().unwrap();
+    }
 }
