@@ -1,2 +1,95 @@
-//! Developer tasks.
-fn main() {}
+//! Developer tasks for credvault, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks (fmt, clippy, tests on SQLite, the PostgreSQL suite, tidy).
+//! - `tidy`: architecture and hygiene rules that are cheap to check mechanically.
+//! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
+//! - `bench`: the criterion micro-benchmarks.
+//!
+//! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
+
+mod ci;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root).context("entering the workspace root")?;
+    match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&root),
+        Some("tidy") => tidy::run(&root),
+        Some("openapi") => openapi(args.get(1).map(String::as_str) == Some("--check")),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 ci                 fmt, clippy, tests (SQLite and PostgreSQL), tidy\n  \
+                 tidy               dependency direction, file docs, migrations, no prints in libraries\n  \
+                 openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
+                 bench [ARGS]       criterion micro-benchmarks (ARGS go to criterion)"
+            );
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command, echoing it, and fails when it fails.
+pub(crate) fn run(command: &mut Command) -> Result<()> {
+    eprintln!("$ {}", display(command));
+    let status = command
+        .status()
+        .with_context(|| format!("starting {}", display(command)))?;
+    if !status.success() {
+        bail!("{} failed with {status}", display(command));
+    }
+    Ok(())
+}
+
+pub(crate) fn display(command: &Command) -> String {
+    let mut text = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn openapi(check: bool) -> Result<()> {
+    let mut command = cargo();
+    command.args(["test", "-p", "credvault-api", "--test", "api", "openapi"]);
+    if !check {
+        command.env("UPDATE_OPENAPI", "1");
+    }
+    run(&mut command)
+}
+
+fn bench(extra: &[String]) -> Result<()> {
+    let mut command = cargo();
+    command.args([
+        "bench",
+        "-p",
+        "credvault-domain",
+        "-p",
+        "credvault-crypto",
+        "--",
+    ]);
+    command.args(extra);
+    run(&mut command)
+}

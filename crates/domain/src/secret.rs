@@ -119,8 +119,16 @@ impl SecretMap {
     ///
     /// This is the plaintext that `credvault-crypto` seals.
     pub fn to_json_bytes(&self) -> Zeroizing<Vec<u8>> {
-        // Written by hand so that no intermediate `String` or `serde_json::Value` holds a copy.
-        let mut out = Zeroizing::new(Vec::with_capacity(64 * self.0.len() + 2));
+        // Written by hand, into a buffer sized exactly up front: no intermediate `String` or
+        // `serde_json::Value` holds a copy, and no reallocation leaves plaintext behind unwiped.
+        let length = 2
+            + self.0.len().saturating_sub(1)
+            + self
+                .0
+                .iter()
+                .map(|(name, value)| json_string_len(name) + 1 + json_string_len(value.expose()))
+                .sum::<usize>();
+        let mut out = Zeroizing::new(Vec::with_capacity(length));
         out.push(b'{');
         for (index, (name, value)) in self.0.iter().enumerate() {
             if index > 0 {
@@ -131,6 +139,7 @@ impl SecretMap {
             write_json_string(&mut out, value.expose());
         }
         out.push(b'}');
+        debug_assert_eq!(out.len(), length);
         out
     }
 
@@ -169,29 +178,47 @@ impl FromIterator<(String, SecretValue)> for SecretMap {
 #[error("decrypted secret map is not a JSON object of strings")]
 pub struct SecretMapDecodeError;
 
+/// The escape sequence of a byte inside a JSON string, or `None` when it stands for itself.
+fn escape(byte: u8) -> Option<&'static [u8]> {
+    const CONTROL: [&[u8]; 32] = [
+        b"\\u0000", b"\\u0001", b"\\u0002", b"\\u0003", b"\\u0004", b"\\u0005", b"\\u0006",
+        b"\\u0007", b"\\b", b"\\t", b"\\n", b"\\u000b", b"\\f", b"\\r", b"\\u000e", b"\\u000f",
+        b"\\u0010", b"\\u0011", b"\\u0012", b"\\u0013", b"\\u0014", b"\\u0015", b"\\u0016",
+        b"\\u0017", b"\\u0018", b"\\u0019", b"\\u001a", b"\\u001b", b"\\u001c", b"\\u001d",
+        b"\\u001e", b"\\u001f",
+    ];
+    match byte {
+        b'"' => Some(b"\\\""),
+        b'\\' => Some(b"\\\\"),
+        0..=0x1f => Some(CONTROL[usize::from(byte)]),
+        _ => None,
+    }
+}
+
+fn json_string_len(value: &str) -> usize {
+    2 + value
+        .bytes()
+        .map(|byte| escape(byte).map_or(1, <[u8]>::len))
+        .sum::<usize>()
+}
+
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
-    for ch in value.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            ch if (ch as u32) < 0x20 => {
-                let escaped = format!("\\u{:04x}", ch as u32);
-                out.extend_from_slice(escaped.as_bytes());
-            }
-            ch => {
-                let mut buffer = [0u8; 4];
-                out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
-            }
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if let Some(escaped) = escape(byte) {
+            out.extend_from_slice(&bytes[start..index]);
+            out.extend_from_slice(escaped);
+            start = index + 1;
         }
     }
+    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
@@ -208,6 +235,17 @@ mod tests {
         );
         assert_eq!(back.get("api_key").unwrap().expose(), "");
         assert_eq!(back.len(), 2);
+    }
+
+    #[test]
+    fn every_control_character_round_trips_with_an_exact_buffer() {
+        let all_controls: String = (0u8..0x20).map(char::from).collect::<String>() + "\"\\end";
+        let mut map = SecretMap::new();
+        map.insert("k".into(), SecretValue::new(all_controls.clone()));
+        let bytes = map.to_json_bytes();
+        assert_eq!(bytes.len(), bytes.capacity(), "buffer sized exactly");
+        let back = SecretMap::from_json_bytes(&bytes).unwrap();
+        assert_eq!(back.get("k").unwrap().expose(), all_controls);
     }
 
     #[test]

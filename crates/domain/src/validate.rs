@@ -82,7 +82,7 @@ pub fn json_depth(value: &serde_json::Value) -> usize {
 }
 
 /// The length in bytes of a JSON value's compact encoding.
-pub fn json_size(value: &serde_json::Value) -> usize {
+pub fn json_size(value: &impl Serialize) -> usize {
     struct Counter(usize);
     impl std::io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -1,1 +1,37 @@
-//! placeholder
+//! The credvault server and administration CLI.
+//!
+//! [`run`] dispatches a parsed command line. Every command prints one JSON object on stdout so
+//! scripts can read it; logs go to stderr.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logging;
+
+use std::process::ExitCode;
+
+use crate::cli::{AdminCommand, Cli, Command, KeysCommand};
+
+/// Runs one command and turns its outcome into the exit code, logging the error chain.
+pub fn run(cli: Cli) -> ExitCode {
+    let config = cli.config;
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => commands::serve::run(&config),
+        Command::Migrate => commands::migrate::run(&config),
+        Command::Admin(AdminCommand::CreateTeam { label }) => {
+            commands::admin::create_team(&config, &label)
+        }
+        Command::Admin(AdminCommand::CreateToken { team, role }) => {
+            commands::admin::create_token(&config, &team, &role)
+        }
+        Command::Keys(KeysCommand::Generate { id }) => commands::keys::generate(&id),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

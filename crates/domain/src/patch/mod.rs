@@ -170,7 +170,7 @@ impl CredentialPatch {
             errors.push("body", "must be a JSON object");
             return Err(errors);
         };
-        if json_depth(&Value::Object(body.clone())) > MAX_DEPTH {
+        if 1 + body.values().map(json_depth).max().unwrap_or(0) > MAX_DEPTH {
             errors.push("body", format!("nests deeper than {MAX_DEPTH} levels"));
             return Err(errors);
         }
@@ -588,13 +588,13 @@ fn check_result(
             );
         }
     }
-    if json_size(&Value::Object(next.extra_data.clone())) > MAX_JSON_BYTES {
+    if json_size(&next.extra_data) > MAX_JSON_BYTES {
         errors.push(
             "extra_data",
             format!("must be at most {MAX_JSON_BYTES} bytes of JSON"),
         );
     }
-    if json_size(&Value::Object(next.metadata.clone())) > MAX_JSON_BYTES {
+    if json_size(&next.metadata) > MAX_JSON_BYTES {
         errors.push(
             "metadata",
             format!("must be at most {MAX_JSON_BYTES} bytes of JSON"),

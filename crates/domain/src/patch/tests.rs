@@ -1,1 +1,871 @@
+//! Unit and property tests of the PATCH engine (SPEC §3).
 
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::audit::SecretEffect;
+use crate::credential::{Credential, CredentialStatus, HealthStatus};
+use crate::ids::{CredentialId, PrincipalId, TeamId};
+use crate::patch::doc_support::stored_postgres_credential;
+use crate::patch::merge_patch::merge_patch;
+use crate::patch::{
+    CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
+};
+use crate::secret::{MASK, SecretMap};
+
+fn patch(body: Value) -> CredentialPatch {
+    CredentialPatch::from_json(body).expect("patch parses")
+}
+
+fn apply(credential: &Credential, secrets: &SecretMap, body: Value) -> PatchOutcome {
+    apply_patch(credential, Some(secrets), &patch(body)).expect("patch applies")
+}
+
+fn errors_of(credential: &Credential, secrets: &SecretMap, body: Value) -> Vec<(String, String)> {
+    match apply_patch(credential, Some(secrets), &patch(body)) {
+        Err(PatchError::Invalid(errors)) => errors
+            .errors()
+            .iter()
+            .map(|error| (error.field.clone(), error.message.clone()))
+            .collect(),
+        other => panic!("expected validation errors, got {other:?}"),
+    }
+}
+
+fn fields(errors: &[(String, String)]) -> Vec<&str> {
+    errors.iter().map(|(field, _)| field.as_str()).collect()
+}
+
+fn create(body: Value) -> (Credential, SecretMap) {
+    let input = NewCredential::from_json(body).expect("create body parses");
+    let created = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .expect("create validates");
+    (created.credential, created.secrets)
+}
+
+fn keystatic() -> (Credential, SecretMap) {
+    create(json!({
+        "provider": "keystatic", "kind": "api_key", "name": "Site content",
+        "extra_data": {
+            "repository": "acme/site",
+            "content_paths": {"posts": "content/posts", "pages": "content/pages"},
+            "github_token": "ghp_first"
+        }
+    }))
+}
+
+// Secrets: blank, null and the mask keep; a new value replaces.
+
+#[test]
+fn blank_null_and_mask_keep_the_stored_secret() {
+    let (credential, secrets) = stored_postgres_credential();
+    for kept in [json!(""), Value::Null, json!(MASK)] {
+        let outcome = apply(
+            &credential,
+            &secrets,
+            json!({"extra_data": {"password": kept}}),
+        );
+        assert!(outcome.secrets.is_none(), "{kept}");
+        assert!(!outcome.changed(), "{kept}");
+        assert_eq!(outcome.secret_effects["password"], SecretEffect::Kept);
+        assert!(!outcome.credential.extra_data.contains_key("password"));
+    }
+}
+
+#[test]
+fn new_secret_replaces_the_stored_one_and_stays_out_of_extra_data() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": "rotated"}}),
+    );
+    let new_secrets = outcome.secrets.expect("secrets changed");
+    assert_eq!(new_secrets.get("password").unwrap().expose(), "rotated");
+    assert_eq!(outcome.secret_effects["password"], SecretEffect::Set);
+    assert!(
+        outcome
+            .changed_fields
+            .contains(&"secrets.password".to_owned())
+    );
+    assert!(!outcome.credential.extra_data.contains_key("password"));
+}
+
+#[test]
+fn resending_the_stored_secret_is_not_a_change() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": "s3cret"}}),
+    );
+    assert!(outcome.secrets.is_none());
+    assert!(!outcome.changed());
+    assert_eq!(outcome.secret_effects["password"], SecretEffect::Kept);
+}
+
+#[test]
+fn setting_a_secret_without_loading_the_stored_ones_is_refused() {
+    let (credential, _) = stored_postgres_credential();
+    let result = apply_patch(
+        &credential,
+        None,
+        &patch(json!({"extra_data": {"password": "x"}})),
+    );
+    assert!(matches!(result, Err(PatchError::SecretsNotLoaded)));
+}
+
+#[test]
+fn loaded_secrets_that_do_not_match_the_row_are_refused() {
+    let (credential, _) = stored_postgres_credential();
+    let empty = SecretMap::new();
+    let result = apply_patch(
+        &credential,
+        Some(&empty),
+        &patch(json!({"extra_data": {"password": "x"}})),
+    );
+    assert!(matches!(result, Err(PatchError::SecretsOutOfSync)));
+}
+
+#[test]
+fn non_secret_patch_does_not_need_the_secrets() {
+    let (credential, _) = stored_postgres_credential();
+    let request = patch(json!({"name": "Renamed"}));
+    assert!(!request.touches_secrets(&credential));
+    let outcome = apply_patch(&credential, None, &request).unwrap();
+    assert_eq!(outcome.credential.name, "Renamed");
+    assert!(outcome.credential.secret_fields.contains("password"));
+}
+
+#[test]
+fn a_secret_of_the_wrong_type_is_rejected() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": 12345}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.password"]);
+}
+
+// extra_data: top-level shallow merge.
+
+#[test]
+fn nested_extra_data_objects_are_replaced_wholesale() {
+    let (credential, secrets) = keystatic();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"content_paths": {"posts": "blog"}}}),
+    );
+    assert_eq!(
+        outcome.credential.extra_data["content_paths"],
+        json!({"posts": "blog"})
+    );
+    assert_eq!(outcome.credential.extra_data["repository"], "acme/site");
+    assert_eq!(outcome.changed_fields, ["extra_data.content_paths"]);
+}
+
+#[test]
+fn null_deletes_a_non_secret_key() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"database": null}}),
+    );
+    assert!(!outcome.credential.extra_data.contains_key("database"));
+    assert!(
+        outcome
+            .changed_fields
+            .contains(&"extra_data.database".to_owned())
+    );
+}
+
+#[test]
+fn null_on_a_required_key_is_a_validation_error() {
+    let (credential, secrets) = create(json!({
+        "provider": "sftp", "kind": "user_password", "name": "Drop",
+        "extra_data": {"host": "sftp.example.com", "username": "etl", "password": "p"}
+    }));
+    let errors = errors_of(&credential, &secrets, json!({"extra_data": {"host": null}}));
+    assert_eq!(fields(&errors), ["extra_data.host"]);
+}
+
+#[test]
+fn omitted_keys_keep_their_values() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(&credential, &secrets, json!({"extra_data": {"port": 6432}}));
+    for key in ["host", "database", "username"] {
+        assert_eq!(
+            outcome.credential.extra_data[key],
+            credential.extra_data[key]
+        );
+    }
+    assert_eq!(outcome.credential.name, credential.name);
+    assert_eq!(outcome.credential.extra_data["port"], 6432);
+}
+
+#[test]
+fn undeclared_secret_looking_key_is_rejected_with_nothing_changed() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"name": "ok", "extra_data": {"db_password": "oops", "note": "fine"}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.db_password"]);
+    assert!(
+        errors[0].1.contains("password"),
+        "names the real secret fields"
+    );
+    assert!(!errors[0].1.contains("oops"), "never echoes the value");
+}
+
+#[test]
+fn secret_looking_key_nested_in_extra_data_is_rejected() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"options": {"auth": {"apiKey": "x"}}}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.options.auth.apiKey"]);
+}
+
+#[test]
+fn undeclared_plain_keys_are_allowed() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"application_name": "etl"}}),
+    );
+    assert_eq!(outcome.credential.extra_data["application_name"], "etl");
+}
+
+#[test]
+fn port_and_types_are_validated_and_all_errors_are_reported() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({
+            "name": "   ",
+            "description": "x".repeat(501),
+            "status": "sleeping",
+            "extra_data": {"port": 0, "ssl_mode": "maybe", "host": "bad host!"}
+        }),
+    );
+    let mut names = fields(&errors);
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "description",
+            "extra_data.host",
+            "extra_data.port",
+            "extra_data.ssl_mode",
+            "name",
+            "status"
+        ]
+    );
+}
+
+#[test]
+fn port_bounds() {
+    let (credential, secrets) = stored_postgres_credential();
+    for bad in [json!(0), json!(65536), json!(-1), json!("22"), json!(22.5)] {
+        let errors = errors_of(&credential, &secrets, json!({"extra_data": {"port": bad}}));
+        assert_eq!(fields(&errors), ["extra_data.port"], "{bad}");
+    }
+    for good in [1, 22, 65535] {
+        apply(&credential, &secrets, json!({"extra_data": {"port": good}}));
+    }
+}
+
+#[test]
+fn pem_shape_is_checked() {
+    let body = |key: &str| {
+        json!({
+            "provider": "sftp", "kind": "key_file", "name": "Key",
+            "extra_data": {"host": "h.example.com", "username": "u", "private_key": key}
+        })
+    };
+    let input = NewCredential::from_json(body("not a key")).unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].field, "extra_data.private_key");
+    assert!(!errors.errors()[0].message.contains("not a key"));
+    let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    let (credential, secrets) = create(body(pem));
+    assert_eq!(credential.status, CredentialStatus::CredentialsSaved);
+    assert_eq!(secrets.get("private_key").unwrap().expose(), pem);
+}
+
+// Scalars.
+
+#[test]
+fn name_is_trimmed_and_bounded() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(&credential, &secrets, json!({"name": "  Warehouse 2  "}));
+    assert_eq!(outcome.credential.name, "Warehouse 2");
+    let errors = errors_of(&credential, &secrets, json!({"name": "x".repeat(201)}));
+    assert_eq!(fields(&errors), ["name"]);
+    let errors = errors_of(&credential, &secrets, json!({"name": null}));
+    assert_eq!(fields(&errors), ["name"]);
+    apply(&credential, &secrets, json!({"name": "x".repeat(200)}));
+}
+
+#[test]
+fn null_description_clears_and_null_status_keeps() {
+    let (mut credential, secrets) = stored_postgres_credential();
+    credential.description = Some("old".to_owned());
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"description": null, "status": null}),
+    );
+    assert_eq!(outcome.credential.description, None);
+    assert_eq!(outcome.credential.status, credential.status);
+    assert_eq!(outcome.changed_fields, ["description"]);
+}
+
+#[test]
+fn account_name_is_bounded() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"account_name": "a".repeat(201)}),
+    );
+    assert_eq!(fields(&errors), ["account_name"]);
+}
+
+// Immutable fields.
+
+#[test]
+fn provider_and_kind_are_immutable() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"provider": "sftp", "kind": "key_file"}),
+    );
+    assert_eq!(fields(&errors), ["provider", "kind"]);
+    assert!(errors[0].1.contains("create a new credential"));
+    // Sending the stored values is harmless.
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"provider": "postgresql", "kind": "user_password"}),
+    );
+    assert!(!outcome.changed());
+}
+
+// clear_secrets.
+
+#[test]
+fn clearing_a_required_secret_is_rejected() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"clear_secrets": ["password"]}),
+    );
+    assert_eq!(fields(&errors), ["clear_secrets.password"]);
+}
+
+#[test]
+fn clearing_an_optional_secret_removes_it() {
+    let (credential, secrets) = create(json!({
+        "provider": "google", "kind": "oauth2", "name": "Drive",
+        "extra_data": {"client_id": "cid", "client_secret": "cs", "refresh_token": "rt"}
+    }));
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"clear_secrets": ["refresh_token"]}),
+    );
+    let new_secrets = outcome.secrets.expect("secrets changed");
+    assert!(!new_secrets.contains("refresh_token"));
+    assert_eq!(new_secrets.get("client_secret").unwrap().expose(), "cs");
+    assert_eq!(
+        outcome.secret_effects["refresh_token"],
+        SecretEffect::Cleared
+    );
+    assert_eq!(outcome.changed_fields, ["secrets.refresh_token"]);
+    assert!(!outcome.credential.secret_fields.contains("refresh_token"));
+}
+
+#[test]
+fn clearing_an_unknown_or_plain_field_is_rejected() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"clear_secrets": ["host", "nope"]}),
+    );
+    assert_eq!(
+        fields(&errors),
+        ["clear_secrets.host", "clear_secrets.nope"]
+    );
+}
+
+#[test]
+fn clearing_and_setting_the_same_secret_conflicts() {
+    let (credential, secrets) = create(json!({
+        "provider": "google", "kind": "oauth2", "name": "Drive",
+        "extra_data": {"client_id": "cid", "client_secret": "cs", "refresh_token": "rt"}
+    }));
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"refresh_token": "new"}, "clear_secrets": ["refresh_token"]}),
+    );
+    assert_eq!(fields(&errors), ["clear_secrets.refresh_token"]);
+}
+
+#[test]
+fn clearing_the_alternative_of_a_required_secret_is_rejected() {
+    // With a connection string, host, username and password are optional; clearing it would
+    // leave a credential without host and username.
+    let (credential, secrets) = create(json!({
+        "provider": "postgresql", "kind": "user_password", "name": "DW",
+        "extra_data": {"connection_string": "postgresql://u@h/db"}
+    }));
+    assert_eq!(credential.status, CredentialStatus::CredentialsSaved);
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"clear_secrets": ["connection_string"]}),
+    );
+    let mut names = fields(&errors);
+    names.sort_unstable();
+    assert_eq!(names, ["extra_data.host", "extra_data.username"]);
+}
+
+// Status and health.
+
+#[test]
+fn changing_a_connection_field_of_a_connected_credential_resets_status_and_health() {
+    let (credential, secrets) = stored_postgres_credential();
+    assert_eq!(credential.status, CredentialStatus::Connected);
+    let outcome = apply(&credential, &secrets, json!({"extra_data": {"port": 6543}}));
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+    assert_eq!(outcome.credential.health.status, HealthStatus::Unknown);
+    assert_eq!(
+        outcome.changed_fields,
+        ["extra_data.port", "status", "health"]
+    );
+}
+
+#[test]
+fn changing_a_secret_of_an_errored_credential_resets_status() {
+    let (mut credential, secrets) = stored_postgres_credential();
+    credential.status = CredentialStatus::Error;
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": "fixed"}}),
+    );
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+}
+
+#[test]
+fn an_explicit_status_wins_over_the_automatic_one() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": "fixed"}, "status": "connected"}),
+    );
+    assert_eq!(outcome.credential.status, CredentialStatus::Connected);
+    assert_eq!(outcome.credential.health.status, HealthStatus::Unknown);
+}
+
+#[test]
+fn descriptive_changes_keep_status_and_health() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"name": "New name", "metadata": {"team": "data"}, "extra_data": {"note": "x"}}),
+    );
+    assert_eq!(outcome.credential.status, CredentialStatus::Connected);
+    assert_eq!(outcome.credential.health.status, HealthStatus::Healthy);
+}
+
+#[test]
+fn revoked_credential_keeps_its_status_on_secret_change() {
+    let (mut credential, secrets) = stored_postgres_credential();
+    credential.status = CredentialStatus::Revoked;
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"password": "p2"}}),
+    );
+    assert_eq!(outcome.credential.status, CredentialStatus::Revoked);
+}
+
+#[test]
+fn pending_credential_becomes_saved_once_its_secrets_are_complete() {
+    let (credential, secrets) = create(json!({
+        "provider": "aws_ses", "kind": "api_key", "name": "Mail",
+        "extra_data": {"access_key_id": "AKIA", "region": "eu-west-1"}
+    }));
+    assert_eq!(credential.status, CredentialStatus::Pending);
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"secret_access_key": "sk"}}),
+    );
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+}
+
+// No-op and metadata.
+
+#[test]
+fn an_empty_patch_changes_nothing() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(&credential, &secrets, json!({}));
+    assert!(!outcome.changed());
+    assert_eq!(outcome.credential, credential);
+}
+
+#[test]
+fn setting_the_same_values_changes_nothing() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"name": "Warehouse", "extra_data": {"host": "db.internal", "port": 5432}}),
+    );
+    assert!(!outcome.changed(), "{:?}", outcome.changed_fields);
+}
+
+#[test]
+fn metadata_is_merged_recursively_and_null_deletes() {
+    let (mut credential, secrets) = stored_postgres_credential();
+    credential.metadata = json!({"a": 1, "nested": {"x": 1, "y": 2}})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"metadata": {"a": null, "nested": {"y": null, "z": 3}, "custom_property": 42}}),
+    );
+    assert_eq!(
+        Value::Object(outcome.credential.metadata),
+        json!({"nested": {"x": 1, "z": 3}, "custom_property": 42})
+    );
+    let outcome = apply(&credential, &secrets, json!({"metadata": null}));
+    assert!(outcome.credential.metadata.is_empty());
+    let errors = errors_of(&credential, &secrets, json!({"metadata": [1]}));
+    assert_eq!(fields(&errors), ["metadata"]);
+}
+
+#[test]
+fn rfc7396_appendix_a_examples() {
+    let vectors = [
+        (json!({"a":"b"}), json!({"a":"c"}), json!({"a":"c"})),
+        (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
+        (json!({"a":"b"}), json!({"a":null}), json!({})),
+        (
+            json!({"a":"b","b":"c"}),
+            json!({"a":null}),
+            json!({"b":"c"}),
+        ),
+        (json!({"a":["b"]}), json!({"a":"c"}), json!({"a":"c"})),
+        (json!({"a":"c"}), json!({"a":["b"]}), json!({"a":["b"]})),
+        (
+            json!({"a": {"b": "c"}}),
+            json!({"a": {"b": "d", "c": null}}),
+            json!({"a": {"b": "d"}}),
+        ),
+        (
+            json!({"a": [{"b":"c"}]}),
+            json!({"a": [1]}),
+            json!({"a": [1]}),
+        ),
+        (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
+        (json!({"a":"b"}), json!(["c"]), json!(["c"])),
+        (json!({"a":"foo"}), json!(null), json!(null)),
+        (json!({"a":"foo"}), json!("bar"), json!("bar")),
+        (json!({"e":null}), json!({"a":1}), json!({"e":null,"a":1})),
+        (json!([1, 2]), json!({"a":"b","c":null}), json!({"a":"b"})),
+        (
+            json!({}),
+            json!({"a":{"bb":{"ccc":null}}}),
+            json!({"a":{"bb":{}}}),
+        ),
+    ];
+    for (target, patch, expected) in vectors {
+        let mut result = target.clone();
+        merge_patch(&mut result, &patch);
+        assert_eq!(result, expected, "target {target} patch {patch}");
+    }
+}
+
+// Parsing and limits.
+
+#[test]
+fn unknown_fields_and_type_errors_are_all_reported() {
+    let errors = CredentialPatch::from_json(json!({
+        "nmae": "x", "name": 1, "extra_data": [], "clear_secrets": "password", "metadata": {}
+    }))
+    .unwrap_err();
+    let mut names: Vec<&str> = errors
+        .errors()
+        .iter()
+        .map(|error| error.field.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["clear_secrets", "extra_data", "name", "nmae"]);
+}
+
+#[test]
+fn bodies_nested_deeper_than_32_levels_are_rejected() {
+    let mut deep = json!("leaf");
+    for _ in 0..32 {
+        deep = json!({ "k": deep });
+    }
+    // The body object itself adds one level: 33 in all.
+    let errors = CredentialPatch::from_json(json!({ "metadata": deep.clone() })).unwrap_err();
+    assert_eq!(errors.errors()[0].field, "body");
+    let shallower = deep["k"].clone();
+    assert!(CredentialPatch::from_json(json!({ "metadata": shallower })).is_ok());
+}
+
+#[test]
+fn extra_data_and_metadata_are_limited_to_16_kib_once_merged() {
+    let (credential, secrets) = stored_postgres_credential();
+    let half = "x".repeat(9 * 1024);
+    let first = apply(&credential, &secrets, json!({"metadata": {"a": half}}));
+    let errors = errors_of(
+        &first.credential,
+        &secrets,
+        json!({"metadata": {"b": half}}),
+    );
+    assert_eq!(fields(&errors), ["metadata"]);
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"a": half, "b": half}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data"]);
+}
+
+// Create.
+
+#[test]
+fn create_defaults_status_from_required_secrets() {
+    let (complete, secrets) = create(json!({
+        "provider": "stripe", "kind": "api_key", "name": "Payments",
+        "extra_data": {"api_key": "sk_live_1"}
+    }));
+    assert_eq!(complete.status, CredentialStatus::CredentialsSaved);
+    assert_eq!(
+        complete.secret_fields,
+        BTreeSet::from(["api_key".to_owned()])
+    );
+    assert_eq!(secrets.get("api_key").unwrap().expose(), "sk_live_1");
+    assert!(complete.extra_data.is_empty());
+    let (pending, _) = create(json!({
+        "provider": "stripe", "kind": "api_key", "name": "Payments", "extra_data": {}
+    }));
+    assert_eq!(pending.status, CredentialStatus::Pending);
+}
+
+#[test]
+fn create_rejects_unknown_provider_and_foreign_kind() {
+    let input =
+        NewCredential::from_json(json!({"provider": "ftp", "kind": "api_key", "name": "x"}))
+            .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].field, "provider");
+    let input = NewCredential::from_json(
+        json!({"provider": "postgresql", "kind": "key_file", "name": "x"}),
+    )
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].field, "kind");
+    assert!(errors.errors()[0].message.contains("user_password"));
+}
+
+#[test]
+fn create_requires_provider_kind_and_name() {
+    let errors = NewCredential::from_json(json!({"extra_data": {}})).unwrap_err();
+    let mut names: Vec<&str> = errors
+        .errors()
+        .iter()
+        .map(|error| error.field.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["kind", "name", "provider"]);
+}
+
+#[test]
+fn create_reports_missing_required_non_secret_fields() {
+    let input = NewCredential::from_json(json!({
+        "provider": "sftp", "kind": "user_password", "name": "x", "extra_data": {"password": "p"}
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    let mut names: Vec<&str> = errors
+        .errors()
+        .iter()
+        .map(|error| error.field.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["extra_data.host", "extra_data.username"]);
+}
+
+// Properties.
+
+fn extra_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        "[a-z0-9.]{1,12}".prop_map(Value::from),
+        (1u16..=65535).prop_map(Value::from),
+        Just(json!({"nested": {"deep": 1}})),
+        Just(json!("")),
+        Just(json!(MASK)),
+    ]
+}
+
+fn extra_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("host".to_owned()),
+        Just("port".to_owned()),
+        Just("database".to_owned()),
+        Just("password".to_owned()),
+        Just("connection_string".to_owned()),
+        Just("note".to_owned()),
+        Just("db_password".to_owned()),
+        Just("api_token".to_owned()),
+        "[a-z]{1,6}",
+    ]
+}
+
+fn patch_body() -> impl Strategy<Value = Value> {
+    (
+        proptest::collection::btree_map(extra_key(), extra_value(), 0..6),
+        proptest::option::of("[A-Za-z ]{0,20}"),
+        proptest::option::of(proptest::collection::btree_map(
+            "[a-c]",
+            prop_oneof![Just(Value::Null), (0..5i32).prop_map(Value::from)],
+            0..3,
+        )),
+    )
+        .prop_map(|(extra, name, metadata)| {
+            let mut body = serde_json::Map::new();
+            body.insert("extra_data".into(), json!(extra));
+            if let Some(name) = name {
+                body.insert("name".into(), json!(name));
+            }
+            if let Some(metadata) = metadata {
+                body.insert("metadata".into(), json!(metadata));
+            }
+            Value::Object(body)
+        })
+}
+
+proptest! {
+    #[test]
+    fn applying_a_patch_twice_equals_applying_it_once(body in patch_body()) {
+        let (credential, secrets) = stored_postgres_credential();
+        let request = patch(body);
+        if let Ok(once) = apply_patch(&credential, Some(&secrets), &request) {
+            let once_secrets = once.secrets.clone().unwrap_or_else(|| secrets.clone());
+            let twice = apply_patch(&once.credential, Some(&once_secrets), &request).expect("second application validates");
+            prop_assert_eq!(&twice.credential, &once.credential);
+            prop_assert!(!twice.changed(), "second application changed {:?}", twice.changed_fields);
+            prop_assert!(twice.secrets.is_none());
+        }
+    }
+
+    #[test]
+    fn a_patch_never_moves_a_secret_into_extra_data(body in patch_body()) {
+        let (credential, secrets) = stored_postgres_credential();
+        if let Ok(outcome) = apply_patch(&credential, Some(&secrets), &patch(body)) {
+            let schema = outcome.credential.schema().expect("schema");
+            for key in outcome.credential.extra_data.keys() {
+                prop_assert!(!schema.is_secret(key), "{} in extra_data", key);
+                prop_assert!(!crate::schema::looks_secret(key) || schema.field(key).is_some(), "{} in extra_data", key);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_absent_from_the_patch_are_untouched(body in patch_body()) {
+        let (credential, secrets) = stored_postgres_credential();
+        let sent: Vec<String> = body["extra_data"].as_object().map(|map| map.keys().cloned().collect()).unwrap_or_default();
+        if let Ok(outcome) = apply_patch(&credential, Some(&secrets), &patch(body)) {
+            for (key, value) in &credential.extra_data {
+                if !sent.contains(key) {
+                    prop_assert_eq!(outcome.credential.extra_data.get(key), Some(value));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blank_null_or_mask_never_change_a_stored_secret(kept in prop_oneof![Just(json!("")), Just(Value::Null), Just(json!(MASK))], other in patch_body()) {
+        let (credential, secrets) = stored_postgres_credential();
+        let mut body = other;
+        body["extra_data"]["password"] = kept;
+        if let Ok(outcome) = apply_patch(&credential, Some(&secrets), &patch(body)) {
+            let after = outcome.secrets.unwrap_or_else(|| secrets.clone());
+            prop_assert_eq!(after.get("password").expect("kept").expose(), "s3cret");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The command line: global configuration flags plus one subcommand.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// credvault: a multi-tenant vault for integration credentials.
+#[derive(Debug, Parser)]
+#[command(name = "credvault", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every command (each also read from its environment variable).
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies pending migrations; on an empty database creates team `demo`).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Administer teams and tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage master keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Administration commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a team and an owner token for it.
+    CreateTeam {
+        /// The team's label: lowercase letters, digits and '-', at most 63 characters.
+        #[arg(long)]
+        label: String,
+    },
+    /// Create a user token with a role in a team.
+    CreateToken {
+        /// The team's label or id.
+        #[arg(long)]
+        team: String,
+        /// `owner` or `member`.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+}
+
+/// Master key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key as `id:base64`, ready for CREDVAULT_MASTER_KEYS.
+    Generate {
+        /// The key id: 1-32 characters of letters, digits, '-' and '_'.
+        #[arg(long)]
+        id: String,
+    },
+}

@@ -1,0 +1,72 @@
+//! `credvault serve`: the startup sequence, as a checklist.
+//!
+//! config → database pool → migrations → key ring → demo team on first run → bind → print JSON
+//! → serve until SIGTERM/SIGINT (in-flight requests finish within the shutdown timeout).
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use credvault_api::{AppState, ServerOptions, Settings};
+use serde_json::json;
+
+use crate::bootstrap;
+use crate::config::Config;
+
+/// Runs the HTTP server until it is stopped.
+pub fn run(config: &Config) -> Result<()> {
+    let store = super::open_store(config)?;
+    let (key_ring, created_key_file) = config.load_key_ring()?;
+    let demo = bootstrap::demo_team_if_empty(&store)?;
+
+    let listener =
+        TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let base_url = format!("http://{address}");
+
+    let mut started = json!({
+        "listening": base_url,
+        "database": config.database_display(),
+        "docs": format!("{base_url}/docs/"),
+        "active_key_id": key_ring.active_key_id().as_str(),
+    });
+    if let Some(path) = &created_key_file {
+        started["master_key_file_created"] = json!(path.display().to_string());
+    }
+    if let Some(demo) = &demo {
+        let token = demo.owner_token.expose();
+        started["demo"] = json!({
+            "team_id": demo.team.id.to_string(),
+            "label": demo.team.label.as_str(),
+            "owner_token": token,
+            "note": "shown once; keep it",
+        });
+        started["try"] = json!(format!(
+            "curl -H 'Authorization: Bearer {token}' {base_url}/api/v1/teams/{}/integrations",
+            demo.team.label
+        ));
+    }
+    super::print_json(&started);
+    log::info!(
+        "credvault listening on {base_url} (database {}, API docs at {base_url}/docs/)",
+        config.database_display()
+    );
+
+    let settings = Settings {
+        token_cache_ttl: Duration::from_secs(config.token_cache_seconds),
+    };
+    let state = AppState::new(store, key_ring, settings);
+    let options = ServerOptions {
+        workers: config.workers,
+        shutdown_timeout: Duration::from_secs(config.shutdown_timeout_seconds),
+        handle_signals: true,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        credvault_api::server(listener, state, &options)
+            .context("starting the HTTP server")?
+            .await
+            .context("running the HTTP server")
+    })?;
+    log::info!("credvault stopped");
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `cargo xtask ci`: the whole CI gate. If it passes locally, CI is green.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, display};
+
+/// The PostgreSQL the tests use unless `CREDVAULT_TEST_POSTGRES_URL` says otherwise.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub(crate) fn run(root: &Path) -> Result<()> {
+    crate::run(cargo().args(["fmt", "--all", "--check"]))?;
+    crate::tidy::run(root)?;
+    crate::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    // The README's test command: the whole suite, PostgreSQL cases skipped unless configured.
+    let mut sqlite = cargo();
+    sqlite
+        .args(["test", "--workspace"])
+        .env_remove("CREDVAULT_TEST_POSTGRES_URL")
+        .env_remove("CREDVAULT_REQUIRE_POSTGRES");
+    let sqlite_passed = run_counting(&mut sqlite)?;
+
+    // The same tests against PostgreSQL. Only the `postgres::` cases: the rest just ran.
+    let url = std::env::var("CREDVAULT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let mut postgres = cargo();
+    postgres
+        .args(["test", "--workspace", "--", "postgres::"])
+        .env("CREDVAULT_TEST_POSTGRES_URL", &url)
+        .env("CREDVAULT_REQUIRE_POSTGRES", "1");
+    let postgres_passed = run_counting(&mut postgres)?;
+    if postgres_passed == 0 {
+        bail!("the PostgreSQL suite ran no test: CI must not pass by skipping it");
+    }
+    eprintln!(
+        "ci: {sqlite_passed} tests passed without PostgreSQL, {postgres_passed} PostgreSQL tests passed"
+    );
+    Ok(())
+}
+
+/// Runs `cargo test`, streaming its output, and returns how many tests passed in all.
+fn run_counting(command: &mut Command) -> Result<u64> {
+    eprintln!("$ {}", display(command));
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", display(command)))?;
+    let stdout = child.stdout.take().context("capturing test output")?;
+    let mut passed = 0u64;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading test output")?;
+        println!("{line}");
+        if let Some(count) = passed_count(&line) {
+            passed += count;
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() {
+        bail!("{} failed with {status}", display(command));
+    }
+    Ok(passed)
+}
+
+/// `test result: ok. 12 passed; 0 failed; …` → 12.
+fn passed_count(line: &str) -> Option<u64> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let (_, counts) = rest.split_once(". ")?;
+    counts.split(' ').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passed_count;
+
+    #[test]
+    fn reads_the_passed_count_of_a_test_result_line() {
+        assert_eq!(
+            passed_count(
+                "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 40 filtered out; finished in 0.10s"
+            ),
+            Some(12)
+        );
+        assert_eq!(passed_count("running 3 tests"), None);
+    }
+}
