@@ -17,7 +17,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
 use credvault_domain::principal::Principal;
 
-use crate::crypto_shim::TokenHash;
+use credvault_crypto::TokenHash;
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -16,6 +16,9 @@ use crate::dto::problem::{FieldErrorResponse, Problem};
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The common prefix of every problem `type`; the suffix names the kind of problem.
+pub const PROBLEM_TYPE_BASE: &str = "https://credvault.dev/problems/";
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,6 +26,9 @@ pub enum ApiError {
     /// `Idempotency-Key`) or an undecodable query string. The text says which, without values.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// `400`: a query parameter has a bad value; lists every bad parameter in `errors`.
+    #[error("invalid query parameters: {0}")]
+    InvalidQuery(ValidationErrors),
     /// `401` with `WWW-Authenticate: Bearer`: no bearer token, or one the store does not know.
     #[error("unauthenticated")]
     Unauthenticated {
@@ -76,6 +82,10 @@ impl ApiError {
         let status = self.status_code();
         let (slug, detail) = match self {
             Self::BadRequest(detail) => ("bad-request", detail.clone()),
+            Self::InvalidQuery(_) => (
+                "invalid-query",
+                "a query parameter has a bad value; see `errors`".to_owned(),
+            ),
             Self::Unauthenticated { .. } => (
                 "unauthenticated",
                 "a valid bearer token is required in the Authorization header".to_owned(),
@@ -105,7 +115,7 @@ impl ApiError {
                     .to_owned(),
             ),
             Self::Validation(_) => (
-                "validation-failed",
+                "validation",
                 "the request failed validation; see `errors`".to_owned(),
             ),
             Self::IdempotencyKeyReused => (
@@ -124,13 +134,13 @@ impl ApiError {
             ),
         };
         Problem {
-            problem_type: format!("urn:credvault:problem:{slug}"),
+            problem_type: format!("{PROBLEM_TYPE_BASE}{slug}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
             request_id: None,
             errors: match self {
-                Self::Validation(errors) => Some(
+                Self::Validation(errors) | Self::InvalidQuery(errors) => Some(
                     errors
                         .errors()
                         .iter()
@@ -155,7 +165,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,

@@ -2,7 +2,6 @@
 
 pub mod auth;
 pub mod body;
-pub mod crypto_shim;
 pub mod dto;
 pub mod error;
 pub mod handlers;
@@ -49,13 +48,15 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
         );
 }
 
-/// The complete OpenAPI document: [`ApiDoc`] plus every route [`configure`] registers.
+/// The complete OpenAPI document: [`ApiDoc`] plus every route [`configure`] registers, with the
+/// request id headers that the middleware handles on every operation.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(configure)
         .split_for_parts();
+    openapi::add_request_id_headers(&mut document);
     document
 }
 

@@ -2,9 +2,11 @@
 //! the paths and schemas are collected from the handlers by `utoipa-actix-web` when the routes
 //! are registered (see [`crate::openapi_document`]).
 
-use utoipa::Modify;
-use utoipa::OpenApi;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{KnownFormat, ObjectBuilder, RefOr, Required, SchemaFormat, Type};
+use utoipa::{Modify, OpenApi};
 
 /// The static part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -36,5 +38,57 @@ impl Modify for SecurityAddon {
                 .to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    }
+}
+
+fn uuid_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+}
+
+/// Documents the request id headers of [`crate::request_id`] on every operation: the optional
+/// `X-Client-Request-ID` parameter and the `X-Request-ID` header of every response.
+pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
+    let parameter = ParameterBuilder::new()
+        .name("X-Client-Request-ID")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A UUID naming this request; echoed as `X-Request-ID`, logged and stored on audit \
+             events. Anything but a UUID is a `400`.",
+        ))
+        .schema(Some(uuid_schema()))
+        .build();
+    let header = HeaderBuilder::new()
+        .schema(uuid_schema())
+        .description(Some(
+            "The request's id: the client's `X-Client-Request-ID` or one made by the server",
+        ))
+        .build();
+    for path_item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut path_item.get,
+            &mut path_item.put,
+            &mut path_item.post,
+            &mut path_item.delete,
+            &mut path_item.options,
+            &mut path_item.head,
+            &mut path_item.patch,
+            &mut path_item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(parameter.clone());
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert("X-Request-ID".to_owned(), header.clone());
+                }
+            }
+        }
     }
 }

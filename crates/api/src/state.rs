@@ -8,7 +8,7 @@ use std::time::Duration;
 use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
-use crate::crypto_shim::KeyRing;
+use credvault_crypto::KeyRing;
 use crate::metrics::Metrics;
 
 /// Tunables of the HTTP layer.

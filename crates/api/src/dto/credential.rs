@@ -19,7 +19,16 @@ use crate::dto::enums::{CredentialStatusDto, HealthStatusDto, KindDto, ProviderD
 /// A stored integration credential. Secret values are never returned: `secrets` lists each stored
 /// secret field with the mask `"••••"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(as = Credential)]
+#[schema(as = Credential, example = json!({
+    "id": "0192f3a4-1b2c-7d3e-8f40-123456789abc", "team_id": "0192f3a4-0000-7000-8000-000000000001",
+    "provider": "postgresql", "kind": "user_password", "name": "Warehouse", "description": null,
+    "account_name": "etl@warehouse", "status": "credentials_saved",
+    "extra_data": {"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"},
+    "secrets": {"password": "••••"}, "metadata": {"custom_property": 42},
+    "health": {"status": "unknown", "notes": [], "checked_at": null}, "version": 3,
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T11:00:00Z",
+    "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa"
+}))]
 pub struct CredentialResponse {
     /// The credential's id (UUID v7).
     #[schema(example = "0192f3a4-1b2c-7d3e-8f40-123456789abc")]
@@ -148,7 +157,12 @@ impl From<Health> for HealthResponse {
 /// The body of a create. Secrets go inside `extra_data` under their field names; they are
 /// encrypted and never stored or returned in plain text.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = CreateCredential)]
+#[schema(as = CreateCredential, example = json!({
+    "provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+    "account_name": "etl@warehouse",
+    "extra_data": {"host": "db.internal", "port": 5432, "database": "dw", "username": "etl", "password": "s3cret"},
+    "metadata": {"custom_property": 42}
+}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCredentialRequest {
     /// The system the credential reaches.
@@ -183,7 +197,10 @@ pub struct CreateCredentialRequest {
 ///   any other string replaces it (encrypted; never written to `extra_data`).
 /// - `metadata` is an RFC 7396 merge patch.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
-#[schema(as = PatchCredential)]
+#[schema(as = PatchCredential, example = json!({
+    "extra_data": {"host": "db2.internal", "password": "••••"},
+    "metadata": {"custom_property": 43, "old_key": null}
+}))]
 #[serde(deny_unknown_fields)]
 pub struct PatchCredentialRequest {
     /// Immutable: accepted only when equal to the stored provider.

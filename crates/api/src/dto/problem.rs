@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 pub struct Problem {
     /// A URI naming the kind of problem; stable, safe to match on.
     #[serde(rename = "type")]
-    #[schema(example = "urn:credvault:problem:validation-failed")]
+    #[schema(example = "https://credvault.dev/problems/validation")]
     pub problem_type: String,
     /// A short summary of the kind of problem (the same for every occurrence).
     #[schema(example = "Unprocessable Content")]
@@ -24,7 +24,7 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "0192f3a4-1b2c-7d3e-8f40-123456789abc")]
     pub request_id: Option<String>,
-    /// For `422`: every failing field.
+    /// For `422` (and a `400` about query parameters): every failing field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldErrorResponse>>,
     /// For `412`: the version the credential is at now.

@@ -16,7 +16,7 @@ backend_tests! {
                 "PATCH", &app.credential(id), &[("content-type", "application/json")], Some(bad),
             );
             let problem = response.problem(400);
-            assert_eq!(problem["type"], "urn:credvault:problem:bad-request");
+            assert_eq!(problem["type"], "https://credvault.dev/problems/bad-request");
         }
         let response = app.owner.send(
             "POST", &app.integrations(), &[("content-type", "application/json")], Some(b"[1,"),
@@ -54,7 +54,7 @@ backend_tests! {
                           "extra_data": {"api_key": "sk-big"}, "metadata": {"blob": "x".repeat(70 * 1024)}});
         let response = app.owner.post_json(&app.integrations(), &body);
         let problem = response.problem(413);
-        assert_eq!(problem["type"], "urn:credvault:problem:payload-too-large");
+        assert_eq!(problem["type"], "https://credvault.dev/problems/payload-too-large");
         assert_eq!(app.owner.get(&app.integrations()).json()["items"], json!([]));
     }
 
@@ -87,7 +87,7 @@ backend_tests! {
         fields.sort();
         assert_eq!(fields, ["extra_data.db_password", "extra_data.port", "name"]);
         let problem = response.json();
-        assert_eq!(problem["type"], "urn:credvault:problem:validation-failed");
+        assert_eq!(problem["type"], "https://credvault.dev/problems/validation");
         for error in problem["errors"].as_array().unwrap() {
             assert!(error["message"].as_str().is_some_and(|message| !message.is_empty()));
         }

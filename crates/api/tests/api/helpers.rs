@@ -23,23 +23,21 @@ use serde_json::{Value, json};
 use ureq::http::Request;
 
 /// A running server and its principals.
-pub struct TestApp {
-    /// `http://127.0.0.1:<port>`.
-    pub address: String,
+pub(crate) struct TestApp {
     /// The server's state (store, key ring).
-    pub state: AppState,
+    pub(crate) state: AppState,
     /// The team of `owner` and `member`.
-    pub team: Team,
+    pub(crate) team: Team,
     /// The team of `outsider`.
-    pub other_team: Team,
+    pub(crate) other_team: Team,
     /// Owner of `team`.
-    pub owner: Client,
+    pub(crate) owner: Client,
     /// Member of `team`.
-    pub member: Client,
+    pub(crate) member: Client,
     /// Owner of `other_team`, nothing in `team`.
-    pub outsider: Client,
+    pub(crate) outsider: Client,
     /// No token.
-    pub anonymous: Client,
+    pub(crate) anonymous: Client,
     handle: ServerHandle,
 }
 
@@ -52,13 +50,13 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// Starts a server over `db` with two teams and their principals.
-    pub fn spawn(db: &TestDb) -> TestApp {
+    pub(crate) fn spawn(db: &TestDb) -> TestApp {
         Self::spawn_with_store(db.store().clone(), Some(db))
     }
 
     /// Starts a server over any store (for example one whose database is unreachable). Without
     /// `db` no principals are created and every client is anonymous.
-    pub fn spawn_with_store(store: Store, db: Option<&TestDb>) -> TestApp {
+    pub(crate) fn spawn_with_store(store: Store, db: Option<&TestDb>) -> TestApp {
         let state = AppState::new(store.clone(), KeyRing::for_testing(), Settings::default());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
@@ -103,7 +101,6 @@ impl TestApp {
             member: client(member),
             outsider: client(outsider),
             anonymous: client(None),
-            address,
             state,
             team,
             other_team,
@@ -112,17 +109,17 @@ impl TestApp {
     }
 
     /// `/api/v1/teams/acme/integrations`.
-    pub fn integrations(&self) -> String {
+    pub(crate) fn integrations(&self) -> String {
         format!("/api/v1/teams/{}/integrations", self.team.label)
     }
 
     /// `/api/v1/teams/acme/integrations/{id}`.
-    pub fn credential(&self, id: &str) -> String {
+    pub(crate) fn credential(&self, id: &str) -> String {
         format!("{}/{id}", self.integrations())
     }
 
     /// Creates a PostgreSQL credential as the owner and returns its body.
-    pub fn create_postgres(&self, name: &str, password: &str) -> Value {
+    pub(crate) fn create_postgres(&self, name: &str, password: &str) -> Value {
         let response = self.owner.post_json(
             &self.integrations(),
             &json!({
@@ -138,7 +135,7 @@ impl TestApp {
     }
 
     /// The stored row of a credential of `team`, read through the store.
-    pub fn stored(&self, id: &str) -> Option<StoredCredential> {
+    pub(crate) fn stored(&self, id: &str) -> Option<StoredCredential> {
         let credential_id: CredentialId = id.parse().unwrap();
         self.state
             .store
@@ -147,7 +144,7 @@ impl TestApp {
     }
 
     /// The decrypted secrets of a credential of `team` (the API never shows them).
-    pub fn stored_secrets(&self, id: &str) -> SecretMap {
+    pub(crate) fn stored_secrets(&self, id: &str) -> SecretMap {
         let stored = self.stored(id).unwrap();
         let Some(ciphertext) = stored.ciphertext else {
             return SecretMap::new();
@@ -163,14 +160,14 @@ impl TestApp {
     }
 
     /// The plaintext of one stored secret field, if set.
-    pub fn stored_secret(&self, id: &str, field: &str) -> Option<String> {
+    pub(crate) fn stored_secret(&self, id: &str, field: &str) -> Option<String> {
         self.stored_secrets(id)
             .get(field)
             .map(|value| value.expose().to_owned())
     }
 
     /// The events of a credential, as the owner sees them.
-    pub fn events(&self, id: &str) -> Vec<Value> {
+    pub(crate) fn events(&self, id: &str) -> Vec<Value> {
         let response = self.owner.get(&format!("{}/events", self.credential(id)));
         assert_eq!(response.status, 200, "{}", response.body);
         response.json()["items"].as_array().unwrap().clone()
@@ -191,7 +188,7 @@ fn user(store: &Store, team: &Team, role: Role) -> String {
 }
 
 /// An HTTP client acting as one principal.
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     base: String,
     token: Option<String>,
@@ -214,27 +211,27 @@ impl Client {
     }
 
     /// `GET path`.
-    pub fn get(&self, path: &str) -> TestResponse {
+    pub(crate) fn get(&self, path: &str) -> TestResponse {
         self.send("GET", path, &[], None)
     }
 
     /// `DELETE path`.
-    pub fn delete(&self, path: &str) -> TestResponse {
+    pub(crate) fn delete(&self, path: &str) -> TestResponse {
         self.send("DELETE", path, &[], None)
     }
 
     /// `POST path` with a JSON body.
-    pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send_json("POST", path, &[], body)
     }
 
     /// `PATCH path` with a JSON body.
-    pub fn patch_json(&self, path: &str, body: &Value) -> TestResponse {
+    pub(crate) fn patch_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send_json("PATCH", path, &[], body)
     }
 
     /// A JSON request with extra headers.
-    pub fn send_json(
+    pub(crate) fn send_json(
         &self,
         method: &str,
         path: &str,
@@ -248,7 +245,7 @@ impl Client {
     }
 
     /// Any request.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: &str,
         path: &str,
@@ -293,24 +290,24 @@ impl Client {
 
 /// A response, fully read.
 #[derive(Clone, Debug)]
-pub struct TestResponse {
+pub(crate) struct TestResponse {
     /// The status code.
-    pub status: u16,
+    pub(crate) status: u16,
     /// The headers, names in lowercase.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body as text.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 impl TestResponse {
     /// The body as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
     }
 
     /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -318,7 +315,7 @@ impl TestResponse {
     }
 
     /// Asserts a problem+json body with this status and returns it.
-    pub fn problem(&self, status: u16) -> Value {
+    pub(crate) fn problem(&self, status: u16) -> Value {
         assert_eq!(self.status, status, "{}", self.body);
         assert_eq!(
             self.header("content-type"),
@@ -340,8 +337,13 @@ impl TestResponse {
     }
 
     /// The field names of a 422 problem's `errors`.
-    pub fn error_fields(&self) -> Vec<String> {
-        let problem = self.problem(422);
+    pub(crate) fn error_fields(&self) -> Vec<String> {
+        self.error_fields_with(422)
+    }
+
+    /// The field names of the `errors` of a problem with this status.
+    pub(crate) fn error_fields_with(&self, status: u16) -> Vec<String> {
+        let problem = self.problem(status);
         problem["errors"]
             .as_array()
             .unwrap()

@@ -62,10 +62,10 @@ pub(crate) async fn create_credential(
     let team = team_for(&state, &principal, &team, Action::CreateIntegration).await?;
     let raw_body = body::read_raw(&req, payload).await?;
     let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key {
-        if let Some(replayed) = key.replay(&state, &principal).await? {
-            return Ok(replayed);
-        }
+    if let Some(key) = &idempotency_key
+        && let Some(replayed) = key.replay(&state, &principal).await?
+    {
+        return Ok(replayed);
     }
     let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
 

@@ -26,10 +26,9 @@ use crate::tenancy::{blocking, credential_id, team_for};
     ),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "Undecodable query string", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     ),
@@ -47,7 +46,7 @@ pub(crate) async fn list_credential_events(
     let credential_id = credential_id(&credential_id_segment)?;
     let mut errors = ValidationErrors::new();
     let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
-    let page = errors.into_result(page)?;
+    let page = errors.into_result(page).map_err(ApiError::InvalidQuery)?;
     let store = state.store.clone();
     let found = blocking(move || store.list_events(team.id, credential_id, page)).await?;
     // Every credential has at least its `created` event, so an empty first page means the team

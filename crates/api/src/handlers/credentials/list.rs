@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 
 /// Query parameters of the credential list. Values are checked by hand so that every bad one is
-/// reported at once in a `422`.
+/// reported at once in a `400`.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCredentialsQuery {
@@ -48,10 +48,9 @@ pub struct ListCredentialsQuery {
     ),
     responses(
         (status = 200, description = "A page of credentials", body = CredentialPage),
-        (status = 400, description = "Undecodable query string", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `limit`, `cursor`, `provider` or `status`", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     ),
@@ -71,7 +70,7 @@ pub(crate) async fn list_credentials(
         provider: parse_filter::<Provider>(query.provider.as_deref(), "provider", &mut errors),
         status: parse_filter::<CredentialStatus>(query.status.as_deref(), "status", &mut errors),
     };
-    let page = errors.into_result(page)?;
+    let page = errors.into_result(page).map_err(ApiError::InvalidQuery)?;
     let store = state.store.clone();
     let found = blocking(move || store.list_credentials(team.id, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(CredentialPage {

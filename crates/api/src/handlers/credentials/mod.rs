@@ -20,7 +20,7 @@ use credvault_domain::principal::Principal;
 use credvault_domain::secret::SecretMap;
 use credvault_persistence::{Ciphertext, StoredCredential};
 
-use crate::crypto_shim::{Aad, CryptoError, KeyRing, Sealed};
+use credvault_crypto::{Aad, CryptoError, KeyRing, Sealed};
 use crate::dto::credential::CredentialResponse;
 use crate::error::ApiError;
 

@@ -28,7 +28,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Authenticated;
 use crate::body;
-use crate::crypto_shim::{CryptoError, KeyRing};
+use credvault_crypto::{CryptoError, KeyRing};
 use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
@@ -117,10 +117,10 @@ pub(crate) async fn update_credential(
     let dry_run = dry_run(query.dry_run.as_deref())?;
     let raw_body = body::read_raw(&req, payload).await?;
     let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key {
-        if let Some(replayed) = key.replay(&state, &principal).await? {
-            return Ok(replayed);
-        }
+    if let Some(key) = &idempotency_key
+        && let Some(replayed) = key.replay(&state, &principal).await?
+    {
+        return Ok(replayed);
     }
     let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
 
@@ -245,7 +245,7 @@ fn dry_run(value: Option<&str>) -> Result<bool, ApiError> {
         Some(_) => {
             let mut errors = ValidationErrors::new();
             errors.push("dry_run", "must be true or false");
-            Err(errors.into())
+            Err(ApiError::InvalidQuery(errors))
         }
     }
 }
