@@ -67,16 +67,14 @@ pub async fn track_request(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
-    let http_request = req.request().clone();
 
     let (request_id, response) = match client_request_id(req.headers()) {
         Ok(client_id) => {
             let request_id = client_id.unwrap_or_default();
             req.extensions_mut().insert(CurrentRequestId(request_id));
-            let response = match next.call(req).await {
-                Ok(response) => response.map_into_boxed_body(),
-                Err(error) => ServiceResponse::new(http_request, error.error_response()),
-            };
+            // Handler and extractor errors arrive here as responses already; an `Err` can only
+            // come from a middleware and is passed on as it is.
+            let response = next.call(req).await?.map_into_boxed_body();
             (request_id, response)
         }
         Err(()) => {

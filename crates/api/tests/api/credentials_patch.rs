@@ -185,11 +185,19 @@ backend_tests! {
         let response = app.owner.patch_json(
             &app.credential(id),
             &json!({"name": "", "status": "happy",
-                    "extra_data": {"port": 70000, "ssl_mode": "sometimes"}, "colour": "red"}),
+                    "extra_data": {"port": 70000, "ssl_mode": "sometimes"}}),
         );
         let mut fields = response.error_fields();
         fields.sort();
-        assert_eq!(fields, ["colour", "extra_data.port", "extra_data.ssl_mode", "name", "status"]);
+        assert_eq!(fields, ["extra_data.port", "extra_data.ssl_mode", "name", "status"]);
+        // The shape of the body is checked first: unknown keys and wrong types, all at once.
+        let response = app.owner.patch_json(
+            &app.credential(id),
+            &json!({"colour": "red", "name": 5, "clear_secrets": "password"}),
+        );
+        let mut fields = response.error_fields();
+        fields.sort();
+        assert_eq!(fields, ["clear_secrets", "colour", "name"]);
         assert_eq!(app.owner.get(&app.credential(id)).json(), created);
     }
 

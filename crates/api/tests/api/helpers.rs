@@ -51,12 +51,12 @@ impl Drop for TestApp {
 impl TestApp {
     /// Starts a server over `db` with two teams and their principals.
     pub(crate) fn spawn(db: &TestDb) -> TestApp {
-        Self::spawn_with_store(db.store().clone(), Some(db))
+        Self::spawn_with_store(db.store().clone())
     }
 
-    /// Starts a server over any store (for example one whose database is unreachable). Without
-    /// `db` no principals are created and every client is anonymous.
-    pub(crate) fn spawn_with_store(store: Store, db: Option<&TestDb>) -> TestApp {
+    /// Starts a server over any store, for example one reaching its database through a relay
+    /// that a test can cut.
+    pub(crate) fn spawn_with_store(store: Store) -> TestApp {
         let state = AppState::new(store.clone(), KeyRing::for_testing(), Settings::default());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
@@ -77,29 +77,15 @@ impl TestApp {
         let handle = receiver.recv().unwrap();
 
         let client = |token: Option<String>| Client::new(&address, token);
-        let (team, other_team, tokens) = match db {
-            Some(_) => {
-                let team = store.create_team(&label("acme")).unwrap();
-                let other_team = store.create_team(&label("globex")).unwrap();
-                let owner = user(&store, &team, Role::Owner);
-                let member = user(&store, &team, Role::Member);
-                let outsider = user(&store, &other_team, Role::Owner);
-                (team, other_team, [Some(owner), Some(member), Some(outsider)])
-            }
-            None => {
-                let placeholder = Team {
-                    id: credvault_domain::ids::TeamId::new(),
-                    label: label("none"),
-                    created_at: chrono::Utc::now(),
-                };
-                (placeholder.clone(), placeholder, [None, None, None])
-            }
-        };
-        let [owner, member, outsider] = tokens;
+        let team = store.create_team(&label("acme")).unwrap();
+        let other_team = store.create_team(&label("globex")).unwrap();
+        let owner = user(&store, &team, Role::Owner);
+        let member = user(&store, &team, Role::Member);
+        let outsider = user(&store, &other_team, Role::Owner);
         TestApp {
-            owner: client(owner),
-            member: client(member),
-            outsider: client(outsider),
+            owner: client(Some(owner)),
+            member: client(Some(member)),
+            outsider: client(Some(outsider)),
             anonymous: client(None),
             state,
             team,

@@ -13,5 +13,6 @@ mod errors;
 mod helpers;
 mod openapi;
 mod operations;
+mod outage;
 mod secrets;
 mod tenancy;

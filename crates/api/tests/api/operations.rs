@@ -57,23 +57,3 @@ backend_tests! {
         assert!(ui.body.contains("swagger"), "{}", ui.body);
     }
 }
-
-#[test]
-fn readyz_is_503_when_the_database_is_unreachable() {
-    let Some(store) = unreachable_store() else {
-        return;
-    };
-    let app = TestApp::spawn_with_store(store, None);
-    let problem = app.anonymous.get("/readyz").problem(503);
-    assert_eq!(problem["type"], "https://credvault.dev/problems/unavailable");
-    assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1"));
-}
-
-/// A store pointing at a PostgreSQL port where nothing listens, if the store opens lazily.
-fn unreachable_store() -> Option<credvault_persistence::Store> {
-    let options = credvault_persistence::StoreOptions {
-        pool_size: 1,
-        connection_timeout: std::time::Duration::from_millis(500),
-    };
-    credvault_persistence::Store::open("postgres://nobody@127.0.0.1:1/none", &options).ok()
-}

@@ -41,6 +41,7 @@ backend_tests! {
             app.owner.get(&format!("/api/v1/teams/no-such-team/integrations/{their_id}")),
             app.owner.get(&format!("/api/v1/teams/{}/integrations/{their_id}", uuid::Uuid::now_v7())),
             app.owner.get(&app.credential("not-a-uuid")),
+            app.owner.get(&format!("/api/v1/teams/Not_A_Label!/integrations/{their_id}")),
             app.owner.get(&their_team),
             app.owner.get(&format!("{}/events", app.credential(&their_id))),
             app.owner.get(&format!("{their_team}/{their_id}/events")),
