@@ -17,9 +17,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
 use credvault_domain::principal::Principal;
 
-use credvault_crypto::TokenHash;
 use crate::error::ApiError;
 use crate::state::AppState;
+use credvault_crypto::TokenHash;
 
 /// Entries above this count trigger a sweep of the expired ones.
 const SWEEP_THRESHOLD: usize = 10_000;

@@ -1,9 +1,9 @@
 //! Request bodies: media type, size limit, JSON syntax and nesting depth, checked by hand so that
 //! every failure is a problem+json answer with the right status.
 
+use actix_web::HttpRequest;
 use actix_web::http::header;
 use actix_web::web::{Bytes, Payload};
-use actix_web::HttpRequest;
 use credvault_domain::patch::MAX_DEPTH;
 use credvault_domain::validate::ValidationErrors;
 use serde_json::Value;
@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn nesting_depth_ignores_brackets_in_strings() {
-        assert_eq!(nesting_depth(br#"{"a": "[[[{{{", "b": [1, {"c": "\"]"}]}"#), 3);
+        assert_eq!(
+            nesting_depth(br#"{"a": "[[[{{{", "b": [1, {"c": "\"]"}]}"#),
+            3
+        );
         assert_eq!(nesting_depth(b"42"), 0);
     }
 

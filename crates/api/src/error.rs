@@ -2,7 +2,7 @@
 //!
 //! Each variant says its status. The request id is added to the body by the request middleware
 //! ([`crate::request_id`]), which finds the [`Problem`] in the response's extensions. 5xx bodies
-//! are generic; their cause is logged, never sent.
+//! are generic; their cause is logged by the middleware with the request id, never sent.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -179,12 +179,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            // The cause may name a table or a driver message: log it, never send it.
-            Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
-            Self::Internal(cause) => log::error!("internal error: {cause}"),
-            _ => {}
-        }
+        // The cause of a 5xx may name a table or quote a driver: the request middleware logs it
+        // with the request id (`Display` of this error); the body stays generic.
         let problem = self.problem();
         let mut response = problem_response(&problem);
         if let Self::Unauthenticated { invalid_token } = self {

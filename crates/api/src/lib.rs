@@ -131,11 +131,10 @@ fn json_config() -> web::JsonConfig {
         .limit(body::MAX_BODY_BYTES)
         .error_handler(|error, _req: &HttpRequest| {
             let api_error = match error {
-                JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                    ApiError::PayloadTooLarge {
-                        limit: body::MAX_BODY_BYTES,
-                    }
-                }
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge {
+                    limit: body::MAX_BODY_BYTES,
+                },
                 JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
                 _ => ApiError::BadRequest("the request body is not valid JSON".to_owned()),
             };

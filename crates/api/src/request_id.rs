@@ -6,6 +6,7 @@
 //! - echoes it as `X-Request-ID` on every response and writes it into problem bodies,
 //! - records the request in [`crate::metrics::Metrics`] and logs one line: method, route
 //!   pattern, status, latency and request id. Never a body, a header value or a raw path.
+//!   A 5xx also logs its cause (the error's `Display`) with the request id.
 
 use std::future::{Ready, ready};
 use std::time::Instant;
@@ -78,13 +79,9 @@ pub async fn track_request(
             (request_id, response)
         }
         Err(()) => {
-            let error = ApiError::BadRequest(
-                "the X-Client-Request-ID header must be a UUID".to_owned(),
-            );
-            (
-                RequestId::new(),
-                req.into_response(error.error_response()),
-            )
+            let error =
+                ApiError::BadRequest("the X-Client-Request-ID header must be a UUID".to_owned());
+            (RequestId::new(), req.into_response(error.error_response()))
         }
     };
 
@@ -101,6 +98,11 @@ pub async fn track_request(
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    if response.status().is_server_error()
+        && let Some(error) = response.response().error()
+    {
+        log::error!("{method} {route} failed: {error} request_id={request_id}");
+    }
     log::info!(
         "{method} {route} {status} {:.1}ms request_id={request_id}",
         latency.as_secs_f64() * 1000.0
@@ -109,7 +111,10 @@ pub async fn track_request(
 }
 
 /// Writes the request id into a problem body, if the response is one.
-fn with_request_id(response: ServiceResponse<BoxBody>, request_id: RequestId) -> ServiceResponse<BoxBody> {
+fn with_request_id(
+    response: ServiceResponse<BoxBody>,
+    request_id: RequestId,
+) -> ServiceResponse<BoxBody> {
     let problem = response.response().extensions().get::<Problem>().cloned();
     match problem {
         None => response,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
-use credvault_crypto::KeyRing;
 use crate::metrics::Metrics;
+use credvault_crypto::KeyRing;
 
 /// Tunables of the HTTP layer.
 #[derive(Clone, Debug)]

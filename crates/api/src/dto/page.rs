@@ -70,10 +70,7 @@ pub fn page_request(
         None => DEFAULT_LIMIT,
         Some(Ok(limit @ 1..=MAX_LIMIT)) => limit,
         Some(_) => {
-            errors.push(
-                "limit",
-                format!("must be an integer from 1 to {MAX_LIMIT}"),
-            );
+            errors.push("limit", format!("must be an integer from 1 to {MAX_LIMIT}"));
             DEFAULT_LIMIT
         }
     };

@@ -43,7 +43,9 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     blocking(move || store.ping())
         .await
         .map_err(|error| match error {
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => ApiError::Unavailable(cause),
+            ApiError::Unavailable(cause) | ApiError::Internal(cause) => {
+                ApiError::Unavailable(cause)
+            }
             other => ApiError::Unavailable(other.to_string()),
         })?;
     Ok(HttpResponse::Ok().json(HealthCheckResponse { status: "ok" }))

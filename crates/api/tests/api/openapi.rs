@@ -37,13 +37,19 @@ fn every_operation_is_documented_with_its_errors() {
             let responses = operation["responses"].as_object().unwrap();
             if path.starts_with("/api/") {
                 for status in ["401", "404", "500", "503"] {
-                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
                 }
                 assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]));
             }
             if method == "patch" || method == "post" {
                 for status in ["400", "403", "413", "415", "422"] {
-                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
                 }
             }
         }

@@ -92,7 +92,10 @@ mod postgres {
         } else {
             format!("{host_port}:5432")
         };
-        (upstream, format!("{scheme}://{user}127.0.0.1:{relay_port}/{path}"))
+        (
+            upstream,
+            format!("{scheme}://{user}127.0.0.1:{relay_port}/{path}"),
+        )
     }
 
     #[test]
@@ -116,7 +119,10 @@ mod postgres {
         relay.close();
 
         let problem = app.anonymous.get("/readyz").problem(503);
-        assert_eq!(problem["type"], "https://credvault.dev/problems/unavailable");
+        assert_eq!(
+            problem["type"],
+            "https://credvault.dev/problems/unavailable"
+        );
         // The owner's token is still in the in-memory cache, so the request reaches the store.
         let problem = app.owner.get(&app.credential(id)).problem(503);
         assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1"));

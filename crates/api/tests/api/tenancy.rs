@@ -10,10 +10,7 @@ use crate::helpers::{TestApp, TestResponse};
 /// A 404 problem body without its request id, which differs on every request.
 fn not_found_body(response: &TestResponse) -> Value {
     let mut problem = response.problem(404);
-    problem
-        .as_object_mut()
-        .unwrap()
-        .remove("request_id");
+    problem.as_object_mut().unwrap().remove("request_id");
     problem
 }
 

@@ -74,7 +74,11 @@ pub(crate) async fn list_credentials(
     let store = state.store.clone();
     let found = blocking(move || store.list_credentials(team.id, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(CredentialPage {
-        items: found.items.into_iter().map(CredentialResponse::from).collect(),
+        items: found
+            .items
+            .into_iter()
+            .map(CredentialResponse::from)
+            .collect(),
         next_cursor: found.next_after.map(encode_cursor),
     }))
 }
@@ -88,7 +92,10 @@ fn parse_filter<T: std::str::FromStr>(
     match value.parse() {
         Ok(parsed) => Some(parsed),
         Err(_) => {
-            errors.push(field, "is not a known value; see the OpenAPI document for the list");
+            errors.push(
+                field,
+                "is not a known value; see the OpenAPI document for the list",
+            );
             None
         }
     }

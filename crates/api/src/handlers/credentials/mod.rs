@@ -10,9 +10,9 @@ pub mod get;
 pub mod list;
 pub mod patch;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::HttpResponse;
 use credvault_domain::audit::Actor;
 use credvault_domain::credential::Credential;
 use credvault_domain::ids::{CredentialId, TeamId};
@@ -20,9 +20,9 @@ use credvault_domain::principal::Principal;
 use credvault_domain::secret::SecretMap;
 use credvault_persistence::{Ciphertext, StoredCredential};
 
-use credvault_crypto::{Aad, CryptoError, KeyRing, Sealed};
 use crate::dto::credential::CredentialResponse;
 use crate::error::ApiError;
+use credvault_crypto::{Aad, CryptoError, KeyRing, Sealed};
 
 /// The `ETag` of a credential version: `"<version>"`.
 pub fn etag(version: i64) -> String {
@@ -35,7 +35,8 @@ pub fn credential_response(
     credential: Credential,
 ) -> Result<HttpResponse, ApiError> {
     let version = credential.version;
-    let body = serde_json::to_vec(&CredentialResponse::from(credential)).map_err(ApiError::internal)?;
+    let body =
+        serde_json::to_vec(&CredentialResponse::from(credential)).map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((header::ETAG, etag(version)))

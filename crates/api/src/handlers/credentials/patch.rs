@@ -20,15 +20,12 @@ use credvault_domain::ids::{EventId, RequestId};
 use credvault_domain::patch::{CredentialPatch, PatchError, apply_patch};
 use credvault_domain::principal::Principal;
 use credvault_domain::validate::ValidationErrors;
-use credvault_persistence::{
-    CredentialChange, SecretsUpdate, StoredCredential, UpdateError,
-};
+use credvault_persistence::{CredentialChange, SecretsUpdate, StoredCredential, UpdateError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Authenticated;
 use crate::body;
-use credvault_crypto::{CryptoError, KeyRing};
 use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
@@ -37,6 +34,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
+use credvault_crypto::{CryptoError, KeyRing};
 
 /// Query parameters of a PATCH.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
@@ -176,8 +174,8 @@ fn decide(
     } else {
         None
     };
-    let outcome =
-        apply_patch(current, stored_secrets.as_ref(), credential_patch).map_err(Rejection::Patch)?;
+    let outcome = apply_patch(current, stored_secrets.as_ref(), credential_patch)
+        .map_err(Rejection::Patch)?;
     if dry_run {
         return Err(Rejection::DryRun(Box::new(outcome.credential)));
     }
