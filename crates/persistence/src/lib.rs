@@ -1,7 +1,15 @@
 #![doc = include_str!("../README.md")]
 
-// CONTRACT STUB: the signatures below are the public API of this crate. The bodies are filled in
-// by the persistence implementation; the API crate is written against these signatures.
+mod backend;
+mod conn;
+pub mod constraint;
+mod convert;
+mod error;
+mod repo;
+mod rows;
+mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::Duration;
 
@@ -12,7 +20,7 @@ use credvault_domain::ids::{
     ClientCredentialId, CredentialId, PrincipalId, ServiceAccountId, TeamId,
 };
 use credvault_domain::patch::Patch;
-use credvault_domain::principal::{Principal, Role};
+use credvault_domain::principal::{Principal, PrincipalKind, Role};
 use credvault_domain::schema::Provider;
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 use credvault_domain::team::{Team, TeamLabel, TeamRef};
@@ -94,6 +102,10 @@ pub struct StoredCredential {
 
 /// What an update closure decided.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per update, moved once; boxing would only add an allocation"
+)]
 pub enum CredentialChange {
     /// Nothing changed: write nothing, bump nothing, record no event.
     Unchanged,
@@ -190,43 +202,97 @@ pub struct ClientCredentialAuth {
     pub secret_hash: String,
 }
 
+/// The time as the store keeps it: truncated to microseconds, the precision of PostgreSQL's
+/// `TIMESTAMP`. Values written through a [`Store`] read back equal to this.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    convert::utc(convert::db_time(at))
+}
+
+fn now() -> DateTime<Utc> {
+    truncate_to_micros(Utc::now())
+}
+
 /// The database: a connection pool and every query of the product, each scoped by team.
 #[derive(Clone)]
-pub struct Store {}
+pub struct Store {
+    pool: conn::Pool,
+    backend: Backend,
+}
 
-#[expect(unused_variables, clippy::unimplemented, reason = "contract stub")]
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
     /// Opens a pool on `sqlite://PATH` (file created if missing) or `postgres://…`.
+    ///
+    /// The first connection is made here: an unreachable database gives
+    /// [`StoreError::Unavailable`] after `options.connection_timeout`. SQLite also accepts
+    /// `sqlite::memory:`, a database that lives as long as the store.
     pub fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        unimplemented!()
+        let target = conn::Target::parse(url)?;
+        let backend = target.backend;
+        let pool = conn::build_pool(target, options)?;
+        log::debug!("opened the {backend:?} store");
+        Ok(Store { pool, backend })
     }
+
     /// Applies pending migrations; returns the names applied.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        unimplemented!()
+        let applied = backend::run_migrations(&mut *self.conn()?)?;
+        log::debug!("applied {} migrations", applied.len());
+        Ok(applied)
     }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
-        unimplemented!()
+        self.backend
     }
+
     /// Checks that the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        unimplemented!()
+        use diesel::connection::SimpleConnection;
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(error::db_error)
+    }
+
+    fn conn(&self) -> Result<conn::PooledConn, StoreError> {
+        self.pool.get().map_err(error::pool_error)
     }
 
     // Teams and principals.
 
     /// Creates a team; `Conflict` when the label is taken.
     pub fn create_team(&self, label: &TeamLabel) -> Result<Team, StoreError> {
-        unimplemented!()
+        let team = Team {
+            id: TeamId::new(),
+            label: label.clone(),
+            created_at: now(),
+        };
+        let row = rows::TeamRow {
+            id: team.id.to_string(),
+            label: label.as_str().to_owned(),
+            created_at: convert::db_time(team.created_at),
+        };
+        repo::teams::insert(&mut *self.conn()?, &row)?;
+        Ok(team)
     }
+
     /// How many teams exist (the server creates `demo` when there are none).
     pub fn count_teams(&self) -> Result<i64, StoreError> {
-        unimplemented!()
+        repo::teams::count(&mut *self.conn()?)
     }
+
     /// Looks a team up by id or label.
     pub fn find_team(&self, team: &TeamRef) -> Result<Option<Team>, StoreError> {
-        unimplemented!()
+        repo::teams::find(&mut *self.conn()?, team)
     }
+
     /// Creates a user principal with `role` in the team and a bearer token stored as `token_hash`
     /// (hex SHA-256).
     pub fn create_user(
@@ -235,16 +301,40 @@ impl Store {
         role: Role,
         token_hash: &str,
     ) -> Result<PrincipalId, StoreError> {
-        unimplemented!()
+        let principal_id = PrincipalId::new();
+        let now = now();
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::principals::insert_with_membership(
+                conn,
+                team_id.to_string(),
+                principal_id,
+                PrincipalKind::User,
+                role,
+                now,
+            )?;
+            repo::principals::insert_token(
+                conn,
+                &rows::ApiTokenRow {
+                    token_hash,
+                    principal_id: principal_id.to_string(),
+                    client_credential_id: None,
+                    created_at: convert::db_time(now),
+                    expires_at: None,
+                },
+            )
+        })?;
+        Ok(principal_id)
     }
+
     /// The principal holding an unexpired token with this hash.
     pub fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Principal>, StoreError> {
-        unimplemented!()
+        repo::principals::authenticate(&mut *self.conn()?, token_hash, now)
     }
+
     /// The team and the principal's role in it, in one query. `None` when the team does not exist
     /// *or* the principal has no role in it: callers must not tell these apart.
     pub fn membership(
@@ -252,7 +342,7 @@ impl Store {
         team: &TeamRef,
         principal_id: PrincipalId,
     ) -> Result<Option<(Team, Role)>, StoreError> {
-        unimplemented!()
+        repo::teams::membership(&mut *self.conn()?, team, principal_id)
     }
 
     // Integration credentials. Every call takes the team id and filters by it in the same statement.
@@ -264,16 +354,23 @@ impl Store {
         ciphertext: Option<&Ciphertext>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        // Encode before taking the (SQLite: database-wide) write lock.
+        let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::credentials::insert(conn, &row)?;
+            repo::events::insert(conn, event)
+        })
     }
+
     /// One credential of the team.
     pub fn find_credential(
         &self,
         team_id: TeamId,
         id: CredentialId,
     ) -> Result<Option<StoredCredential>, StoreError> {
-        unimplemented!()
+        repo::credentials::find_in_team(&mut *self.conn()?, team_id, id)
     }
+
     /// A page of the team's credentials in id order.
     pub fn list_credentials(
         &self,
@@ -281,13 +378,17 @@ impl Store {
         filter: &CredentialFilter,
         page: PageRequest,
     ) -> Result<Page<Credential>, StoreError> {
-        unimplemented!()
+        repo::credentials::list_in_team(&mut *self.conn()?, team_id, filter, page)
     }
+
     /// Read-decide-write in one transaction on the latest row (row lock on PostgreSQL, `BEGIN
     /// IMMEDIATE` on SQLite). `expected_version` (from `If-Match`) yields `VersionMismatch` when
     /// stale. The closure sees the stored row; on `Update` the row is written with version + 1
     /// and the event appended; on `Unchanged` or an error nothing is written. Returns the row as
     /// it is after the call.
+    ///
+    /// The row's identity (`id`, `team_id`, `created_at`, `created_by`) and the event's
+    /// `team_id` and `credential_id` are taken from the stored row, whatever the closure says.
     pub fn update_credential<E>(
         &self,
         team_id: TeamId,
@@ -295,8 +396,59 @@ impl Store {
         expected_version: Option<i64>,
         decide: impl FnOnce(&StoredCredential) -> Result<CredentialChange, E>,
     ) -> Result<StoredCredential, UpdateError<E>> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let stored = backend::lock_credential(conn, &team_id.to_string(), &id.to_string())?
+                .ok_or(StoreError::NotFound)?
+                .into_domain()?;
+            let current = stored.credential.version;
+            if expected_version.is_some_and(|expected| expected != current) {
+                return Err(StoreError::VersionMismatch { current }.into());
+            }
+            let (credential, secrets, event) =
+                match decide(&stored).map_err(UpdateError::Rejected)? {
+                    CredentialChange::Unchanged => return Ok(stored),
+                    CredentialChange::Update {
+                        credential,
+                        secrets,
+                        event,
+                    } => (credential, secrets, event),
+                };
+            let StoredCredential {
+                credential: old,
+                ciphertext: old_ciphertext,
+            } = stored;
+            let credential = Credential {
+                id: old.id,
+                team_id: old.team_id,
+                created_at: old.created_at,
+                created_by: old.created_by,
+                version: current + 1,
+                updated_at: now(),
+                ..credential
+            };
+            let ciphertext = match secrets {
+                SecretsUpdate::Keep => old_ciphertext,
+                SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
+                SecretsUpdate::Remove => None,
+            };
+            let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
+            if repo::credentials::update_in_team(conn, team_id, id, &row)? != 1 {
+                // The row is locked, so it cannot have gone; a broken invariant if it did.
+                return Err(StoreError::NotFound.into());
+            }
+            repo::events::insert(
+                conn,
+                &AuditEvent {
+                    team_id,
+                    credential_id: id,
+                    ..event
+                },
+            )?;
+            // Read back from the row so the caller sees exactly what is stored (µs timestamps).
+            Ok(row.into_domain()?)
+        })
     }
+
     /// Deletes the credential and its ciphertext and appends `event`; the audit trail stays.
     /// `NotFound` when the team has no such credential.
     pub fn delete_credential(
@@ -305,8 +457,21 @@ impl Store {
         id: CredentialId,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            if repo::credentials::delete_in_team(conn, team_id, id)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            repo::events::insert(
+                conn,
+                &AuditEvent {
+                    team_id,
+                    credential_id: id,
+                    ..event.clone()
+                },
+            )
+        })
     }
+
     /// A page of a credential's audit events, oldest first (the credential may be deleted).
     pub fn list_events(
         &self,
@@ -314,23 +479,41 @@ impl Store {
         credential_id: CredentialId,
         page: PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
-        unimplemented!()
+        repo::events::list_in_team(&mut *self.conn()?, team_id, credential_id, page)
     }
 
     // Idempotency.
 
     /// The record for this principal and key, if stored within the last 24 hours of `now`.
+    ///
+    /// An older record is deleted, so that the key can be stored again.
     pub fn find_idempotency(
         &self,
         principal_id: PrincipalId,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        unimplemented!()
+        let mut conn = self.conn()?;
+        let Some(record) = repo::idempotency::find(&mut conn, principal_id, key)? else {
+            return Ok(None);
+        };
+        let cutoff = now - repo::idempotency::RETENTION;
+        if record.created_at > cutoff {
+            return Ok(Some(record));
+        }
+        repo::idempotency::delete_if_older(&mut conn, principal_id, key, cutoff)?;
+        Ok(None)
     }
+
     /// Stores a record; `Conflict` if one exists for the principal and key (a concurrent retry).
+    ///
+    /// Records of any principal older than 24 hours before this one are deleted on the way.
     pub fn insert_idempotency(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
-        unimplemented!()
+        let cutoff = record.created_at - repo::idempotency::RETENTION;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::idempotency::purge_older(conn, cutoff)?;
+            repo::idempotency::insert(conn, record)
+        })
     }
 
     // Service accounts.
@@ -343,24 +526,61 @@ impl Store {
         description: Option<&str>,
         role: Role,
     ) -> Result<ServiceAccount, StoreError> {
-        unimplemented!()
+        let now = now();
+        let account = ServiceAccount {
+            id: ServiceAccountId::new(),
+            team_id,
+            principal_id: PrincipalId::new(),
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            role,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = rows::ServiceAccountRow {
+            id: account.id.to_string(),
+            team_id: team_id.to_string(),
+            principal_id: account.principal_id.to_string(),
+            name: account.name.clone(),
+            description: account.description.clone(),
+            role: role.as_str().to_owned(),
+            created_at: convert::db_time(now),
+            updated_at: convert::db_time(now),
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::principals::insert_with_membership(
+                conn,
+                team_id.to_string(),
+                account.principal_id,
+                PrincipalKind::ServiceAccount,
+                role,
+                now,
+            )?;
+            repo::service_accounts::insert(conn, &row)
+        })?;
+        Ok(account)
     }
+
     /// A page of the team's service accounts.
     pub fn list_service_accounts(
         &self,
         team_id: TeamId,
         page: PageRequest,
     ) -> Result<Page<ServiceAccount>, StoreError> {
-        unimplemented!()
+        repo::service_accounts::list_in_team(&mut *self.conn()?, team_id, page)
     }
+
     /// One service account of the team.
     pub fn find_service_account(
         &self,
         team_id: TeamId,
         id: ServiceAccountId,
     ) -> Result<Option<ServiceAccount>, StoreError> {
-        unimplemented!()
+        repo::service_accounts::find_in_team(&mut *self.conn()?, team_id, id)?
+            .map(rows::ServiceAccountRow::into_domain)
+            .transpose()
     }
+
     /// Updates name and/or description (`Patch::Null` clears the description). `NotFound` when absent.
     pub fn update_service_account(
         &self,
@@ -369,16 +589,42 @@ impl Store {
         name: Option<&str>,
         description: &Patch<String>,
     ) -> Result<ServiceAccount, StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let mut row = repo::service_accounts::find_in_team(conn, team_id, id)?
+                .ok_or(StoreError::NotFound)?;
+            if let Some(name) = name {
+                name.clone_into(&mut row.name);
+            }
+            row.description = patched(row.description, description);
+            row.updated_at = convert::db_time(now());
+            repo::service_accounts::update_in_team(
+                conn,
+                team_id,
+                id,
+                &row.name,
+                row.description.as_deref(),
+                row.updated_at,
+            )?;
+            row.into_domain()
+        })
     }
+
     /// Deletes the account, its principal, membership, client credentials and tokens.
     pub fn delete_service_account(
         &self,
         team_id: TeamId,
         id: ServiceAccountId,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let row = repo::service_accounts::find_in_team(conn, team_id, id)?
+                .ok_or(StoreError::NotFound)?;
+            // Children first, explicitly: the cascades are a second line, not the plan.
+            repo::client_credentials::delete_all_of_account(conn, &row.id)?;
+            repo::service_accounts::delete_in_team(conn, team_id, id)?;
+            repo::principals::delete(conn, &row.principal_id)
+        })
     }
+
     /// Adds a client credential to an account of the team; `NotFound` when the account is absent.
     pub fn create_client_credential(
         &self,
@@ -389,8 +635,33 @@ impl Store {
         client_id: &str,
         secret_hash: &str,
     ) -> Result<ClientCredential, StoreError> {
-        unimplemented!()
+        let credential = ClientCredential {
+            id: ClientCredentialId::new(),
+            service_account_id,
+            client_id: client_id.to_owned(),
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            created_at: now(),
+            last_used_at: None,
+        };
+        let row = rows::ClientCredentialRow {
+            id: credential.id.to_string(),
+            service_account_id: service_account_id.to_string(),
+            client_id: credential.client_id.clone(),
+            secret_hash: secret_hash.to_owned(),
+            name: credential.name.clone(),
+            description: credential.description.clone(),
+            created_at: convert::db_time(credential.created_at),
+            last_used_at: None,
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::service_accounts::find_in_team(conn, team_id, service_account_id)?
+                .ok_or(StoreError::NotFound)?;
+            repo::client_credentials::insert(conn, &row)
+        })?;
+        Ok(credential)
     }
+
     /// A page of an account's client credentials.
     pub fn list_client_credentials(
         &self,
@@ -398,8 +669,14 @@ impl Store {
         service_account_id: ServiceAccountId,
         page: PageRequest,
     ) -> Result<Page<ClientCredential>, StoreError> {
-        unimplemented!()
+        repo::client_credentials::list_in_team(
+            &mut *self.conn()?,
+            team_id,
+            service_account_id,
+            page,
+        )
     }
+
     /// One client credential of an account of the team.
     pub fn find_client_credential(
         &self,
@@ -407,8 +684,9 @@ impl Store {
         service_account_id: ServiceAccountId,
         id: ClientCredentialId,
     ) -> Result<Option<ClientCredential>, StoreError> {
-        unimplemented!()
+        repo::client_credentials::find_in_team(&mut *self.conn()?, team_id, service_account_id, id)
     }
+
     /// Updates name and/or description. `NotFound` when absent.
     pub fn update_client_credential(
         &self,
@@ -418,8 +696,26 @@ impl Store {
         name: Option<&str>,
         description: &Patch<String>,
     ) -> Result<ClientCredential, StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let mut credential =
+                repo::client_credentials::find_in_team(conn, team_id, service_account_id, id)?
+                    .ok_or(StoreError::NotFound)?;
+            if let Some(name) = name {
+                name.clone_into(&mut credential.name);
+            }
+            credential.description = patched(credential.description, description);
+            repo::client_credentials::update_in_team(
+                conn,
+                team_id,
+                service_account_id,
+                id,
+                &credential.name,
+                credential.description.as_deref(),
+            )?;
+            Ok(credential)
+        })
     }
+
     /// Deletes a client credential and every token issued through it.
     pub fn delete_client_credential(
         &self,
@@ -427,15 +723,22 @@ impl Store {
         service_account_id: ServiceAccountId,
         id: ClientCredentialId,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            match repo::client_credentials::delete_in_team(conn, team_id, service_account_id, id)? {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            }
+        })
     }
+
     /// Looks a client credential up by its public client id (for the token endpoint).
     pub fn find_client_credential_by_client_id(
         &self,
         client_id: &str,
     ) -> Result<Option<ClientCredentialAuth>, StoreError> {
-        unimplemented!()
+        repo::client_credentials::find_by_client_id(&mut *self.conn()?, client_id)
     }
+
     /// Records a successful exchange: sets `last_used_at` and stores an access token hash that
     /// expires at `expires_at` and dies with the client credential.
     pub fn issue_access_token(
@@ -445,6 +748,33 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let principal_id = repo::client_credentials::principal_of(conn, client_credential_id)?
+                .ok_or(StoreError::NotFound)?;
+            repo::client_credentials::set_last_used(
+                conn,
+                client_credential_id,
+                convert::db_time(now),
+            )?;
+            repo::principals::insert_token(
+                conn,
+                &rows::ApiTokenRow {
+                    token_hash,
+                    principal_id,
+                    client_credential_id: Some(client_credential_id.to_string()),
+                    created_at: convert::db_time(now),
+                    expires_at: Some(convert::db_time(expires_at)),
+                },
+            )
+        })
+    }
+}
+
+/// A stored optional text after a `Patch`: absent keeps it, `null` clears it.
+fn patched(stored: Option<String>, patch: &Patch<String>) -> Option<String> {
+    match patch {
+        Patch::Absent => stored,
+        Patch::Null => None,
+        Patch::Value(value) => Some(value.clone()),
     }
 }

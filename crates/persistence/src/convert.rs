@@ -1,0 +1,216 @@
+//! Rows to domain values and back. Reading a row that does not parse is `StoreError::Corrupt`;
+//! the message names the column, never its value.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use credvault_domain::audit::AuditEvent;
+use credvault_domain::credential::{Credential, Health};
+use credvault_domain::service_account::{ClientCredential, ServiceAccount};
+use credvault_domain::team::Team;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::rows::{
+    AuditEventRow, ClientCredentialRow, CredentialRow, IdempotencyRow, ServiceAccountRow, TeamRow,
+};
+use crate::{Ciphertext, IdempotencyRecord, StoreError, StoredCredential};
+
+/// The time as stored: naive UTC, truncated to microseconds (what PostgreSQL keeps), so that a
+/// value reads back equal on both backends.
+pub(crate) fn db_time(at: DateTime<Utc>) -> NaiveDateTime {
+    at.trunc_subsecs(6).naive_utc()
+}
+
+pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}
+
+/// Parses a column holding a domain value's text form (ids, enums, labels).
+pub(crate) fn parse<T: FromStr>(column: &str, text: &str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unreadable {column}")))
+}
+
+fn to_json<T: Serialize + ?Sized>(column: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|_| StoreError::Database(format!("{column} could not be encoded")))
+}
+
+fn from_json<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(format!("unreadable {column}")))
+}
+
+impl TeamRow {
+    pub(crate) fn into_domain(self) -> Result<Team, StoreError> {
+        Ok(Team {
+            id: parse("teams.id", &self.id)?,
+            label: parse("teams.label", &self.label)?,
+            created_at: utc(self.created_at),
+        })
+    }
+}
+
+impl CredentialRow {
+    pub(crate) fn from_domain(
+        credential: &Credential,
+        ciphertext: Option<&Ciphertext>,
+    ) -> Result<CredentialRow, StoreError> {
+        Ok(CredentialRow {
+            id: credential.id.to_string(),
+            team_id: credential.team_id.to_string(),
+            provider: credential.provider.as_str().to_owned(),
+            kind: credential.kind.as_str().to_owned(),
+            name: credential.name.clone(),
+            description: credential.description.clone(),
+            account_name: credential.account_name.clone(),
+            status: credential.status.as_str().to_owned(),
+            extra_data: to_json("credentials.extra_data", &credential.extra_data)?,
+            metadata: to_json("credentials.metadata", &credential.metadata)?,
+            secret_fields: to_json("credentials.secret_fields", &credential.secret_fields)?,
+            secret_key_id: ciphertext.map(|sealed| sealed.key_id.clone()),
+            secret_ciphertext: ciphertext.map(|sealed| sealed.bytes.clone()),
+            health_status: credential.health.status.as_str().to_owned(),
+            health_notes: to_json("credentials.health_notes", &credential.health.notes)?,
+            health_checked_at: credential.health.checked_at.map(db_time),
+            version: credential.version,
+            created_at: db_time(credential.created_at),
+            updated_at: db_time(credential.updated_at),
+            created_by: credential.created_by.to_string(),
+            modified_by: credential.modified_by.to_string(),
+        })
+    }
+
+    pub(crate) fn into_domain(self) -> Result<StoredCredential, StoreError> {
+        let ciphertext = match (self.secret_key_id, self.secret_ciphertext) {
+            (Some(key_id), Some(bytes)) => Some(Ciphertext { key_id, bytes }),
+            (None, None) => None,
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "credentials.secret_key_id and secret_ciphertext disagree".to_owned(),
+                ));
+            }
+        };
+        let credential = Credential {
+            id: parse("credentials.id", &self.id)?,
+            team_id: parse("credentials.team_id", &self.team_id)?,
+            provider: parse("credentials.provider", &self.provider)?,
+            kind: parse("credentials.kind", &self.kind)?,
+            name: self.name,
+            description: self.description,
+            account_name: self.account_name,
+            status: parse("credentials.status", &self.status)?,
+            extra_data: from_json("credentials.extra_data", &self.extra_data)?,
+            secret_fields: from_json("credentials.secret_fields", &self.secret_fields)?,
+            metadata: from_json("credentials.metadata", &self.metadata)?,
+            health: Health {
+                status: parse("credentials.health_status", &self.health_status)?,
+                notes: from_json("credentials.health_notes", &self.health_notes)?,
+                checked_at: self.health_checked_at.map(utc),
+            },
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+            created_by: parse("credentials.created_by", &self.created_by)?,
+            modified_by: parse("credentials.modified_by", &self.modified_by)?,
+        };
+        Ok(StoredCredential {
+            credential,
+            ciphertext,
+        })
+    }
+}
+
+impl AuditEventRow {
+    pub(crate) fn from_domain(event: &AuditEvent) -> Result<AuditEventRow, StoreError> {
+        Ok(AuditEventRow {
+            id: event.id.to_string(),
+            team_id: event.team_id.to_string(),
+            credential_id: event.credential_id.to_string(),
+            action: event.action.as_str().to_owned(),
+            actor_id: event.actor.id.to_string(),
+            actor_kind: event.actor.kind.as_str().to_owned(),
+            changed_fields: to_json("audit_events.changed_fields", &event.changed_fields)?,
+            secrets: to_json("audit_events.secrets", &event.secrets)?,
+            request_id: event.request_id.to_string(),
+            at: db_time(event.at),
+        })
+    }
+
+    pub(crate) fn into_domain(self) -> Result<AuditEvent, StoreError> {
+        Ok(AuditEvent {
+            id: parse("audit_events.id", &self.id)?,
+            team_id: parse("audit_events.team_id", &self.team_id)?,
+            credential_id: parse("audit_events.credential_id", &self.credential_id)?,
+            action: parse("audit_events.action", &self.action)?,
+            actor: credvault_domain::audit::Actor {
+                id: parse("audit_events.actor_id", &self.actor_id)?,
+                kind: parse("audit_events.actor_kind", &self.actor_kind)?,
+            },
+            changed_fields: from_json("audit_events.changed_fields", &self.changed_fields)?,
+            secrets: from_json("audit_events.secrets", &self.secrets)?,
+            request_id: parse("audit_events.request_id", &self.request_id)?,
+            at: utc(self.at),
+        })
+    }
+}
+
+impl ServiceAccountRow {
+    pub(crate) fn into_domain(self) -> Result<ServiceAccount, StoreError> {
+        Ok(ServiceAccount {
+            id: parse("service_accounts.id", &self.id)?,
+            team_id: parse("service_accounts.team_id", &self.team_id)?,
+            principal_id: parse("service_accounts.principal_id", &self.principal_id)?,
+            name: self.name,
+            description: self.description,
+            role: parse("service_accounts.role", &self.role)?,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+impl ClientCredentialRow {
+    pub(crate) fn into_domain(self) -> Result<ClientCredential, StoreError> {
+        Ok(ClientCredential {
+            id: parse("client_credentials.id", &self.id)?,
+            service_account_id: parse(
+                "client_credentials.service_account_id",
+                &self.service_account_id,
+            )?,
+            client_id: self.client_id,
+            name: self.name,
+            description: self.description,
+            created_at: utc(self.created_at),
+            last_used_at: self.last_used_at.map(utc),
+        })
+    }
+}
+
+impl IdempotencyRow {
+    pub(crate) fn from_domain(record: &IdempotencyRecord) -> Result<IdempotencyRow, StoreError> {
+        Ok(IdempotencyRow {
+            principal_id: record.principal_id.to_string(),
+            key: record.key.clone(),
+            fingerprint: record.fingerprint.clone(),
+            status: i32::from(record.status),
+            headers: to_json("idempotency_keys.headers", &record.headers)?,
+            body: record.body.clone(),
+            created_at: db_time(record.created_at),
+        })
+    }
+
+    pub(crate) fn into_domain(self) -> Result<IdempotencyRecord, StoreError> {
+        Ok(IdempotencyRecord {
+            principal_id: parse("idempotency_keys.principal_id", &self.principal_id)?,
+            key: self.key,
+            fingerprint: self.fingerprint,
+            status: u16::try_from(self.status).map_err(|_| {
+                StoreError::Corrupt("unreadable idempotency_keys.status".to_owned())
+            })?,
+            headers: from_json("idempotency_keys.headers", &self.headers)?,
+            body: self.body,
+            created_at: utc(self.created_at),
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! Client credentials of service accounts. A client credential has no team column of its own;
+//! every statement reaches the team through its account (a join or a sub-select).
+
+use chrono::NaiveDateTime;
+use credvault_domain::ids::{ClientCredentialId, ServiceAccountId, TeamId};
+use credvault_domain::service_account::ClientCredential;
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::convert::parse;
+use crate::error::db_error;
+use crate::repo::{fetch_limit, into_page};
+use crate::rows::ClientCredentialRow;
+use crate::schema::{api_tokens, client_credentials, service_accounts};
+use crate::{ClientCredentialAuth, Page, PageRequest, StoreError};
+
+pub(crate) fn insert(conn: &mut DbConn, row: &ClientCredentialRow) -> Result<(), StoreError> {
+    diesel::insert_into(client_credentials::table)
+        .values(row)
+        .execute(conn)
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(crate) fn find_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    service_account_id: ServiceAccountId,
+    id: ClientCredentialId,
+) -> Result<Option<ClientCredential>, StoreError> {
+    client_credentials::table
+        .inner_join(
+            service_accounts::table
+                .on(service_accounts::id.eq(client_credentials::service_account_id)),
+        )
+        .filter(client_credentials::id.eq(id.to_string()))
+        .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
+        .filter(service_accounts::team_id.eq(team_id.to_string()))
+        .select(ClientCredentialRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(db_error)?
+        .map(ClientCredentialRow::into_domain)
+        .transpose()
+}
+
+pub(crate) fn list_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    service_account_id: ServiceAccountId,
+    page: PageRequest,
+) -> Result<Page<ClientCredential>, StoreError> {
+    let mut query = client_credentials::table
+        .inner_join(
+            service_accounts::table
+                .on(service_accounts::id.eq(client_credentials::service_account_id)),
+        )
+        .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
+        .filter(service_accounts::team_id.eq(team_id.to_string()))
+        .select(ClientCredentialRow::as_select())
+        .order(client_credentials::id.asc())
+        .limit(fetch_limit(page))
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(client_credentials::id.gt(after.to_string()));
+    }
+    let rows = query.load(conn).map_err(db_error)?;
+    into_page(rows, page, ClientCredentialRow::into_domain, |credential| {
+        *credential.id.as_uuid()
+    })
+}
+
+/// Sets name and description of a client credential of the team's account; returns rows changed.
+pub(crate) fn update_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    service_account_id: ServiceAccountId,
+    id: ClientCredentialId,
+    name: &str,
+    description: Option<&str>,
+) -> Result<usize, StoreError> {
+    let accounts_of_team = service_accounts::table
+        .filter(service_accounts::team_id.eq(team_id.to_string()))
+        .select(service_accounts::id);
+    diesel::update(
+        client_credentials::table
+            .filter(client_credentials::id.eq(id.to_string()))
+            .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
+            .filter(client_credentials::service_account_id.eq_any(accounts_of_team)),
+    )
+    .set((
+        client_credentials::name.eq(name),
+        client_credentials::description.eq(description),
+    ))
+    .execute(conn)
+    .map_err(db_error)
+}
+
+/// Deletes a client credential of the team's account and the tokens issued through it; returns
+/// how many client credentials went (0 or 1).
+pub(crate) fn delete_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    service_account_id: ServiceAccountId,
+    id: ClientCredentialId,
+) -> Result<usize, StoreError> {
+    let accounts_of_team = service_accounts::table
+        .filter(service_accounts::team_id.eq(team_id.to_string()))
+        .select(service_accounts::id);
+    let deleted = diesel::delete(
+        client_credentials::table
+            .filter(client_credentials::id.eq(id.to_string()))
+            .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
+            .filter(client_credentials::service_account_id.eq_any(accounts_of_team)),
+    )
+    .execute(conn)
+    .map_err(db_error)?;
+    if deleted > 0 {
+        delete_tokens_of(conn, &id.to_string())?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes the tokens issued through a client credential (the foreign key would cascade; doing
+/// it explicitly does not depend on `PRAGMA foreign_keys`).
+pub(crate) fn delete_tokens_of(
+    conn: &mut DbConn,
+    client_credential_id: &str,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        api_tokens::table.filter(api_tokens::client_credential_id.eq(client_credential_id)),
+    )
+    .execute(conn)
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Deletes every client credential of an account and their tokens.
+pub(crate) fn delete_all_of_account(
+    conn: &mut DbConn,
+    service_account_id: &str,
+) -> Result<(), StoreError> {
+    let credentials_of_account = client_credentials::table
+        .filter(client_credentials::service_account_id.eq(service_account_id))
+        .select(client_credentials::id.nullable());
+    diesel::delete(
+        api_tokens::table.filter(api_tokens::client_credential_id.eq_any(credentials_of_account)),
+    )
+    .execute(conn)
+    .map_err(db_error)?;
+    diesel::delete(
+        client_credentials::table
+            .filter(client_credentials::service_account_id.eq(service_account_id)),
+    )
+    .execute(conn)
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// The credential with this public client id, with what the token exchange needs to know.
+pub(crate) fn find_by_client_id(
+    conn: &mut DbConn,
+    client_id: &str,
+) -> Result<Option<ClientCredentialAuth>, StoreError> {
+    let found = client_credentials::table
+        .inner_join(
+            service_accounts::table
+                .on(service_accounts::id.eq(client_credentials::service_account_id)),
+        )
+        .filter(client_credentials::client_id.eq(client_id))
+        .select((
+            ClientCredentialRow::as_select(),
+            service_accounts::team_id,
+            service_accounts::principal_id,
+        ))
+        .first::<(ClientCredentialRow, String, String)>(conn)
+        .optional()
+        .map_err(db_error)?;
+    let Some((row, team_id, principal_id)) = found else {
+        return Ok(None);
+    };
+    let secret_hash = row.secret_hash.clone();
+    Ok(Some(ClientCredentialAuth {
+        credential: row.into_domain()?,
+        team_id: parse("service_accounts.team_id", &team_id)?,
+        principal_id: parse("service_accounts.principal_id", &principal_id)?,
+        secret_hash,
+    }))
+}
+
+/// The principal of the account a client credential belongs to.
+pub(crate) fn principal_of(
+    conn: &mut DbConn,
+    id: ClientCredentialId,
+) -> Result<Option<String>, StoreError> {
+    client_credentials::table
+        .inner_join(
+            service_accounts::table
+                .on(service_accounts::id.eq(client_credentials::service_account_id)),
+        )
+        .filter(client_credentials::id.eq(id.to_string()))
+        .select(service_accounts::principal_id)
+        .first(conn)
+        .optional()
+        .map_err(db_error)
+}
+
+pub(crate) fn set_last_used(
+    conn: &mut DbConn,
+    id: ClientCredentialId,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    diesel::update(client_credentials::table.filter(client_credentials::id.eq(id.to_string())))
+        .set(client_credentials::last_used_at.eq(at))
+        .execute(conn)
+        .map_err(db_error)
+}

@@ -1,0 +1,129 @@
+//! Rows as stored: plain strings, JSON text, naive UTC timestamps. `crate::convert` turns them
+//! into domain values and back; nothing outside this crate sees them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::{
+    api_tokens, audit_events, client_credentials, credentials, idempotency_keys, memberships,
+    principals, service_accounts, teams,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = teams)]
+pub(crate) struct TeamRow {
+    pub(crate) id: String,
+    pub(crate) label: String,
+    pub(crate) created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = principals)]
+pub(crate) struct PrincipalRow {
+    pub(crate) id: String,
+    pub(crate) kind: &'static str,
+    pub(crate) created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships)]
+pub(crate) struct MembershipRow {
+    pub(crate) team_id: String,
+    pub(crate) principal_id: String,
+    pub(crate) role: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = api_tokens, treat_none_as_default_value = false)]
+pub(crate) struct ApiTokenRow<'a> {
+    pub(crate) token_hash: &'a str,
+    pub(crate) principal_id: String,
+    pub(crate) client_credential_id: Option<String>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) expires_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_accounts, treat_none_as_default_value = false)]
+pub(crate) struct ServiceAccountRow {
+    pub(crate) id: String,
+    pub(crate) team_id: String,
+    pub(crate) principal_id: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) role: String,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_credentials, treat_none_as_default_value = false)]
+pub(crate) struct ClientCredentialRow {
+    pub(crate) id: String,
+    pub(crate) service_account_id: String,
+    pub(crate) client_id: String,
+    pub(crate) secret_hash: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_used_at: Option<NaiveDateTime>,
+}
+
+/// A credential row; also its own changeset, so an update writes every column (the primary key
+/// excepted) and `None` clears a column.
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(
+    table_name = credentials,
+    treat_none_as_default_value = false,
+    treat_none_as_null = true
+)]
+pub(crate) struct CredentialRow {
+    pub(crate) id: String,
+    pub(crate) team_id: String,
+    pub(crate) provider: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) account_name: Option<String>,
+    pub(crate) status: String,
+    pub(crate) extra_data: String,
+    pub(crate) metadata: String,
+    pub(crate) secret_fields: String,
+    pub(crate) secret_key_id: Option<String>,
+    pub(crate) secret_ciphertext: Option<Vec<u8>>,
+    pub(crate) health_status: String,
+    pub(crate) health_notes: String,
+    pub(crate) health_checked_at: Option<NaiveDateTime>,
+    pub(crate) version: i64,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
+    pub(crate) created_by: String,
+    pub(crate) modified_by: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub(crate) struct AuditEventRow {
+    pub(crate) id: String,
+    pub(crate) team_id: String,
+    pub(crate) credential_id: String,
+    pub(crate) action: String,
+    pub(crate) actor_id: String,
+    pub(crate) actor_kind: String,
+    pub(crate) changed_fields: String,
+    pub(crate) secrets: String,
+    pub(crate) request_id: String,
+    pub(crate) at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub(crate) struct IdempotencyRow {
+    pub(crate) principal_id: String,
+    pub(crate) key: String,
+    pub(crate) fingerprint: String,
+    pub(crate) status: i32,
+    pub(crate) headers: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) created_at: NaiveDateTime,
+}

@@ -1,0 +1,128 @@
+//! The tables as diesel sees them, written by hand so that only the SQL types both backends share
+//! through `MultiConnection` appear: TEXT (ids as UUID strings, JSON), TIMESTAMP (naive UTC),
+//! BIGINT, INTEGER and BINARY. The migrations in `migrations/{sqlite,postgres}` must agree.
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    principals (id) {
+        id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (team_id, principal_id) {
+        team_id -> Text,
+        principal_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    service_accounts (id) {
+        id -> Text,
+        team_id -> Text,
+        principal_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        role -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_credentials (id) {
+        id -> Text,
+        service_account_id -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Text,
+        principal_id -> Text,
+        client_credential_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        team_id -> Text,
+        provider -> Text,
+        kind -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        account_name -> Nullable<Text>,
+        status -> Text,
+        extra_data -> Text,
+        metadata -> Text,
+        secret_fields -> Text,
+        secret_key_id -> Nullable<Text>,
+        secret_ciphertext -> Nullable<Binary>,
+        health_status -> Text,
+        health_notes -> Text,
+        health_checked_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        modified_by -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        team_id -> Text,
+        credential_id -> Text,
+        action -> Text,
+        actor_id -> Text,
+        actor_kind -> Text,
+        changed_fields -> Text,
+        secrets -> Text,
+        request_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal_id, key) {
+        principal_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        headers -> Text,
+        body -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    teams,
+    principals,
+    memberships,
+    service_accounts,
+    client_credentials,
+    api_tokens,
+    credentials,
+    audit_events,
+    idempotency_keys,
+);

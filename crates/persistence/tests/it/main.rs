@@ -1,0 +1,12 @@
+//! Integration tests of the store. One binary; every test in a `backend_tests!` block runs on
+//! SQLite and, when `CREDVAULT_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod credentials;
+mod idempotency;
+mod open;
+mod service_accounts;
+mod support;
+mod teams;
+mod tenancy;

@@ -1,0 +1,122 @@
+//! Fixtures shared by the test modules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use credvault_domain::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
+use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
+use credvault_domain::ids::{CredentialId, EventId, PrincipalId, RequestId};
+use credvault_domain::principal::{PrincipalKind, Role};
+use credvault_domain::schema::{Kind, Provider};
+use credvault_domain::team::Team;
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::{Ciphertext, PageRequest};
+use serde_json::json;
+
+/// A team with an owner; returns the team and the owner's principal id.
+pub(crate) fn team_with_owner(db: &TestDb, label: &str) -> (Team, PrincipalId) {
+    let team = db.store().create_team(&label.parse().unwrap()).unwrap();
+    let owner = db
+        .store()
+        .create_user(
+            team.id,
+            Role::Owner,
+            &format!("token-hash-of-{label}-owner"),
+        )
+        .unwrap();
+    (team, owner)
+}
+
+/// A PostgreSQL credential with every field set, timestamps at full (ns) precision.
+pub(crate) fn postgres_credential(team: &Team, actor: PrincipalId, name: &str) -> Credential {
+    let now = Utc::now();
+    Credential {
+        id: CredentialId::new(),
+        team_id: team.id,
+        provider: Provider::Postgresql,
+        kind: Kind::UserPassword,
+        name: name.to_owned(),
+        description: Some("the main warehouse".to_owned()),
+        account_name: Some("etl@warehouse".to_owned()),
+        status: CredentialStatus::CredentialsSaved,
+        extra_data:
+            json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        secret_fields: BTreeSet::from(["password".to_owned()]),
+        metadata: json!({"custom_property": 42, "nested": {"list": [1, "two", null]}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        health: Health {
+            status: HealthStatus::Healthy,
+            notes: vec!["connected in 3 ms".to_owned()],
+            checked_at: Some(now),
+        },
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        created_by: actor,
+        modified_by: actor,
+    }
+}
+
+pub(crate) fn ciphertext(marker: &str) -> Ciphertext {
+    let mut bytes = vec![0x01, 0x00, 0xfe];
+    bytes.extend(marker.as_bytes());
+    Ciphertext {
+        key_id: "k1".to_owned(),
+        bytes,
+    }
+}
+
+pub(crate) fn event(
+    credential: &Credential,
+    action: AuditAction,
+    actor: PrincipalId,
+) -> AuditEvent {
+    AuditEvent {
+        id: EventId::new(),
+        team_id: credential.team_id,
+        credential_id: credential.id,
+        action,
+        actor: Actor {
+            id: actor,
+            kind: PrincipalKind::User,
+        },
+        changed_fields: vec!["extra_data.host".to_owned(), "secrets.password".to_owned()],
+        secrets: BTreeMap::from([("password".to_owned(), SecretEffect::Set)]),
+        request_id: RequestId::new(),
+        at: Utc::now(),
+    }
+}
+
+/// Stores a credential with a ciphertext and its `created` event.
+pub(crate) fn insert_credential(
+    db: &TestDb,
+    team: &Team,
+    actor: PrincipalId,
+    name: &str,
+) -> Credential {
+    let credential = postgres_credential(team, actor, name);
+    db.store()
+        .insert_credential(
+            &credential,
+            Some(&ciphertext(name)),
+            &event(&credential, AuditAction::Created, actor),
+        )
+        .unwrap();
+    credential
+}
+
+pub(crate) fn first_page(limit: u32) -> PageRequest {
+    PageRequest { after: None, limit }
+}
+
+pub(crate) fn all_events(db: &TestDb, credential: &Credential) -> Vec<AuditEvent> {
+    db.store()
+        .list_events(credential.team_id, credential.id, first_page(100))
+        .unwrap()
+        .items
+}

@@ -1,0 +1,125 @@
+//! Teams, users, tokens and memberships.
+
+use chrono::{TimeDelta, Utc};
+use credvault_domain::principal::{PrincipalKind, Role};
+use credvault_domain::team::TeamRef;
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::{Backend, StoreError, constraint};
+
+credvault_persistence::backend_tests! {
+    fn teams_are_found_by_id_and_label(db: &TestDb) {
+        let store = db.store();
+        assert!(matches!(
+            (store.backend(), db.url().starts_with("sqlite")),
+            (Backend::Sqlite, true) | (Backend::Postgres, false)
+        ));
+        store.ping().unwrap();
+        assert_eq!(store.count_teams().unwrap(), 0);
+
+        let team = store.create_team(&"acme".parse().unwrap()).unwrap();
+
+        assert_eq!(store.count_teams().unwrap(), 1);
+        assert_eq!(
+            store.find_team(&TeamRef::Id(team.id)).unwrap(),
+            Some(team.clone())
+        );
+        assert_eq!(
+            store.find_team(&"acme".parse().unwrap()).unwrap(),
+            Some(team.clone())
+        );
+        assert_eq!(store.find_team(&"other".parse().unwrap()).unwrap(), None);
+    }
+
+    fn a_taken_label_is_a_conflict(db: &TestDb) {
+        let store = db.store();
+        store.create_team(&"acme".parse().unwrap()).unwrap();
+
+        let again = store.create_team(&"acme".parse().unwrap());
+
+        match again {
+            Err(StoreError::Conflict { constraint }) => {
+                assert_eq!(constraint, constraint::TEAM_LABEL)
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(store.count_teams().unwrap(), 1);
+    }
+
+    fn a_user_authenticates_with_its_token_and_holds_its_role(db: &TestDb) {
+        let store = db.store();
+        let team = store.create_team(&"acme".parse().unwrap()).unwrap();
+        let member = store
+            .create_user(team.id, Role::Member, "member-hash")
+            .unwrap();
+
+        let principal = store
+            .authenticate("member-hash", Utc::now())
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(principal.id, member);
+        assert_eq!(principal.kind, PrincipalKind::User);
+        assert_eq!(principal.service_account, None);
+        assert_eq!(
+            store.authenticate("unknown-hash", Utc::now()).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.membership(&"acme".parse().unwrap(), member).unwrap(),
+            Some((team.clone(), Role::Member))
+        );
+        let duplicate = store.create_user(team.id, Role::Owner, "member-hash");
+        match duplicate {
+            Err(StoreError::Conflict { constraint }) => {
+                assert_eq!(constraint, constraint::TOKEN_HASH)
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    fn a_user_of_a_missing_team_is_a_conflict(db: &TestDb) {
+        let result =
+            db.store()
+                .create_user(credvault_domain::ids::TeamId::new(), Role::Owner, "hash");
+
+        match result {
+            Err(StoreError::Conflict { constraint }) => {
+                assert_eq!(constraint, constraint::FOREIGN_KEY)
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(db.store().authenticate("hash", Utc::now()).unwrap(), None);
+    }
+
+    fn an_expired_token_does_not_authenticate(db: &TestDb) {
+        let store = db.store();
+        let team = store.create_team(&"acme".parse().unwrap()).unwrap();
+        let account = store
+            .create_service_account(team.id, "ci", None, Role::Member)
+            .unwrap();
+        let client = store
+            .create_client_credential(team.id, account.id, "main", None, "client-1", "secret-hash")
+            .unwrap();
+        let now = Utc::now();
+        store
+            .issue_access_token(
+                client.id,
+                "expired",
+                now - TimeDelta::hours(2),
+                now - TimeDelta::seconds(1),
+            )
+            .unwrap();
+        store
+            .issue_access_token(client.id, "fresh", now, now + TimeDelta::hours(1))
+            .unwrap();
+
+        assert_eq!(store.authenticate("expired", now).unwrap(), None);
+        assert!(store.authenticate("fresh", now).unwrap().is_some());
+        assert_eq!(
+            store
+                .authenticate("fresh", now + TimeDelta::hours(2))
+                .unwrap(),
+            None
+        );
+    }
+}
