@@ -84,7 +84,9 @@ impl Default for ServerOptions {
 
 /// Builds the server on an already bound listener. Await the returned [`Server`] to run it; its
 /// [`Server::handle`] stops it. On SIGTERM or SIGINT it stops accepting connections and lets
-/// in-flight requests finish within [`ServerOptions::shutdown_timeout`].
+/// in-flight requests finish within [`ServerOptions::shutdown_timeout`]. Called inside an actix
+/// system (`actix_web::rt::System::new().block_on(..)`), the signal handlers are in place when
+/// it returns, so a caller can announce readiness right after.
 pub fn server(
     listener: TcpListener,
     state: AppState,
@@ -109,10 +111,52 @@ pub fn server(
     if let Some(workers) = options.workers {
         http_server = http_server.workers(workers);
     }
-    if !options.handle_signals {
+    // actix installs its own signal handlers only when the server is first polled; a signal that
+    // arrives between binding and that moment would kill the process. Inside an actix system the
+    // handlers are installed here instead, before this function returns.
+    let early_signals = options.handle_signals && actix_web::rt::System::try_current().is_some();
+    if !options.handle_signals || early_signals {
         http_server = http_server.disable_signals();
     }
-    Ok(http_server.run())
+    let server = http_server.run();
+    if early_signals {
+        stop_on_signals(server.handle())?;
+    }
+    Ok(server)
+}
+
+/// Stops the server gracefully on SIGTERM or SIGINT; the handlers are installed at once.
+#[cfg(unix)]
+fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    use std::task::Poll;
+
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    actix_web::rt::spawn(async move {
+        std::future::poll_fn(|cx| {
+            if terminate.poll_recv(cx).is_ready() || interrupt.poll_recv(cx).is_ready() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        log::info!("stop signal received; finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    Ok(())
+}
+
+/// Stops the server gracefully on Ctrl-C; the handler is installed at once.
+#[cfg(not(unix))]
+fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> {
+    actix_web::rt::spawn(async move {
+        if actix_web::rt::signal::ctrl_c().await.is_ok() {
+            handle.stop(true).await;
+        }
+    });
+    Ok(())
 }
 
 /// Runs the server with default options until it is stopped (SIGTERM/SIGINT).
