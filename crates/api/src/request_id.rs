@@ -101,10 +101,12 @@ pub async fn track_request(
     if response.status().is_server_error()
         && let Some(error) = response.response().error()
     {
-        log::error!("{method} {route} failed: {error} request_id={request_id}");
+        log::error!(
+            "request failed: {error} method={method} route={route} status={status} request_id={request_id}"
+        );
     }
     log::info!(
-        "{method} {route} {status} {:.1}ms request_id={request_id}",
+        "request finished method={method} route={route} status={status} ms={:.1} request_id={request_id}",
         latency.as_secs_f64() * 1000.0
     );
     Ok(response)
