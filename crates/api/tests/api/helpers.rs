@@ -7,7 +7,7 @@
 //! Clients speak blocking HTTP (`ureq`) with status codes returned, not raised.
 
 use std::net::TcpListener;
-use std::sync::mpsc;
+use std::sync::{Mutex, Once, mpsc};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -57,6 +57,7 @@ impl TestApp {
     /// Starts a server over any store, for example one reaching its database through a relay
     /// that a test can cut.
     pub(crate) fn spawn_with_store(store: Store) -> TestApp {
+        capture_logs();
         let state = AppState::new(store.clone(), KeyRing::for_testing(), Settings::default());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
@@ -337,4 +338,36 @@ impl TestResponse {
             .map(|error| error["field"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+/// Every log line written by any test of this binary, at every level.
+static LOG_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct CapturingLogger;
+
+impl log::Log for CapturingLogger {
+    fn enabled(&self, _metadata: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {}: {}", record.level(), record.target(), record.args());
+        LOG_LINES.lock().unwrap().push(line);
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger once for the whole test binary.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&CapturingLogger).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// A copy of every log line captured so far (of all tests running in this process).
+pub(crate) fn log_lines() -> Vec<String> {
+    LOG_LINES.lock().unwrap().clone()
 }

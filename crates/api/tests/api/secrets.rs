@@ -1,10 +1,10 @@
-//! No secret anywhere: not in a response, not in an error, not in plain text in the database.
+//! No secret anywhere: not in a response, an error, a log line, or in plain text in the database.
 
 use credvault_persistence::backend_tests;
 use credvault_persistence::testing::TestDb;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{TestApp, TestResponse, log_lines};
 
 const PEM: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LXByaXZhdGUta2V5LW9yaWdpbmFs\n-----END OPENSSH PRIVATE KEY-----";
 const PEM_BODY: &str = "c2VjcmV0LXByaXZhdGUta2V5LW9yaWdpbmFs";
@@ -88,6 +88,18 @@ backend_tests! {
                 for (name, value) in &response.headers {
                     assert!(!value.contains(plaintext), "{plaintext} in header {name}");
                 }
+            }
+        }
+
+        // Nor in any log line (the access log of each request above included).
+        let lines = log_lines();
+        assert!(
+            lines.iter().any(|line| line.contains("request finished method=PATCH")),
+            "the access log was captured"
+        );
+        for line in &lines {
+            for plaintext in &plaintexts {
+                assert!(!line.contains(plaintext), "{plaintext} logged: {line}");
             }
         }
 
