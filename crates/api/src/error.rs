@@ -135,7 +135,7 @@ impl ApiError {
         };
         Problem {
             problem_type: format!("{PROBLEM_TYPE_BASE}{slug}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: title(status).to_owned(),
             status: status.as_u16(),
             detail,
             request_id: None,
@@ -159,6 +159,15 @@ impl ApiError {
                 _ => None,
             },
         }
+    }
+}
+
+/// The reason phrase of RFC 9110, which renamed 413 and 422 since the `http` crate's names.
+fn title(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "Content Too Large",
+        StatusCode::UNPROCESSABLE_ENTITY => "Unprocessable Content",
+        _ => status.canonical_reason().unwrap_or("Error"),
     }
 }
 

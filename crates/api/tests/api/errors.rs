@@ -55,6 +55,7 @@ backend_tests! {
         let response = app.owner.post_json(&app.integrations(), &body);
         let problem = response.problem(413);
         assert_eq!(problem["type"], "https://credvault.dev/problems/payload-too-large");
+        assert_eq!(problem["title"], "Content Too Large");
         assert_eq!(app.owner.get(&app.integrations()).json()["items"], json!([]));
     }
 
@@ -88,6 +89,7 @@ backend_tests! {
         assert_eq!(fields, ["extra_data.db_password", "extra_data.port", "name"]);
         let problem = response.json();
         assert_eq!(problem["type"], "https://credvault.dev/problems/validation");
+        assert_eq!(problem["title"], "Unprocessable Content");
         for error in problem["errors"].as_array().unwrap() {
             assert!(error["message"].as_str().is_some_and(|message| !message.is_empty()));
         }
