@@ -212,6 +212,15 @@ fn now() -> DateTime<Utc> {
     truncate_to_micros(Utc::now())
 }
 
+/// The result of one [`Store::reencrypt_batch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReencryptBatch {
+    /// Rows rewritten to the active key.
+    pub reencrypted: u64,
+    /// Pass as `after` for the next batch; `None` when no row was left.
+    pub next_after: Option<CredentialId>,
+}
+
 /// The database: a connection pool and every query of the product, each scoped by team.
 #[derive(Clone)]
 pub struct Store {
@@ -446,6 +455,62 @@ impl Store {
             )?;
             // Read back from the row so the caller sees exactly what is stored (µs timestamps).
             Ok(row.into_domain()?)
+        })
+    }
+
+    /// How many stored ciphertexts each master key id protects. A key that protects none may be
+    /// dropped from the configuration.
+    pub fn ciphertext_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        repo::credentials::count_by_key(&mut *self.conn()?)
+    }
+
+    /// Re-encrypts one batch of credentials to `active_key_id`, in one transaction.
+    ///
+    /// Takes the next `limit` credentials after `after` (id order) whose ciphertext is under
+    /// another key, locks each row (so a concurrent PATCH either finished before or waits), checks
+    /// again under the lock, and writes what `reseal` returns. The version does not change: the
+    /// secrets are the same. Safe to interrupt and rerun; rows already on the active key are
+    /// skipped. Returns how many rows were rewritten and the cursor for the next batch (`None`
+    /// when none is left).
+    pub fn reencrypt_batch<E>(
+        &self,
+        active_key_id: &str,
+        after: Option<CredentialId>,
+        limit: u32,
+        mut reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+    ) -> Result<ReencryptBatch, UpdateError<E>> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let candidates = repo::credentials::not_on_key(conn, active_key_id, after, limit)?;
+            let mut batch = ReencryptBatch {
+                reencrypted: 0,
+                next_after: None,
+            };
+            for (team_id, id) in &candidates {
+                let Some(row) = backend::lock_credential(conn, team_id, id)? else {
+                    continue;
+                };
+                let stored = row.into_domain()?;
+                let credential_id = stored.credential.id;
+                batch.next_after = Some(credential_id);
+                let Some(ciphertext) = stored.ciphertext.filter(|c| c.key_id != active_key_id)
+                else {
+                    continue;
+                };
+                let resealed = reseal(stored.credential.team_id, credential_id, &ciphertext)
+                    .map_err(UpdateError::Rejected)?;
+                repo::credentials::replace_ciphertext(
+                    conn,
+                    team_id,
+                    id,
+                    &resealed.key_id,
+                    &resealed.bytes,
+                )?;
+                batch.reencrypted += 1;
+            }
+            if candidates.len() < usize::try_from(limit.max(1)).unwrap_or(usize::MAX) {
+                batch.next_after = None;
+            }
+            Ok(batch)
         })
     }
 

@@ -54,6 +54,15 @@ pub enum AdminCommand {
 /// Master key commands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Re-encrypt every stored secret to the active key, online, in batches (safe to interrupt
+    /// and rerun).
+    Rotate {
+        /// Credentials per transaction.
+        #[arg(long, default_value_t = 100)]
+        batch_size: u32,
+    },
+    /// Say how many stored ciphertexts each master key protects.
+    Status,
     /// Print a new random master key as `id:base64`, ready for CREDVAULT_MASTER_KEYS.
     Generate {
         /// The key id: 1-32 characters of letters, digits, '-' and '_'.

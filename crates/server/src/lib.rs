@@ -25,6 +25,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admin(AdminCommand::CreateToken { team, role }) => {
             commands::admin::create_token(&config, &team, &role)
         }
+        Command::Keys(KeysCommand::Rotate { batch_size }) => {
+            commands::keys::rotate(&config, batch_size)
+        }
+        Command::Keys(KeysCommand::Status) => commands::keys::status(&config),
         Command::Keys(KeysCommand::Generate { id }) => commands::keys::generate(&id),
     };
     match result {

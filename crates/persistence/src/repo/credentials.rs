@@ -96,3 +96,62 @@ pub(crate) fn delete_in_team(
     .execute(conn)
     .map_err(db_error)
 }
+
+/// The next `limit` credentials after `after` (id order, every team) whose ciphertext is sealed
+/// under another key than `active_key_id`, as `(team_id, id)` pairs.
+///
+/// This is the one query that spans teams: key rotation is an operator's task over the whole
+/// database. Each row is then locked and rewritten through its `(team_id, id)` pair.
+pub(crate) fn not_on_key(
+    conn: &mut DbConn,
+    active_key_id: &str,
+    after: Option<CredentialId>,
+    limit: u32,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut query = credentials::table
+        .filter(credentials::secret_key_id.is_not_null())
+        .filter(credentials::secret_key_id.ne(active_key_id))
+        .select((credentials::team_id, credentials::id))
+        .order(credentials::id.asc())
+        .limit(i64::from(limit.max(1)))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(credentials::id.gt(after.to_string()));
+    }
+    query.load(conn).map_err(db_error)
+}
+
+/// How many ciphertexts each key id protects, by key id.
+pub(crate) fn count_by_key(conn: &mut DbConn) -> Result<Vec<(String, i64)>, StoreError> {
+    credentials::table
+        .filter(credentials::secret_key_id.is_not_null())
+        .group_by(credentials::secret_key_id)
+        .select((
+            credentials::secret_key_id.assume_not_null(),
+            diesel::dsl::count_star(),
+        ))
+        .order(credentials::secret_key_id.asc())
+        .load(conn)
+        .map_err(db_error)
+}
+
+/// Replaces only the ciphertext of the team's row (the version stays: the content is the same).
+pub(crate) fn replace_ciphertext(
+    conn: &mut DbConn,
+    team_id: &str,
+    id: &str,
+    key_id: &str,
+    bytes: &[u8],
+) -> Result<usize, StoreError> {
+    diesel::update(
+        credentials::table
+            .filter(credentials::id.eq(id))
+            .filter(credentials::team_id.eq(team_id)),
+    )
+    .set((
+        credentials::secret_key_id.eq(key_id),
+        credentials::secret_ciphertext.eq(bytes),
+    ))
+    .execute(conn)
+    .map_err(db_error)
+}

@@ -1,8 +1,20 @@
 //! `credvault keys …`: master key tools.
+//!
+//! `rotate` re-encrypts every stored ciphertext to the active key while the server keeps
+//! serving: each batch is its own transaction and locks the rows it rewrites, so a concurrent
+//! PATCH either commits first (and its new ciphertext, already under the active key, is
+//! skipped) or waits for the batch. Interrupting it loses nothing; running it again resumes.
 
-use anyhow::{Context, Result};
-use credvault_crypto::{KeyId, generate_master_key};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result, bail};
+use credvault_crypto::{Aad, CryptoError, KeyId, KeyRing, Sealed, generate_master_key};
+use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_persistence::{Ciphertext, Store, UpdateError};
 use serde_json::json;
+
+use crate::config::Config;
 
 /// Prints a new random master key as `{"key_id", "key": "id:base64"}`.
 pub fn generate(id: &str) -> Result<()> {
@@ -12,4 +24,162 @@ pub fn generate(id: &str) -> Result<()> {
         "key": format!("{key_id}:{}", generate_master_key()),
     }));
     Ok(())
+}
+
+/// Prints how many ciphertexts each key protects, and which stored key ids are not configured.
+pub fn status(config: &Config) -> Result<()> {
+    let store = super::open_store(config)?;
+    let (key_ring, _) = config.load_key_ring()?;
+    let counts = counts_by_key(&store)?;
+    let unknown: Vec<&String> = counts
+        .keys()
+        .filter(|key_id| !is_configured(&key_ring, key_id))
+        .collect();
+    let configured: Vec<String> = key_ring.key_ids().iter().map(ToString::to_string).collect();
+    super::print_json(&json!({
+        "active_key_id": key_ring.active_key_id().as_str(),
+        "configured_key_ids": configured,
+        "ciphertexts_by_key": counts,
+        "unconfigured_key_ids_in_use": unknown,
+    }));
+    Ok(())
+}
+
+/// Re-encrypts every ciphertext that is not under the active key; prints progress on stderr
+/// (a bar on a terminal, JSON lines otherwise) and a summary on stdout.
+pub fn rotate(config: &Config, batch_size: u32) -> Result<()> {
+    let store = super::open_store(config)?;
+    let (key_ring, _) = config.load_key_ring()?;
+    let active = key_ring.active_key_id().to_string();
+    let before = counts_by_key(&store)?;
+    let missing: Vec<&String> = before
+        .keys()
+        .filter(|key_id| !is_configured(&key_ring, key_id))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "stored secrets are sealed under key id(s) {missing:?} that are not configured; add them \
+             to CREDVAULT_MASTER_KEYS (after the active key) before rotating"
+        );
+    }
+    let total: i64 = before
+        .iter()
+        .filter(|(key_id, _)| **key_id != active)
+        .map(|(_, count)| count)
+        .sum();
+    let mut progress = Progress::new(u64::try_from(total).unwrap_or(0));
+    let mut after: Option<CredentialId> = None;
+    let mut reencrypted = 0u64;
+    loop {
+        let batch = store
+            .reencrypt_batch(&active, after, batch_size.max(1), |team_id, id, old| {
+                reseal(&key_ring, team_id, id, old)
+            })
+            .map_err(|error| match error {
+                UpdateError::Store(store_error) => anyhow::Error::new(store_error),
+                UpdateError::Rejected(rejected) => rejected,
+            })
+            .context(
+                "re-encrypting a batch (it was rolled back; run the command again to resume)",
+            )?;
+        reencrypted += batch.reencrypted;
+        progress.update(reencrypted);
+        match batch.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    progress.finish();
+    let after_counts = counts_by_key(&store)?;
+    log::info!("re-encrypted {reencrypted} credential(s) to key {active}");
+    super::print_json(&json!({
+        "active_key_id": active,
+        "reencrypted": reencrypted,
+        "ciphertexts_by_key": after_counts,
+    }));
+    Ok(())
+}
+
+fn reseal(
+    key_ring: &KeyRing,
+    team_id: TeamId,
+    id: CredentialId,
+    old: &Ciphertext,
+) -> Result<Ciphertext, anyhow::Error> {
+    let describe = || format!("credential {id} of team {team_id}");
+    let sealed = Sealed::from_bytes(&old.bytes).with_context(describe)?;
+    let aad = Aad::new(team_id, id);
+    let resealed = match key_ring.reseal(&sealed, &aad) {
+        Ok(Some(resealed)) => resealed,
+        Ok(None) => sealed,
+        Err(CryptoError::UnknownKeyId(key_id)) => {
+            bail!(
+                "{} is sealed under key {key_id}, which is not configured",
+                describe()
+            )
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context(describe())),
+    };
+    Ok(Ciphertext {
+        key_id: resealed.key_id().to_string(),
+        bytes: resealed.to_bytes(),
+    })
+}
+
+fn counts_by_key(store: &Store) -> Result<BTreeMap<String, i64>> {
+    Ok(store
+        .ciphertext_counts()
+        .context("counting ciphertexts by key")?
+        .into_iter()
+        .collect())
+}
+
+fn is_configured(key_ring: &KeyRing, key_id: &str) -> bool {
+    key_id
+        .parse::<KeyId>()
+        .is_ok_and(|key_id| key_ring.contains(&key_id))
+}
+
+/// Progress on stderr: a bar on a terminal, one JSON object per update otherwise.
+struct Progress {
+    total: u64,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Self {
+            total,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&mut self, done: u64) {
+        let mut stderr = std::io::stderr().lock();
+        let total = self.total.max(done);
+        if self.terminal {
+            const WIDTH: u64 = 30;
+            let filled = if total == 0 {
+                WIDTH
+            } else {
+                done * WIDTH / total
+            };
+            let bar: String = (0..WIDTH)
+                .map(|i| if i < filled { '#' } else { '.' })
+                .collect();
+            let _ = write!(stderr, "\rre-encrypting [{bar}] {done}/{total}");
+        } else {
+            let _ = writeln!(
+                stderr,
+                "{}",
+                json!({"progress": {"reencrypted": done, "total": total}})
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
 }
