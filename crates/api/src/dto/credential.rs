@@ -1,0 +1,231 @@
+//! The integration credential on the wire: the response, and the create and PATCH bodies.
+//!
+//! The request types document the bodies in OpenAPI. The handlers do not deserialize into them:
+//! they hand the JSON to `NewCredential::from_json` / `CredentialPatch::from_json`, which report
+//! every unknown key and type error at once and keep absent apart from `null`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use credvault_domain::credential::{Credential, Health};
+use credvault_domain::secret::MASK;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::dto::enums::{CredentialStatusDto, HealthStatusDto, KindDto, ProviderDto};
+
+/// A stored integration credential. Secret values are never returned: `secrets` lists each stored
+/// secret field with the mask `"••••"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Credential, example = json!({
+    "id": "0192f3a4-1b2c-7d3e-8f40-123456789abc", "team_id": "0192f3a4-0000-7000-8000-000000000001",
+    "provider": "postgresql", "kind": "user_password", "name": "Warehouse", "description": null,
+    "account_name": "etl@warehouse", "status": "credentials_saved",
+    "extra_data": {"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"},
+    "secrets": {"password": "••••"}, "metadata": {"custom_property": 42},
+    "health": {"status": "unknown", "notes": [], "checked_at": null}, "version": 3,
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T11:00:00Z",
+    "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa"
+}))]
+pub struct CredentialResponse {
+    /// The credential's id (UUID v7).
+    #[schema(example = "0192f3a4-1b2c-7d3e-8f40-123456789abc")]
+    pub id: Uuid,
+    /// The owning team's id.
+    #[schema(example = "0192f3a4-0000-7000-8000-000000000001")]
+    pub team_id: Uuid,
+    /// The system it reaches; immutable.
+    pub provider: ProviderDto,
+    /// The shape of its fields; immutable.
+    pub kind: KindDto,
+    /// Display name, 1–200 characters.
+    #[schema(example = "Warehouse")]
+    pub name: String,
+    /// Free text, at most 500 characters.
+    #[schema(example = json!(null))]
+    pub description: Option<String>,
+    /// The account it signs in as, at most 200 characters.
+    #[schema(example = "etl@warehouse")]
+    pub account_name: Option<String>,
+    /// Life-cycle status.
+    pub status: CredentialStatusDto,
+    /// Non-secret connection settings of the kind's schema, plus any undeclared non-secret keys.
+    #[schema(value_type = Object, example = json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"}))]
+    pub extra_data: Map<String, Value>,
+    /// Each stored secret field, masked. An unset secret field is absent.
+    #[schema(example = json!({"password": "••••"}))]
+    pub secrets: BTreeMap<String, String>,
+    /// Free-form client data, changed by RFC 7396 merge patches.
+    #[schema(value_type = Object, example = json!({"custom_property": 42}))]
+    pub metadata: Map<String, Value>,
+    /// The outcome of the last connection test.
+    pub health: HealthResponse,
+    /// Starts at 1 and rises on every change; also sent as `ETag: "<version>"`.
+    #[schema(example = 3)]
+    pub version: i64,
+    /// Creation time.
+    #[schema(example = "2026-11-23T10:00:00Z")]
+    pub created_at: DateTime<Utc>,
+    /// Time of the last change.
+    #[schema(example = "2026-11-23T11:00:00Z")]
+    pub updated_at: DateTime<Utc>,
+    /// The principal that created it.
+    #[schema(example = "0192f3a4-0000-7000-8000-0000000000aa")]
+    pub created_by: Uuid,
+    /// The principal that changed it last.
+    #[schema(example = "0192f3a4-0000-7000-8000-0000000000aa")]
+    pub modified_by: Uuid,
+}
+
+impl From<Credential> for CredentialResponse {
+    fn from(credential: Credential) -> Self {
+        let Credential {
+            id,
+            team_id,
+            provider,
+            kind,
+            name,
+            description,
+            account_name,
+            status,
+            extra_data,
+            secret_fields,
+            metadata,
+            health,
+            version,
+            created_at,
+            updated_at,
+            created_by,
+            modified_by,
+        } = credential;
+        Self {
+            id: id.into(),
+            team_id: team_id.into(),
+            provider: provider.into(),
+            kind: kind.into(),
+            name,
+            description,
+            account_name,
+            status: status.into(),
+            extra_data,
+            secrets: secret_fields
+                .into_iter()
+                .map(|field| (field, MASK.to_owned()))
+                .collect(),
+            metadata,
+            health: health.into(),
+            version,
+            created_at,
+            updated_at,
+            created_by: created_by.into(),
+            modified_by: modified_by.into(),
+        }
+    }
+}
+
+/// The credential's health as seen by the last connection test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Health)]
+pub struct HealthResponse {
+    /// The outcome.
+    pub status: HealthStatusDto,
+    /// Notes about the outcome; never contain a secret.
+    #[schema(example = json!([]))]
+    pub notes: Vec<String>,
+    /// When the test ran; `null` when never tested since the last relevant change.
+    #[schema(example = json!(null))]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+impl From<Health> for HealthResponse {
+    fn from(health: Health) -> Self {
+        let Health {
+            status,
+            notes,
+            checked_at,
+        } = health;
+        Self {
+            status: status.into(),
+            notes,
+            checked_at,
+        }
+    }
+}
+
+/// The body of a create. Secrets go inside `extra_data` under their field names; they are
+/// encrypted and never stored or returned in plain text.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = CreateCredential, example = json!({
+    "provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+    "account_name": "etl@warehouse",
+    "extra_data": {"host": "db.internal", "port": 5432, "database": "dw", "username": "etl", "password": "s3cret"},
+    "metadata": {"custom_property": 42}
+}))]
+#[serde(deny_unknown_fields)]
+pub struct CreateCredentialRequest {
+    /// The system the credential reaches.
+    pub provider: ProviderDto,
+    /// The shape of its fields; must be one of the provider's kinds.
+    pub kind: KindDto,
+    /// Display name, 1–200 characters (trimmed).
+    #[schema(example = "Warehouse", min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Free text, at most 500 characters.
+    #[schema(example = "Nightly ETL target", max_length = 500)]
+    pub description: Option<String>,
+    /// The account it signs in as, at most 200 characters.
+    #[schema(example = "etl@warehouse", max_length = 200)]
+    pub account_name: Option<String>,
+    /// Defaults to `credentials_saved` when every required secret is present, else `pending`.
+    pub status: Option<CredentialStatusDto>,
+    /// Connection settings and secrets. At most 16 KiB of JSON once secrets are taken out; an
+    /// undeclared key whose name looks secret is refused.
+    #[schema(value_type = Object, example = json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl", "password": "s3cret"}))]
+    pub extra_data: Map<String, Value>,
+    /// Free-form client data, at most 16 KiB of JSON.
+    #[schema(value_type = Option<Object>, example = json!({"custom_property": 42}))]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// A partial update. Every field is optional; an omitted field keeps its stored value.
+///
+/// - `extra_data` is merged key by key at the top level: a key's new value replaces the old one
+///   wholesale (nested objects too), `null` deletes a non-secret key.
+/// - A secret key inside `extra_data` sent as `""`, `null` or `"••••"` keeps the stored secret;
+///   any other string replaces it (encrypted; never written to `extra_data`).
+/// - `metadata` is an RFC 7396 merge patch.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = PatchCredential, example = json!({
+    "extra_data": {"host": "db2.internal", "password": "••••"},
+    "metadata": {"custom_property": 43, "old_key": null}
+}))]
+#[serde(deny_unknown_fields)]
+pub struct PatchCredentialRequest {
+    /// Immutable: accepted only when equal to the stored provider.
+    pub provider: Option<ProviderDto>,
+    /// Immutable: accepted only when equal to the stored kind.
+    pub kind: Option<KindDto>,
+    /// Display name, 1–200 characters (trimmed); `null` is refused.
+    #[schema(example = "Warehouse (new)", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// At most 500 characters; `null` clears it.
+    #[schema(example = json!(null), max_length = 500)]
+    pub description: Option<String>,
+    /// At most 200 characters; `null` clears it.
+    #[schema(example = "etl@warehouse", max_length = 200)]
+    pub account_name: Option<String>,
+    /// A new status; `null` keeps the stored one. Without it, changing a secret or connection
+    /// field of a `connected`, `error` or `expired` credential moves it to `credentials_saved`.
+    pub status: Option<CredentialStatusDto>,
+    /// Top-level shallow merge of connection settings and secrets (see above).
+    #[schema(value_type = Option<Object>, example = json!({"host": "db2.internal", "password": "••••"}))]
+    pub extra_data: Option<Map<String, Value>>,
+    /// RFC 7396 merge patch of `metadata`; `null` inside deletes a key.
+    #[schema(value_type = Option<Object>, example = json!({"custom_property": 43, "old_key": null}))]
+    pub metadata: Option<Value>,
+    /// Optional secret fields to remove; naming a required one is a `422`.
+    #[schema(example = json!(["passphrase"]))]
+    pub clear_secrets: Option<Vec<String>>,
+}

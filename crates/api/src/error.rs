@@ -1,0 +1,252 @@
+//! [`ApiError`]: every way a request can fail, rendered as `application/problem+json`.
+//!
+//! Each variant says its status. The request id is added to the body by the request middleware
+//! ([`crate::request_id`]), which finds the [`Problem`] in the response's extensions. 5xx bodies
+//! are generic; their cause is logged by the middleware with the request id, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use credvault_domain::authz::Denied;
+use credvault_domain::validate::ValidationErrors;
+use credvault_persistence::StoreError;
+
+use crate::dto::problem::{FieldErrorResponse, Problem};
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The common prefix of every problem `type`; the suffix names the kind of problem.
+pub const PROBLEM_TYPE_BASE: &str = "https://credvault.dev/problems/";
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `400`: malformed JSON, a malformed header (`If-Match`, `X-Client-Request-ID`,
+    /// `Idempotency-Key`) or an undecodable query string. The text says which, without values.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// `400`: a query parameter has a bad value; lists every bad parameter in `errors`.
+    #[error("invalid query parameters: {0}")]
+    InvalidQuery(ValidationErrors),
+    /// `401` with `WWW-Authenticate: Bearer`: no bearer token, or one the store does not know.
+    #[error("unauthenticated")]
+    Unauthenticated {
+        /// A token was sent but is unknown or expired (`error="invalid_token"`).
+        invalid_token: bool,
+    },
+    /// `403`: the caller is a member of the team but its role does not allow the action.
+    #[error("forbidden")]
+    Forbidden,
+    /// `404`: the team or credential does not exist *or* the caller has no role in the team.
+    /// One variant, one body, so neither can be told from the other.
+    #[error("not found")]
+    NotFound,
+    /// `412`: `If-Match` named another version than the stored one.
+    #[error("precondition failed: the current version is {current_version}")]
+    PreconditionFailed {
+        /// The stored version.
+        current_version: i64,
+    },
+    /// `413`: the body is larger than the limit.
+    #[error("payload too large")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// `415`: the body is not `application/json` or `application/merge-patch+json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// `422`: the body or query is well-formed but invalid; lists every failing field.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    /// `422`: the `Idempotency-Key` was already used with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
+    /// `503`: the database cannot be reached.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// `500`: anything else; the cause is logged and not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A `500` whose cause is logged.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// The problem body without its request id (the middleware adds it).
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let (slug, detail) = match self {
+            Self::BadRequest(detail) => ("bad-request", detail.clone()),
+            Self::InvalidQuery(_) => (
+                "invalid-query",
+                "a query parameter has a bad value; see `errors`".to_owned(),
+            ),
+            Self::Unauthenticated { .. } => (
+                "unauthenticated",
+                "a valid bearer token is required in the Authorization header".to_owned(),
+            ),
+            Self::Forbidden => (
+                "forbidden",
+                "your role in this team does not allow this action".to_owned(),
+            ),
+            Self::NotFound => (
+                "not-found",
+                "the resource does not exist or you have no access to it".to_owned(),
+            ),
+            Self::PreconditionFailed { current_version } => (
+                "version-mismatch",
+                format!(
+                    "If-Match does not match the current version, which is {current_version}; \
+                     fetch the credential and retry with If-Match: \"{current_version}\""
+                ),
+            ),
+            Self::PayloadTooLarge { limit } => (
+                "payload-too-large",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            Self::UnsupportedMediaType => (
+                "unsupported-media-type",
+                "the body must be sent as application/json or application/merge-patch+json"
+                    .to_owned(),
+            ),
+            Self::Validation(_) => (
+                "validation",
+                "the request failed validation; see `errors`".to_owned(),
+            ),
+            Self::IdempotencyKeyReused => (
+                "idempotency-key-reused",
+                "this Idempotency-Key was already used for a different request; \
+                 use a new key for a new request"
+                    .to_owned(),
+            ),
+            Self::Unavailable(_) => (
+                "unavailable",
+                "the database is unavailable; retry later".to_owned(),
+            ),
+            Self::Internal(_) => (
+                "internal",
+                "an internal error occurred; quote the request id when reporting it".to_owned(),
+            ),
+        };
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_BASE}{slug}"),
+            title: title(status).to_owned(),
+            status: status.as_u16(),
+            detail,
+            request_id: None,
+            errors: match self {
+                Self::Validation(errors) | Self::InvalidQuery(errors) => Some(
+                    errors
+                        .errors()
+                        .iter()
+                        .cloned()
+                        .map(FieldErrorResponse::from)
+                        .collect(),
+                ),
+                Self::IdempotencyKeyReused => Some(vec![FieldErrorResponse {
+                    field: "Idempotency-Key".to_owned(),
+                    message: "was used with another method, path or body".to_owned(),
+                }]),
+                _ => None,
+            },
+            current_version: match self {
+                Self::PreconditionFailed { current_version } => Some(*current_version),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The reason phrase of RFC 9110, which renamed 413 and 422 since the `http` crate's names.
+fn title(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "Content Too Large",
+        StatusCode::UNPROCESSABLE_ENTITY => "Unprocessable Content",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The cause of a 5xx may name a table or quote a driver: the request middleware logs it
+        // with the request id (`Display` of this error); the body stays generic.
+        let problem = self.problem();
+        let mut response = problem_response(&problem);
+        if let Self::Unauthenticated { invalid_token } = self {
+            let challenge = if *invalid_token {
+                "Bearer error=\"invalid_token\""
+            } else {
+                "Bearer"
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// Renders a problem and keeps it in the response's extensions for the request middleware,
+/// which adds the request id.
+pub fn problem_response(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(body);
+    response.extensions_mut().insert(problem.clone());
+    response
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::NotFound => Self::NotFound,
+            Denied::Forbidden => Self::Forbidden,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::VersionMismatch { current } => Self::PreconditionFailed {
+                current_version: current,
+            },
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Conflict { constraint } => {
+                Self::Internal(format!("unexpected conflict on {constraint}"))
+            }
+            StoreError::Corrupt(cause) => Self::Internal(format!("corrupt row: {cause}")),
+            StoreError::Database(cause) => Self::Internal(format!("database error: {cause}")),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::internal(error)
+    }
+}

@@ -1,0 +1,103 @@
+//! `POST /api/v1/teams/{team}/integrations`: create a credential.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{SubsecRound, Utc};
+use credvault_domain::audit::{AuditAction, AuditEvent};
+use credvault_domain::authz::Action;
+use credvault_domain::ids::{CredentialId, EventId};
+use credvault_domain::patch::{NewCredential, new_credential};
+
+use crate::auth::Authenticated;
+use crate::body;
+use crate::dto::credential::{CreateCredentialRequest, CredentialResponse};
+use crate::dto::problem::Problem;
+use crate::error::ApiError;
+use crate::handlers::credentials::{actor, credential_response, seal};
+use crate::idempotency::IdempotencyKey;
+use crate::request_id::CurrentRequestId;
+use crate::state::AppState;
+use crate::tenancy::{blocking, team_for};
+
+/// Create an integration credential.
+///
+/// Secrets are sent inside `extra_data` under their field names and stored encrypted. The status
+/// defaults to `credentials_saved` when every required secret is present, else `pending`.
+/// Requires the `owner` role. With `Idempotency-Key`, a retry with the same body within 24 hours
+/// returns the first response.
+#[utoipa::path(
+    tag = "credentials",
+    params(
+        ("team" = String, Path, description = "The team's id or label", example = "demo"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response"),
+    ),
+    request_body(content = CreateCredentialRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = CredentialResponse, headers(
+            ("Location" = String, description = "The new credential's URL"),
+            ("ETag" = String, description = "The version, quoted: `\"1\"`"),
+        )),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, listed in `errors`; or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/teams/{team}/integrations")]
+pub(crate) async fn create_credential(
+    Authenticated(principal): Authenticated,
+    CurrentRequestId(request_id): CurrentRequestId,
+    state: web::Data<AppState>,
+    team: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let team = team_for(&state, &principal, &team, Action::CreateIntegration).await?;
+    let raw_body = body::read_raw(&req, payload).await?;
+    let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
+    if let Some(key) = &idempotency_key
+        && let Some(replayed) = key.replay(&state, &principal).await?
+    {
+        return Ok(replayed);
+    }
+    let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
+
+    let now = Utc::now().trunc_subsecs(6);
+    let credential_id = CredentialId::new();
+    let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
+    let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
+        .map_err(ApiError::internal)?;
+    let event = AuditEvent {
+        id: EventId::new(),
+        team_id: team.id,
+        credential_id,
+        action: AuditAction::Created,
+        actor: actor(&principal),
+        changed_fields: created.changed_fields,
+        secrets: created.secret_effects,
+        request_id,
+        at: now,
+    };
+    let credential = created.credential;
+    let store = state.store.clone();
+    let stored = credential.clone();
+    blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
+
+    let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
+    let mut response = credential_response(StatusCode::CREATED, credential)?;
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
+    );
+    match idempotency_key {
+        Some(key) => key.remember(&state, &principal, response).await,
+        None => Ok(response),
+    }
+}

@@ -1,0 +1,64 @@
+//! `DELETE /api/v1/teams/{team}/integrations/{credential_id}`: remove a credential and its
+//! ciphertext; its audit trail stays.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, delete, web};
+use chrono::{SubsecRound, Utc};
+use credvault_domain::audit::{AuditAction, AuditEvent};
+use credvault_domain::authz::Action;
+use credvault_domain::ids::EventId;
+
+use crate::auth::Authenticated;
+use crate::dto::problem::Problem;
+use crate::error::ApiError;
+use crate::handlers::credentials::actor;
+use crate::request_id::CurrentRequestId;
+use crate::state::AppState;
+use crate::tenancy::{blocking, credential_id, team_for};
+
+/// Delete a credential.
+///
+/// The ciphertext is removed with the row; the audit trail, including a `deleted` event, stays
+/// readable through the events endpoint. Requires the `owner` role.
+#[utoipa::path(
+    tag = "credentials",
+    params(
+        ("team" = String, Path, description = "The team's id or label", example = "demo"),
+        ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/teams/{team}/integrations/{credential_id}")]
+pub(crate) async fn delete_credential(
+    Authenticated(principal): Authenticated,
+    CurrentRequestId(request_id): CurrentRequestId,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (team, credential_id_segment) = path.into_inner();
+    let team = team_for(&state, &principal, &team, Action::DeleteIntegration).await?;
+    let credential_id = credential_id(&credential_id_segment)?;
+    let event = AuditEvent {
+        id: EventId::new(),
+        team_id: team.id,
+        credential_id,
+        action: AuditAction::Deleted,
+        actor: actor(&principal),
+        changed_fields: Vec::new(),
+        secrets: BTreeMap::new(),
+        request_id,
+        at: Utc::now().trunc_subsecs(6),
+    };
+    let store = state.store.clone();
+    blocking(move || store.delete_credential(team.id, credential_id, &event)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

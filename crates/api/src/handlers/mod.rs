@@ -1,0 +1,4 @@
+//! Request handlers, one per file: parse the request, call the domain and the store, map the result.
+
+pub mod credentials;
+pub mod health;

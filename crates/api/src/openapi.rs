@@ -1,0 +1,94 @@
+//! The OpenAPI document: [`ApiDoc`] holds what no handler says (info, security scheme, tags);
+//! the paths and schemas are collected from the handlers by `utoipa-actix-web` when the routes
+//! are registered (see [`crate::openapi_document`]).
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{KnownFormat, ObjectBuilder, RefOr, Required, SchemaFormat, Type};
+use utoipa::{Modify, OpenApi};
+
+/// The static part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "credvault",
+        description = "A multi-tenant vault for integration credentials. Every error is \
+            `application/problem+json` (RFC 9457). Every request may carry `X-Client-Request-ID` \
+            (a UUID); every response carries `X-Request-ID`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "credentials", description = "Integration credentials of a team; secrets are write-only"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer token scheme.
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.description = Some(
+            "An API token issued by a team owner or the admin CLI: `Authorization: Bearer <token>`"
+                .to_owned(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    }
+}
+
+fn uuid_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+}
+
+/// Documents the request id headers of [`crate::request_id`] on every operation: the optional
+/// `X-Client-Request-ID` parameter and the `X-Request-ID` header of every response.
+pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
+    let parameter = ParameterBuilder::new()
+        .name("X-Client-Request-ID")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A UUID naming this request; echoed as `X-Request-ID`, logged and stored on audit \
+             events. Anything but a UUID is a `400`.",
+        ))
+        .schema(Some(uuid_schema()))
+        .build();
+    let header = HeaderBuilder::new()
+        .schema(uuid_schema())
+        .description(Some(
+            "The request's id: the client's `X-Client-Request-ID` or one made by the server",
+        ))
+        .build();
+    for path_item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut path_item.get,
+            &mut path_item.put,
+            &mut path_item.post,
+            &mut path_item.delete,
+            &mut path_item.options,
+            &mut path_item.head,
+            &mut path_item.patch,
+            &mut path_item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(parameter.clone());
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert("X-Request-ID".to_owned(), header.clone());
+                }
+            }
+        }
+    }
+}

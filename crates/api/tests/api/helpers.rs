@@ -1,0 +1,373 @@
+//! `TestApp`: a server per test over its own database, and typed clients per principal.
+//!
+//! - `owner` and `member` hold those roles in the team `acme`;
+//! - `outsider` owns another team, `globex`, and has no role in `acme`;
+//! - `anonymous` sends no token.
+//!
+//! Clients speak blocking HTTP (`ureq`) with status codes returned, not raised.
+
+use std::net::TcpListener;
+use std::sync::{Mutex, Once, mpsc};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use credvault_api::{AppState, ServerOptions, Settings};
+use credvault_crypto::{Aad, KeyRing, Sealed, TokenHash, generate_token};
+use credvault_domain::ids::CredentialId;
+use credvault_domain::principal::Role;
+use credvault_domain::secret::SecretMap;
+use credvault_domain::team::{Team, TeamLabel};
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::{Store, StoredCredential};
+use serde_json::{Value, json};
+use ureq::http::Request;
+
+/// A running server and its principals.
+pub(crate) struct TestApp {
+    /// The server's state (store, key ring).
+    pub(crate) state: AppState,
+    /// The team of `owner` and `member`.
+    pub(crate) team: Team,
+    /// The team of `outsider`.
+    pub(crate) other_team: Team,
+    /// Owner of `team`.
+    pub(crate) owner: Client,
+    /// Member of `team`.
+    pub(crate) member: Client,
+    /// Owner of `other_team`, nothing in `team`.
+    pub(crate) outsider: Client,
+    /// No token.
+    pub(crate) anonymous: Client,
+    handle: ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// Starts a server over `db` with two teams and their principals.
+    pub(crate) fn spawn(db: &TestDb) -> TestApp {
+        Self::spawn_with_store(db.store().clone())
+    }
+
+    /// Starts a server over any store, for example one reaching its database through a relay
+    /// that a test can cut.
+    pub(crate) fn spawn_with_store(store: Store) -> TestApp {
+        capture_logs();
+        let state = AppState::new(store.clone(), KeyRing::for_testing(), Settings::default());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let options = ServerOptions {
+            workers: Some(2),
+            shutdown_timeout: Duration::from_secs(1),
+            handle_signals: false,
+        };
+        let (sender, receiver) = mpsc::channel();
+        let server_state = state.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = credvault_api::server(listener, server_state, &options).unwrap();
+                sender.send(server.handle()).unwrap();
+                server.await
+            })
+        });
+        let handle = receiver.recv().unwrap();
+
+        let client = |token: Option<String>| Client::new(&address, token);
+        let team = store.create_team(&label("acme")).unwrap();
+        let other_team = store.create_team(&label("globex")).unwrap();
+        let owner = user(&store, &team, Role::Owner);
+        let member = user(&store, &team, Role::Member);
+        let outsider = user(&store, &other_team, Role::Owner);
+        TestApp {
+            owner: client(Some(owner)),
+            member: client(Some(member)),
+            outsider: client(Some(outsider)),
+            anonymous: client(None),
+            state,
+            team,
+            other_team,
+            handle,
+        }
+    }
+
+    /// `/api/v1/teams/acme/integrations`.
+    pub(crate) fn integrations(&self) -> String {
+        format!("/api/v1/teams/{}/integrations", self.team.label)
+    }
+
+    /// `/api/v1/teams/acme/integrations/{id}`.
+    pub(crate) fn credential(&self, id: &str) -> String {
+        format!("{}/{id}", self.integrations())
+    }
+
+    /// Creates a PostgreSQL credential as the owner and returns its body.
+    pub(crate) fn create_postgres(&self, name: &str, password: &str) -> Value {
+        let response = self.owner.post_json(
+            &self.integrations(),
+            &json!({
+                "provider": "postgresql", "kind": "user_password", "name": name,
+                "account_name": "etl@warehouse",
+                "extra_data": {"host": "db.internal", "port": 5432, "database": "dw",
+                               "username": "etl", "password": password},
+                "metadata": {"custom_property": 42}
+            }),
+        );
+        assert_eq!(response.status, 201, "{}", response.body);
+        response.json()
+    }
+
+    /// The stored row of a credential of `team`, read through the store.
+    pub(crate) fn stored(&self, id: &str) -> Option<StoredCredential> {
+        let credential_id: CredentialId = id.parse().unwrap();
+        self.state
+            .store
+            .find_credential(self.team.id, credential_id)
+            .unwrap()
+    }
+
+    /// The decrypted secrets of a credential of `team` (the API never shows them).
+    pub(crate) fn stored_secrets(&self, id: &str) -> SecretMap {
+        let stored = self.stored(id).unwrap();
+        let Some(ciphertext) = stored.ciphertext else {
+            return SecretMap::new();
+        };
+        let sealed = Sealed::from_bytes(&ciphertext.bytes).unwrap();
+        self.state
+            .key_ring
+            .open(
+                &sealed,
+                &Aad::new(stored.credential.team_id, stored.credential.id),
+            )
+            .unwrap()
+    }
+
+    /// The plaintext of one stored secret field, if set.
+    pub(crate) fn stored_secret(&self, id: &str, field: &str) -> Option<String> {
+        self.stored_secrets(id)
+            .get(field)
+            .map(|value| value.expose().to_owned())
+    }
+
+    /// The events of a credential, as the owner sees them.
+    pub(crate) fn events(&self, id: &str) -> Vec<Value> {
+        let response = self.owner.get(&format!("{}/events", self.credential(id)));
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+fn label(text: &str) -> TeamLabel {
+    text.parse().unwrap()
+}
+
+fn user(store: &Store, team: &Team, role: Role) -> String {
+    let token = generate_token("cvt");
+    let token = token.expose().to_owned();
+    store
+        .create_user(team.id, role, &TokenHash::of(&token).to_hex())
+        .unwrap();
+    token
+}
+
+/// An HTTP client acting as one principal.
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(base: &str, token: Option<String>) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self {
+            agent,
+            base: base.to_owned(),
+            token,
+        }
+    }
+
+    /// `GET path`.
+    pub(crate) fn get(&self, path: &str) -> TestResponse {
+        self.send("GET", path, &[], None)
+    }
+
+    /// `DELETE path`.
+    pub(crate) fn delete(&self, path: &str) -> TestResponse {
+        self.send("DELETE", path, &[], None)
+    }
+
+    /// `POST path` with a JSON body.
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send_json("POST", path, &[], body)
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub(crate) fn patch_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send_json("PATCH", path, &[], body)
+    }
+
+    /// A JSON request with extra headers.
+    pub(crate) fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> TestResponse {
+        let mut all_headers = vec![("content-type", "application/json")];
+        all_headers.extend_from_slice(headers);
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.send(method, path, &all_headers, Some(&bytes))
+    }
+
+    /// Any request.
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let result = match body {
+            Some(bytes) => self.agent.run(builder.body(bytes.to_vec()).unwrap()),
+            None => self
+                .agent
+                .run(builder.body(ureq::SendBody::none()).unwrap()),
+        };
+        let mut response = result.unwrap();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A response, fully read.
+#[derive(Clone, Debug)]
+pub(crate) struct TestResponse {
+    /// The status code.
+    pub(crate) status: u16,
+    /// The headers, names in lowercase.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The body as text.
+    pub(crate) body: String,
+}
+
+impl TestResponse {
+    /// The body as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+    }
+
+    /// A header's value.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Asserts a problem+json body with this status and returns it.
+    pub(crate) fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        for member in ["type", "title", "detail", "request_id"] {
+            assert!(problem[member].is_string(), "{member} missing: {problem}");
+        }
+        assert_eq!(
+            problem["request_id"].as_str(),
+            self.header("x-request-id"),
+            "request_id differs from X-Request-ID"
+        );
+        problem
+    }
+
+    /// The field names of a 422 problem's `errors`.
+    pub(crate) fn error_fields(&self) -> Vec<String> {
+        self.error_fields_with(422)
+    }
+
+    /// The field names of the `errors` of a problem with this status.
+    pub(crate) fn error_fields_with(&self, status: u16) -> Vec<String> {
+        let problem = self.problem(status);
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|error| error["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// Every log line written by any test of this binary, at every level.
+static LOG_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct CapturingLogger;
+
+impl log::Log for CapturingLogger {
+    fn enabled(&self, _metadata: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {}: {}", record.level(), record.target(), record.args());
+        LOG_LINES.lock().unwrap().push(line);
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger once for the whole test binary.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&CapturingLogger).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// A copy of every log line captured so far (of all tests running in this process).
+pub(crate) fn log_lines() -> Vec<String> {
+    LOG_LINES.lock().unwrap().clone()
+}

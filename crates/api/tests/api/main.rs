@@ -1,0 +1,18 @@
+//! The HTTP API through the real actix stack, on SQLite and (when configured) PostgreSQL.
+//!
+//! One test binary (`cargo test -p credvault-api --test api`). Each test that touches the
+//! database is written once as `fn name(db: &TestDb)` and instantiated as `sqlite::name` and
+//! `postgres::name` by `credvault_persistence::backend_tests!`. `helpers::TestApp` starts a server
+//! on `127.0.0.1:0` per test and offers clients per principal.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod credentials_crud;
+mod credentials_patch;
+mod errors;
+mod helpers;
+mod openapi;
+mod operations;
+mod outage;
+mod secrets;
+mod tenancy;

@@ -1,0 +1,80 @@
+//! `docs/openapi.json` is generated: this test keeps it equal to `openapi_document()`.
+//!
+//! When the file is stale the test rewrites it. With `UPDATE_OPENAPI=1` (what
+//! `cargo xtask openapi` sets) that is the point and the test passes; without it the test also
+//! fails, so a stale file never passes CI unnoticed: commit the rewritten file.
+
+use std::path::Path;
+
+#[test]
+fn openapi_json_is_fresh() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let mut expected = credvault_api::openapi_document().to_pretty_json().unwrap();
+    expected.push('\n');
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    if actual == expected {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &expected).unwrap();
+    let updating = std::env::var("UPDATE_OPENAPI").is_ok_and(|value| value == "1");
+    assert!(
+        updating,
+        "docs/openapi.json was stale and has been rewritten; review and commit it \
+         (or run `cargo xtask openapi`)"
+    );
+}
+
+#[test]
+fn every_operation_is_documented_with_its_errors() {
+    let document = serde_json::to_value(credvault_api::openapi_document()).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut operation_ids = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            operation_ids.push(id.to_owned());
+            let responses = operation["responses"].as_object().unwrap();
+            if path.starts_with("/api/") {
+                for status in ["401", "404", "500", "503"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+                assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]));
+            }
+            if method == "patch" || method == "post" {
+                for status in ["400", "403", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+    operation_ids.sort();
+    assert_eq!(
+        operation_ids,
+        [
+            "create_credential",
+            "delete_credential",
+            "get_credential",
+            "healthz",
+            "list_credential_events",
+            "list_credentials",
+            "metrics",
+            "readyz",
+            "update_credential",
+        ]
+    );
+    let patch = &document["paths"]["/api/v1/teams/{team}/integrations/{credential_id}"]["patch"];
+    let content = patch["requestBody"]["content"].as_object().unwrap();
+    assert!(content.contains_key("application/json"));
+    assert!(content.contains_key("application/merge-patch+json"));
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
