@@ -159,11 +159,7 @@ impl Progress {
         let total = self.total.max(done);
         if self.terminal {
             const WIDTH: u64 = 30;
-            let filled = if total == 0 {
-                WIDTH
-            } else {
-                done * WIDTH / total
-            };
+            let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
             let bar: String = (0..WIDTH)
                 .map(|i| if i < filled { '#' } else { '.' })
                 .collect();

@@ -46,11 +46,6 @@ pub fn run(config: &Config) -> Result<()> {
             demo.team.label
         ));
     }
-    super::print_json(&started);
-    log::info!(
-        "credvault listening on {base_url} (database {}, API docs at {base_url}/docs/)",
-        config.database_display()
-    );
 
     let settings = Settings {
         token_cache_ttl: Duration::from_secs(config.token_cache_seconds),
@@ -61,11 +56,16 @@ pub fn run(config: &Config) -> Result<()> {
         shutdown_timeout: Duration::from_secs(config.shutdown_timeout_seconds),
         handle_signals: true,
     };
+    let database = config.database_display();
     actix_web::rt::System::new().block_on(async move {
-        credvault_api::server(listener, state, &options)
-            .context("starting the HTTP server")?
-            .await
-            .context("running the HTTP server")
+        // Built first, so that the signal handlers are in place when the JSON says "ready".
+        let server =
+            credvault_api::server(listener, state, &options).context("starting the HTTP server")?;
+        super::print_json(&started);
+        log::info!(
+            "credvault listening on {base_url} (database {database}, API docs at {base_url}/docs/)"
+        );
+        server.await.context("running the HTTP server")
     })?;
     log::info!("credvault stopped");
     Ok(())
