@@ -46,6 +46,14 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     eprintln!(
         "ci: {sqlite_passed} tests passed without PostgreSQL, {postgres_passed} PostgreSQL tests passed"
     );
+
+    // Hostile input: every fuzz target for a short, bounded time.
+    let fuzz_seconds = std::env::var("CREDVAULT_CI_FUZZ_SECONDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(20);
+    crate::fuzz::run(root, fuzz_seconds)?;
+    eprintln!("ci: ok");
     Ok(())
 }
 

@@ -4,10 +4,12 @@
 //! - `tidy`: architecture and hygiene rules that are cheap to check mechanically.
 //! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
 //! - `bench`: the criterion micro-benchmarks.
+//! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
 //!
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
 mod ci;
+mod fuzz;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,15 @@ fn main() -> Result<()> {
         Some("tidy") => tidy::run(&root),
         Some("openapi") => openapi(args.get(1).map(String::as_str) == Some("--check")),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => {
+            let seconds = match args.get(1) {
+                Some(text) => text
+                    .parse()
+                    .context("fuzz takes a number of seconds per target")?,
+                None => 60,
+            };
+            fuzz::run(&root, seconds)
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -31,7 +42,8 @@ fn main() -> Result<()> {
                  ci                 fmt, clippy, tests (SQLite and PostgreSQL), tidy\n  \
                  tidy               dependency direction, file docs, migrations, no prints in libraries\n  \
                  openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
-                 bench [ARGS]       criterion micro-benchmarks (ARGS go to criterion)"
+                 bench [ARGS]       criterion micro-benchmarks (ARGS go to criterion)\n  \
+                 fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)"
             );
             bail!("unknown or missing command")
         }
