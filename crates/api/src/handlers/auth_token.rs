@@ -156,8 +156,16 @@ pub(crate) async fn issue_token(
     let client_id = client.client_id;
     let found = blocking(move || store.find_client_credential_by_client_id(&client_id)).await?;
     let verified = match &found {
-        Some(auth) => TokenHash::from_hex(&auth.secret_hash)
-            .is_ok_and(|stored| stored.verify(client.client_secret.expose())),
+        Some(auth) => match TokenHash::from_hex(&auth.secret_hash) {
+            Ok(stored) => stored.verify(client.client_secret.expose()),
+            Err(_) => {
+                log::error!(
+                    "the stored secret hash of client credential {} is malformed",
+                    auth.credential.id
+                );
+                false
+            }
+        },
         None => {
             // The same kind of work as for a known client, then the same answer.
             let _ = TokenHash::of("").verify(client.client_secret.expose());
