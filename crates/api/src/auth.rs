@@ -4,17 +4,23 @@
 //! `Store::authenticate`. Hits are remembered for a few seconds in a [`TokenCache`] keyed by the
 //! hash, so a burst of requests does not hit the database each time, while a revoked token stops
 //! working everywhere within that time. The token itself is never stored, logged or cached.
+//!
+//! Deleting a service account or one of its client credentials also evicts the account's cached
+//! tokens in this process at once ([`TokenCache::forget_service_account`]); other server
+//! instances over the same database stop accepting them within the cache's time to live.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
+use credvault_domain::ids::ServiceAccountId;
 use credvault_domain::principal::Principal;
 
 use crate::error::ApiError;
@@ -29,6 +35,9 @@ const SWEEP_THRESHOLD: usize = 10_000;
 pub struct TokenCache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    /// Counts evictions. A lookup notes it before asking the store and caches its answer only if
+    /// no eviction happened meanwhile, so an answer read just before a revocation is not kept.
+    evictions: AtomicU64,
 }
 
 impl TokenCache {
@@ -37,7 +46,26 @@ impl TokenCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            evictions: AtomicU64::new(0),
         }
+    }
+
+    /// Forgets every cached token of a service account, after its client credential or the
+    /// account itself was deleted, so that they stop working in this process at once.
+    ///
+    /// Tokens of the account's other client credentials are forgotten too; they are simply
+    /// looked up in the store again.
+    pub fn forget_service_account(&self, service_account: ServiceAccountId) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        self.evictions.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, (principal, _)| principal.service_account != Some(service_account));
+    }
+
+    /// The eviction count, to pass to [`TokenCache::put`] after a store lookup.
+    fn generation(&self) -> u64 {
+        self.evictions.load(Ordering::SeqCst)
     }
 
     fn get(&self, token_hash: &str) -> Option<Principal> {
@@ -51,13 +79,18 @@ impl TokenCache {
             .map(|(principal, _)| principal.clone())
     }
 
-    fn put(&self, token_hash: String, principal: Principal) {
+    /// Caches a store answer, unless an eviction happened since `generation` was read.
+    fn put(&self, token_hash: String, principal: Principal, generation: u64) {
         if self.ttl.is_zero() {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
+        // Evictions happen under the same lock, so this check cannot race with one.
+        if self.evictions.load(Ordering::SeqCst) != generation {
+            return;
+        }
         if entries.len() >= SWEEP_THRESHOLD {
             let ttl = self.ttl;
             entries.retain(|_, (_, stored_at)| stored_at.elapsed() < ttl);
@@ -87,6 +120,7 @@ impl FromRequest for Authenticated {
             if let Some(principal) = state.token_cache.get(&token_hash) {
                 return Ok(Self(principal));
             }
+            let generation = state.token_cache.generation();
             let store = state.store.clone();
             let lookup_hash = token_hash.clone();
             let principal = web::block(move || store.authenticate(&lookup_hash, Utc::now()))
@@ -94,7 +128,9 @@ impl FromRequest for Authenticated {
                 .ok_or(ApiError::Unauthenticated {
                     invalid_token: true,
                 })?;
-            state.token_cache.put(token_hash, principal.clone());
+            state
+                .token_cache
+                .put(token_hash, principal.clone(), generation);
             Ok(Self(principal))
         })
     }
@@ -107,3 +143,6 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod error;
+pub mod form;
 pub mod handlers;
 pub mod idempotency;
 pub mod metrics;
@@ -28,10 +29,10 @@ pub use crate::error::ApiError;
 pub use crate::openapi::ApiDoc;
 pub use crate::state::{AppState, Settings};
 
-use crate::handlers::{credentials, health};
+use crate::handlers::{auth_token, credentials, health, service_accounts};
 
-/// Registers every documented route: the operational endpoints at the root and the credential
-/// API under `/api/v1`.
+/// Registers every documented route: the operational endpoints at the root and the credential,
+/// service account and token API under `/api/v1`.
 pub fn configure(config: &mut ServiceConfig<'_>) {
     config
         .service(health::healthz)
@@ -44,7 +45,18 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(credentials::get::get_credential)
                 .service(credentials::patch::update_credential)
                 .service(credentials::delete::delete_credential)
-                .service(credentials::events::list_credential_events),
+                .service(credentials::events::list_credential_events)
+                .service(service_accounts::create::create_service_account)
+                .service(service_accounts::list::list_service_accounts)
+                .service(service_accounts::get::get_service_account)
+                .service(service_accounts::patch::update_service_account)
+                .service(service_accounts::delete::delete_service_account)
+                .service(service_accounts::credentials::create::create_service_account_credential)
+                .service(service_accounts::credentials::list::list_service_account_credentials)
+                .service(service_accounts::credentials::get::get_service_account_credential)
+                .service(service_accounts::credentials::patch::update_service_account_credential)
+                .service(service_accounts::credentials::delete::delete_service_account_credential)
+                .service(auth_token::issue_token),
         );
 }
 

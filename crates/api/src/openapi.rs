@@ -21,12 +21,14 @@ use utoipa::{Modify, OpenApi};
     modifiers(&SecurityAddon),
     tags(
         (name = "credentials", description = "Integration credentials of a team; secrets are write-only"),
+        (name = "service-accounts", description = "Service accounts of a team and the client credentials they sign in with"),
+        (name = "auth", description = "OAuth 2.0 token endpoint: client credentials for a bearer token"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer token scheme.
+/// Adds the bearer token scheme and the HTTP Basic client authentication of the token endpoint.
 struct SecurityAddon;
 
 impl Modify for SecurityAddon {
@@ -38,6 +40,13 @@ impl Modify for SecurityAddon {
                 .to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        let mut client_basic = Http::new(HttpAuthScheme::Basic);
+        client_basic.description = Some(
+            "A service account credential at `POST /api/v1/auth/token`: HTTP Basic with \
+             `client_id:client_secret`, each form-url-encoded first (RFC 6749 §2.3.1)"
+                .to_owned(),
+        );
+        components.add_security_scheme("client_basic", SecurityScheme::Http(client_basic));
     }
 }
 

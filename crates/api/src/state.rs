@@ -17,12 +17,15 @@ pub struct Settings {
     /// How long an authenticated token is remembered in memory before the store is asked again.
     /// A revoked token keeps working for at most this long; `Duration::ZERO` disables the cache.
     pub token_cache_ttl: Duration,
+    /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
+    pub access_token_ttl: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             token_cache_ttl: Duration::from_secs(5),
+            access_token_ttl: Duration::from_secs(3600),
         }
     }
 }

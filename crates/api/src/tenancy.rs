@@ -6,7 +6,7 @@
 use actix_web::web;
 use credvault_domain::authz::{Action, Denied, authorize};
 use credvault_domain::ids::CredentialId;
-use credvault_domain::principal::Principal;
+use credvault_domain::principal::{Principal, Role};
 use credvault_domain::team::{Team, TeamRef};
 use credvault_persistence::StoreError;
 
@@ -29,13 +29,23 @@ pub async fn team_for(
     team_segment: &str,
     action: Action,
 ) -> Result<Team, ApiError> {
+    let (team, _) = team_and_role_for(state, principal, team_segment, action).await?;
+    Ok(team)
+}
+
+/// Like [`team_for`], and also the caller's role in the team (for the `permissions` view).
+pub async fn team_and_role_for(
+    state: &AppState,
+    principal: &Principal,
+    team_segment: &str,
+    action: Action,
+) -> Result<(Team, Role), ApiError> {
     let team_ref: TeamRef = team_segment.parse().map_err(|_| Denied::NotFound)?;
     let store = state.store.clone();
     let principal_id = principal.id;
     let membership = blocking(move || store.membership(&team_ref, principal_id)).await?;
     authorize(membership.as_ref().map(|(_, role)| *role), action)?;
-    let (team, _) = membership.ok_or(Denied::NotFound)?;
-    Ok(team)
+    Ok(membership.ok_or(Denied::NotFound)?)
 }
 
 /// Parses a `{credential_id}` path segment; a malformed id is simply not found.

@@ -75,6 +75,16 @@ pub struct Config {
     )]
     pub token_cache_seconds: u64,
 
+    /// How long an access token issued to a service account by `POST /api/v1/auth/token` is
+    /// valid, in seconds (its `expires_in`).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_ACCESS_TOKEN_SECONDS",
+        default_value_t = 3600
+    )]
+    pub access_token_seconds: u64,
+
     /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests, in seconds.
     #[arg(
         long,

@@ -9,3 +9,5 @@ pub mod enums;
 pub mod event;
 pub mod page;
 pub mod problem;
+pub mod service_account;
+pub mod token;

@@ -1,4 +1,6 @@
 //! Request handlers, one per file: parse the request, call the domain and the store, map the result.
 
+pub mod auth_token;
 pub mod credentials;
 pub mod health;
+pub mod service_accounts;

@@ -15,4 +15,5 @@ mod openapi;
 mod operations;
 mod outage;
 mod secrets;
+mod service_accounts;
 mod tenancy;

@@ -49,6 +49,7 @@ pub fn run(config: &Config) -> Result<()> {
 
     let settings = Settings {
         token_cache_ttl: Duration::from_secs(config.token_cache_seconds),
+        access_token_ttl: Duration::from_secs(config.access_token_seconds),
     };
     let state = AppState::new(store, key_ring, settings);
     let options = ServerOptions {
