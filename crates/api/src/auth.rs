@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use credvault_domain::ids::ServiceAccountId;
 use credvault_domain::principal::Principal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::throttle::Charged;
 use credvault_crypto::TokenHash;
 
 /// Entries above this count trigger a sweep of the expired ones.
@@ -110,6 +111,7 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let token_hash = bearer_token(req).map(|token| TokenHash::of(token).to_hex());
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let Some(token_hash) = token_hash else {
                 return Err(ApiError::Unauthenticated {
@@ -117,21 +119,42 @@ impl FromRequest for Authenticated {
                 });
             };
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            if let Some(principal) = state.token_cache.get(&token_hash) {
-                return Ok(Self(principal));
+            let principal = match state.token_cache.get(&token_hash) {
+                Some(principal) => Some(principal),
+                None => {
+                    let generation = state.token_cache.generation();
+                    let store = state.store.clone();
+                    let lookup_hash = token_hash.clone();
+                    let principal =
+                        web::block(move || store.authenticate(&lookup_hash, Utc::now())).await??;
+                    if let Some(principal) = &principal {
+                        state
+                            .token_cache
+                            .put(token_hash, principal.clone(), generation);
+                    }
+                    principal
+                }
+            };
+            // Each request is charged once (see `crate::throttle`): to the principal, or to the
+            // peer address when the token is unknown.
+            let first_charge = req.extensions().get::<Charged>().is_none();
+            req.extensions_mut().insert(Charged);
+            match principal {
+                Some(principal) => {
+                    if first_charge {
+                        state.throttle.check_principal(principal.id)?;
+                    }
+                    Ok(Self(principal))
+                }
+                None => {
+                    if first_charge {
+                        state.throttle.check_peer(req.peer_addr())?;
+                    }
+                    Err(ApiError::Unauthenticated {
+                        invalid_token: true,
+                    })
+                }
             }
-            let generation = state.token_cache.generation();
-            let store = state.store.clone();
-            let lookup_hash = token_hash.clone();
-            let principal = web::block(move || store.authenticate(&lookup_hash, Utc::now()))
-                .await??
-                .ok_or(ApiError::Unauthenticated {
-                    invalid_token: true,
-                })?;
-            state
-                .token_cache
-                .put(token_hash, principal.clone(), generation);
-            Ok(Self(principal))
         })
     }
 }

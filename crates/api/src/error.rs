@@ -63,6 +63,16 @@ pub enum ApiError {
     /// `422`: the `Idempotency-Key` was already used with another request.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,
+    /// `429` with `Retry-After`: the caller sent more requests than its rate limit allows
+    /// (see [`crate::throttle`]).
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Whole seconds until a request is allowed again, at least 1.
+        retry_after_seconds: u64,
+    },
+    /// `503` with `Retry-After: 1`: the server is handling as many requests as it may at once.
+    #[error("overloaded: too many requests in flight")]
+    Overloaded,
     /// `503`: the database cannot be reached.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -124,6 +134,19 @@ impl ApiError {
                  use a new key for a new request"
                     .to_owned(),
             ),
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => (
+                "rate-limited",
+                format!(
+                    "too many requests; retry after {retry_after_seconds} second(s) \
+                     (see the Retry-After header)"
+                ),
+            ),
+            Self::Overloaded => (
+                "overloaded",
+                "the server is handling as many requests as it can; retry shortly".to_owned(),
+            ),
             Self::Unavailable(_) => (
                 "unavailable",
                 "the database is unavailable; retry later".to_owned(),
@@ -182,7 +205,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -202,6 +226,18 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        let retry_after = match self {
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            Self::Overloaded => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

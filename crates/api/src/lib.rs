@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod request_id;
 pub mod state;
 pub mod tenancy;
+pub mod throttle;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -68,6 +69,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(configure)
         .split_for_parts();
+    throttle::document_responses(&mut document);
     openapi::add_request_id_headers(&mut document);
     document
 }
@@ -112,6 +114,7 @@ pub fn server(
             .app_data(json_config())
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(from_fn(throttle::limit_requests))
             .wrap(from_fn(request_id::track_request))
             .configure(|config| configure(&mut ServiceConfig::new(config)))
             .service(web::redirect("/docs", "/docs/"))

@@ -1,4 +1,5 @@
-//! The state every handler shares: store, key ring, token cache, metrics and settings.
+//! The state every handler shares: store, key ring, token cache, metrics, rate limiters and
+//! settings.
 //!
 //! One [`AppState`] is built per server (and per test); nothing lives in a process-global.
 
@@ -9,6 +10,7 @@ use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
 use crate::metrics::Metrics;
+use crate::throttle::{RateLimit, Throttle};
 use credvault_crypto::KeyRing;
 
 /// Tunables of the HTTP layer.
@@ -19,6 +21,11 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
+    /// Requests each principal (or, without a token, each peer address) may send; `None` means
+    /// no limit. See [`crate::throttle`].
+    pub rate_limit: Option<RateLimit>,
+    /// Requests handled at once before new ones are answered `503` at once; `0` means no bound.
+    pub max_in_flight: usize,
 }
 
 impl Default for Settings {
@@ -26,6 +33,8 @@ impl Default for Settings {
         Self {
             token_cache_ttl: Duration::from_secs(5),
             access_token_ttl: Duration::from_secs(3600),
+            rate_limit: RateLimit::per_second(100, 200),
+            max_in_flight: 512,
         }
     }
 }
@@ -41,6 +50,8 @@ pub struct AppState {
     pub token_cache: Arc<TokenCache>,
     /// Request counters and latency histograms for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Rate limiters and the in-flight bound.
+    pub throttle: Arc<Throttle>,
     /// Tunables.
     pub settings: Settings,
 }
@@ -53,6 +64,7 @@ impl AppState {
             key_ring: Arc::new(key_ring),
             token_cache: Arc::new(TokenCache::new(settings.token_cache_ttl)),
             metrics: Arc::new(Metrics::default()),
+            throttle: Arc::new(Throttle::new(&settings)),
             settings,
         }
     }

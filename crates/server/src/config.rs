@@ -85,6 +85,36 @@ pub struct Config {
     )]
     pub access_token_seconds: u64,
 
+    /// Requests per second each principal may send on average (without a valid token: each
+    /// client address). Over the limit the answer is 429 with Retry-After. 0 disables the limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_RATE_LIMIT_PER_SECOND",
+        default_value_t = 100
+    )]
+    pub rate_limit_per_second: u32,
+
+    /// Requests a principal (or client address) may send at once after being idle, on top of the
+    /// per-second rate (0: the same as the rate).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_RATE_LIMIT_BURST",
+        default_value_t = 200
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Requests handled at once; beyond it new requests are answered 503 with Retry-After: 1
+    /// instead of queueing. 0 disables the bound.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_MAX_IN_FLIGHT",
+        default_value_t = 512
+    )]
+    pub max_in_flight: usize,
+
     /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests, in seconds.
     #[arg(
         long,

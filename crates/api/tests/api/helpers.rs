@@ -57,8 +57,13 @@ impl TestApp {
     /// Starts a server over any store, for example one reaching its database through a relay
     /// that a test can cut.
     pub(crate) fn spawn_with_store(store: Store) -> TestApp {
+        Self::spawn_with_settings(store, Settings::default())
+    }
+
+    /// Starts a server over any store with these settings (rate limits, for example).
+    pub(crate) fn spawn_with_settings(store: Store, settings: Settings) -> TestApp {
         capture_logs();
-        let state = AppState::new(store.clone(), KeyRing::for_testing(), Settings::default());
+        let state = AppState::new(store.clone(), KeyRing::for_testing(), settings);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let options = ServerOptions {
@@ -182,7 +187,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    fn new(base: &str, token: Option<String>) -> Self {
+    pub(crate) fn new(base: &str, token: Option<String>) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -195,6 +200,16 @@ impl Client {
             base: base.to_owned(),
             token,
         }
+    }
+
+    /// The server's base URL, `http://127.0.0.1:PORT`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The bearer token this client sends, if any.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// `GET path`.

@@ -17,3 +17,4 @@ mod outage;
 mod secrets;
 mod service_accounts;
 mod tenancy;
+mod throttle;

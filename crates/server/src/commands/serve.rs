@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
 use serde_json::json;
 
@@ -50,6 +51,8 @@ pub fn run(config: &Config) -> Result<()> {
     let settings = Settings {
         token_cache_ttl: Duration::from_secs(config.token_cache_seconds),
         access_token_ttl: Duration::from_secs(config.access_token_seconds),
+        rate_limit: RateLimit::per_second(config.rate_limit_per_second, config.rate_limit_burst),
+        max_in_flight: config.max_in_flight,
     };
     let state = AppState::new(store, key_ring, settings);
     let options = ServerOptions {
