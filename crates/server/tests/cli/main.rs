@@ -1,8 +1,13 @@
-//! Tests of the `credvault` binary itself: first run, commands, JSON output, shutdown, and that
-//! no secret reaches the log, a response or the database file.
+//! Tests of the `credvault` binary itself: first run, commands, JSON output, shutdown, that no
+//! secret reaches the log, a response or the database file, and faults: key rotation under load
+//! and interrupted, a server killed under load, a database that goes away and comes back.
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod durability;
+mod harness;
+mod outage;
+mod rotation;
 mod server;
 
 use std::path::Path;
