@@ -47,6 +47,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         "ci: {sqlite_passed} tests passed without PostgreSQL, {postgres_passed} PostgreSQL tests passed"
     );
 
+    // The live server against its own OpenAPI document: no 5xx, nothing undocumented.
+    crate::schemathesis::run(root, &crate::schemathesis::Options::default())?;
+
     // Hostile input: every fuzz target for a short, bounded time.
     let fuzz_seconds = std::env::var("CREDVAULT_CI_FUZZ_SECONDS")
         .ok()

@@ -5,11 +5,13 @@
 //! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
 //! - `bench`: the criterion micro-benchmarks.
 //! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
+//! - `schemathesis [--max-examples N] [--seed S]`: Schemathesis against a live server.
 //!
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
 mod ci;
 mod fuzz;
+mod schemathesis;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ fn main() -> Result<()> {
         Some("tidy") => tidy::run(&root),
         Some("openapi") => openapi(args.get(1).map(String::as_str) == Some("--check")),
         Some("bench") => bench(&args[1..]),
+        Some("schemathesis") => {
+            schemathesis::run(&root, &schemathesis::Options::parse(&args[1..])?)
+        }
         Some("fuzz") => {
             let seconds = match args.get(1) {
                 Some(text) => text
@@ -43,7 +48,9 @@ fn main() -> Result<()> {
                  tidy               dependency direction, file docs, migrations, no prints in libraries\n  \
                  openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
                  bench [ARGS]       criterion micro-benchmarks (ARGS go to criterion)\n  \
-                 fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)"
+                 fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)\n  \
+                 schemathesis [--max-examples N] [--seed S]\n                    \
+                 Schemathesis against a live server on a temporary database"
             );
             bail!("unknown or missing command")
         }

@@ -42,6 +42,12 @@ pub enum ApiError {
     /// One variant, one body, so neither can be told from the other.
     #[error("not found")]
     NotFound,
+    /// `405` with `Allow`: the path exists, but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The methods the path answers, for the `Allow` header (`GET, PATCH`).
+        allow: String,
+    },
     /// `412`: `If-Match` named another version than the stored one.
     #[error("precondition failed: the current version is {current_version}")]
     PreconditionFailed {
@@ -107,6 +113,10 @@ impl ApiError {
             Self::NotFound => (
                 "not-found",
                 "the resource does not exist or you have no access to it".to_owned(),
+            ),
+            Self::MethodNotAllowed { allow } => (
+                "method-not-allowed",
+                format!("this resource answers only {allow}"),
             ),
             Self::PreconditionFailed { current_version } => (
                 "version-mismatch",
@@ -201,6 +211,7 @@ impl ResponseError for ApiError {
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -226,6 +237,11 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Self::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(header::ALLOW, value);
         }
         let retry_after = match self {
             Self::TooManyRequests {

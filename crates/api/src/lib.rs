@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod error;
+pub mod fallback;
 pub mod form;
 pub mod handlers;
 pub mod idempotency;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpServer, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -107,10 +108,12 @@ pub fn server(
     options: &ServerOptions,
 ) -> std::io::Result<Server> {
     let document = openapi_document();
+    let known_paths = web::Data::new(fallback::KnownPaths::from_document(&document));
     let state = web::Data::new(state);
     let mut http_server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(known_paths.clone())
             .app_data(json_config())
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -119,7 +122,7 @@ pub fn server(
             .configure(|config| configure(&mut ServiceConfig::new(config)))
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
-            .default_service(web::to(not_found))
+            .default_service(web::to(fallback::unmatched))
     })
     .listen(listener)?
     .shutdown_timeout(options.shutdown_timeout.as_secs());
@@ -177,10 +180,6 @@ fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> 
 /// Runs the server with default options until it is stopped (SIGTERM/SIGINT).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     server(listener, state, &ServerOptions::default())?.await
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
 }
 
 /// Handlers read bodies themselves (see [`body`]); this keeps any `web::Json` extractor added

@@ -5,8 +5,13 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{KnownFormat, ObjectBuilder, RefOr, Required, SchemaFormat, Type};
+use utoipa::openapi::{
+    ContentBuilder, KnownFormat, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder,
+    SchemaFormat, Type,
+};
 use utoipa::{Modify, OpenApi};
+
+use crate::error::PROBLEM_JSON;
 
 /// The static part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -57,7 +62,8 @@ fn uuid_schema() -> ObjectBuilder {
 }
 
 /// Documents the request id headers of [`crate::request_id`] on every operation: the optional
-/// `X-Client-Request-ID` parameter and the `X-Request-ID` header of every response.
+/// `X-Client-Request-ID` parameter, the `400` problem a malformed one gets, and the
+/// `X-Request-ID` header of every response.
 pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
     let parameter = ParameterBuilder::new()
         .name("X-Client-Request-ID")
@@ -75,6 +81,15 @@ pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
             "The request's id: the client's `X-Client-Request-ID` or one made by the server",
         ))
         .build();
+    let bad_request = ResponseBuilder::new()
+        .description("Bad request, for example an `X-Client-Request-ID` that is not a UUID")
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+        .build();
     for path_item in document.paths.paths.values_mut() {
         let operations = [
             &mut path_item.get,
@@ -91,6 +106,25 @@ pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
                 .parameters
                 .get_or_insert_with(Vec::new)
                 .push(parameter.clone());
+            // A malformed request id is a problem+json 400 on every operation, also on those
+            // whose own 400 has another shape (the token endpoint's OAuth errors).
+            match operation.responses.responses.get_mut("400") {
+                None => {
+                    operation
+                        .responses
+                        .responses
+                        .insert("400".to_owned(), RefOr::T(bad_request.clone()));
+                }
+                Some(RefOr::T(response)) => {
+                    if let Some(problem) = bad_request.content.get(PROBLEM_JSON) {
+                        response
+                            .content
+                            .entry(PROBLEM_JSON.to_owned())
+                            .or_insert_with(|| problem.clone());
+                    }
+                }
+                Some(RefOr::Ref(_)) => {}
+            }
             for response in operation.responses.responses.values_mut() {
                 if let RefOr::T(response) = response {
                     response

@@ -208,7 +208,7 @@ pub struct PatchCredentialRequest {
     /// Immutable: accepted only when equal to the stored kind.
     pub kind: Option<KindDto>,
     /// Display name, 1–200 characters (trimmed); `null` is refused.
-    #[schema(example = "Warehouse (new)", min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = false, example = "Warehouse (new)", min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// At most 500 characters; `null` clears it.
     #[schema(example = json!(null), max_length = 500)]

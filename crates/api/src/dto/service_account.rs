@@ -156,7 +156,7 @@ pub struct CreateServiceAccountRequest {
 #[serde(deny_unknown_fields)]
 pub struct PatchServiceAccountRequest {
     /// Display name, 1–200 characters (trimmed); `null` is refused.
-    #[schema(example = "nightly-etl-v2", min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = false, example = "nightly-etl-v2", min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// At most 500 characters; `null` clears it.
     #[schema(example = json!(null), max_length = 500)]
@@ -264,7 +264,7 @@ pub struct CreateServiceAccountCredentialRequest {
 #[serde(deny_unknown_fields)]
 pub struct PatchServiceAccountCredentialRequest {
     /// Credential name, 1–200 characters (trimmed); `null` is refused.
-    #[schema(example = "ci-main", min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = false, example = "ci-main", min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Optional description of the credential, at most 500 characters; `null` clears it.
     #[schema(example = json!(null), max_length = 500)]

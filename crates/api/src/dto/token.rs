@@ -23,7 +23,7 @@ pub fn serialize_shown_once<S: Serializer>(
 #[schema(as = TokenRequest, example = json!({"grant_type": "client_credentials"}))]
 pub struct TokenRequest {
     /// Must be `client_credentials`; anything else is `unsupported_grant_type`.
-    #[schema(example = "client_credentials")]
+    #[schema(value_type = GrantType, example = "client_credentials")]
     pub grant_type: String,
     /// Accepted and ignored: the token always carries the service account's role.
     #[schema(example = "integrations")]
@@ -34,6 +34,17 @@ pub struct TokenRequest {
     /// The client secret, when not sent with HTTP Basic.
     #[schema(example = "cvs_bG9uZy1yYW5kb20tc2VjcmV0LXNob3duLW9uY2UtMDAw")]
     pub client_secret: Option<String>,
+}
+
+/// The grant types the token endpoint supports: only the client credentials grant.
+///
+/// Named in the OpenAPI document only: the form is read by hand, so that another value can be
+/// answered with `unsupported_grant_type` as RFC 6749 §5.2 asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.4.
+    ClientCredentials,
 }
 
 /// An access token (RFC 6749 §5.1). Sent with `Cache-Control: no-store`.

@@ -10,6 +10,7 @@
 mod credentials_crud;
 mod credentials_patch;
 mod errors;
+mod fallback;
 mod helpers;
 mod openapi;
 mod operations;

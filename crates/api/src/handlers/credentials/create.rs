@@ -30,7 +30,7 @@ use crate::tenancy::{blocking, team_for};
     tag = "credentials",
     params(
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
     ),
     request_body(content = CreateCredentialRequest, content_type = "application/json"),
     responses(

@@ -71,7 +71,7 @@ enum Rejection {
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
         ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
         ("If-Match" = Option<String>, Header, description = "Only update if the stored version is this one, quoted: `\"3\"`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
         PatchQuery,
     ),
     request_body(
