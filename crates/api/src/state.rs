@@ -2,6 +2,7 @@
 //!
 //! One [`AppState`] is built per server (and per test); nothing lives in a process-global.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
 use crate::metrics::Metrics;
+use crate::probe::policy::IpNet;
 use credvault_crypto::KeyRing;
 
 /// Tunables of the HTTP layer.
@@ -17,12 +19,25 @@ pub struct Settings {
     /// How long an authenticated token is remembered in memory before the store is asked again.
     /// A revoked token keeps working for at most this long; `Duration::ZERO` disables the cache.
     pub token_cache_ttl: Duration,
+    /// How long a connection test may take before it answers `timeout`.
+    pub probe_timeout: Duration,
+    /// Networks connection tests may connect to; empty means every address not denied.
+    pub probe_allow: Vec<IpNet>,
+    /// Networks connection tests never connect to; wins over `probe_allow`.
+    pub probe_deny: Vec<IpNet>,
+    /// The addresses this server listens on, which connection tests never connect to.
+    /// [`crate::server`] adds its listener's address itself.
+    pub listen_addresses: Vec<SocketAddr>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             token_cache_ttl: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(10),
+            probe_allow: Vec::new(),
+            probe_deny: Vec::new(),
+            listen_addresses: Vec::new(),
         }
     }
 }

@@ -234,9 +234,10 @@ pub struct ProbeFailure {
 /// its own and stop waiting for it.
 pub fn postgres(conninfo: &Conninfo, timeout: Duration) -> Result<(), ProbeFailure> {
     let text = conninfo.render(timeout);
+    let secrets: Vec<&SecretValue> = conninfo.secrets().collect();
     let failure = |kind: FailureKind, message: &str| ProbeFailure {
         kind,
-        message: scrub(message, conninfo.secrets(), kind),
+        message: scrub(message, &secrets, generic_message(kind)),
     };
     let mut connection = match PgConnection::establish(text.expose()) {
         Ok(connection) => connection,
@@ -313,14 +314,21 @@ pub fn classify(message: &str) -> FailureKind {
     }
 }
 
-/// A short message: whitespace collapsed, truncated, and never holding a secret value. A secret
-/// shorter than four characters cannot be masked without mangling the text, so a message that
-/// contains one is replaced by a generic one.
-fn scrub<'a>(
-    message: &str,
-    secrets: impl Iterator<Item = &'a SecretValue>,
-    kind: FailureKind,
-) -> String {
+/// A short message: whitespace collapsed, truncated, and never holding a secret value.
+///
+/// Each secret found in the text is replaced by the mask. A secret shorter than four characters
+/// cannot be masked without mangling the text, so a message that contains one is replaced by
+/// `fallback`, as is an empty message.
+///
+/// ```
+/// use credvault_domain::secret::SecretValue;
+/// use credvault_persistence::probe::scrub;
+///
+/// let password = SecretValue::from("hunter22");
+/// assert_eq!(scrub("bad  'hunter22'\n", &[&password], "failed"), "bad '••••'");
+/// assert_eq!(scrub("", &[], "failed"), "failed");
+/// ```
+pub fn scrub(message: &str, secrets: &[&SecretValue], fallback: &str) -> String {
     let mut text = message.split_whitespace().collect::<Vec<_>>().join(" ");
     for secret in secrets {
         let value = secret.expose();
@@ -328,12 +336,12 @@ fn scrub<'a>(
             continue;
         }
         if value.chars().count() < 4 {
-            return generic_message(kind).to_owned();
+            return fallback.to_owned();
         }
         text = text.replace(value, MASK);
     }
     if text.is_empty() {
-        return generic_message(kind).to_owned();
+        return fallback.to_owned();
     }
     if text.chars().count() > MAX_MESSAGE_CHARS {
         text = text.chars().take(MAX_MESSAGE_CHARS - 1).collect::<String>() + "…";

@@ -7,6 +7,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod connection_tests;
 mod credentials_crud;
 mod credentials_patch;
 mod errors;
@@ -14,5 +15,8 @@ mod helpers;
 mod openapi;
 mod operations;
 mod outage;
+mod probe_postgres;
+mod probe_sftp;
 mod secrets;
+mod sshd;
 mod tenancy;

@@ -66,6 +66,8 @@ fn every_operation_is_documented_with_its_errors() {
             "list_credentials",
             "metrics",
             "readyz",
+            "test_candidate_credential",
+            "test_credential",
             "update_credential",
         ]
     );
