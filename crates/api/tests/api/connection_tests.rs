@@ -4,6 +4,7 @@
 
 use credvault_persistence::backend_tests;
 use credvault_persistence::testing::TestDb;
+use credvault_persistence::testing::cluster::free_port;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse};
@@ -250,6 +251,18 @@ backend_tests! {
             &json!({"extra_data": {"port": 0}}),
         );
         assert_eq!(response.error_fields(), ["extra_data.port"]);
+    }
+
+    fn a_null_body_tests_the_stored_credential_and_other_media_types_are_415(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &postgres_body(free_port(), "u", "d", "null-body-pw"));
+        let body = result(&app.member.send_json("POST", &test_path(&app, &id), &[], &Value::Null));
+        assert_eq!(body["code"], "unreachable", "{body}");
+        assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 2, "recorded");
+        app.member
+            .send("POST", &test_path(&app, &id), &[("content-type", "text/plain")], Some(b"x"))
+            .problem(415);
+        app.member.send("POST", &test_path(&app, &id), &[], Some(b"{}")).problem(415);
     }
 
     fn a_revoked_credential_keeps_its_status(db: &TestDb) {

@@ -49,9 +49,10 @@ use crate::tenancy::{blocking, credential_id, team_for};
 /// `error` (a `revoked` credential keeps its status) and a `tested` audit event is appended; the
 /// version rises.
 ///
-/// An optional body is a PATCH (as for `PATCH …/{credential_id}`) applied in memory to the stored
-/// credential before the test, so that a change can be tested before it is saved; then nothing
-/// is recorded. An SFTP server's host key can be pinned with the non-secret
+/// An optional body (absent, empty or `null` for none) is a PATCH (as for
+/// `PATCH …/{credential_id}`) applied in memory to the stored credential before the test, so
+/// that a change can be tested before it is saved; then nothing is recorded. An SFTP server's
+/// host key can be pinned with the non-secret
 /// `extra_data.host_key_sha256` (`SHA256:…` as `ssh-keygen -lf` prints it); without it the
 /// message names the key seen. Connections to this server's own address and to networks the
 /// operator denied answer `refused_by_policy`. Credentials that cannot be tested by connecting
@@ -65,8 +66,8 @@ use crate::tenancy::{blocking, credential_id, team_for};
     request_body(
         description = "Optional: a PATCH to apply in memory before testing (nothing is saved)",
         content(
-            (PatchCredentialRequest = "application/json"),
-            (PatchCredentialRequest = "application/merge-patch+json"),
+            (Option<PatchCredentialRequest> = "application/json"),
+            (Option<PatchCredentialRequest> = "application/merge-patch+json"),
         )
     ),
     responses(
@@ -96,8 +97,11 @@ pub(crate) async fn test_credential(
     let team = team_for(&state, &principal, &team, Action::TestIntegration).await?;
     let credential_id = credential_id(&credential_id_segment)?;
     let credential_patch = match optional_body(&req, payload).await? {
-        Some(raw_body) => Some(CredentialPatch::from_json(body::parse_json(&raw_body)?)?),
         None => None,
+        Some(raw_body) => match body::parse_json(&raw_body)? {
+            serde_json::Value::Null => None,
+            value => Some(CredentialPatch::from_json(value)?),
+        },
     };
 
     let store = state.store.clone();
@@ -300,11 +304,15 @@ fn respond(outcome: TestOutcome) -> HttpResponse {
     HttpResponse::Ok().json(ConnectionTestResponse::from(outcome))
 }
 
+/// One line per test: what was tested and how it went; never a host, user or message.
 fn log_outcome(credential: &Credential, outcome: &TestOutcome, what: &str) {
+    let id = match what {
+        "candidate" => String::new(),
+        _ => format!(" credential_id={}", credential.id),
+    };
     log::info!(
-        "connection test of a {what} {} credential {}: {} in {} ms",
+        "connection test finished of={what} provider={}{id} code={} ms={}",
         credential.provider,
-        credential.id,
         outcome.code.as_str(),
         outcome.latency.as_millis()
     );
