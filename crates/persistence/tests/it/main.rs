@@ -7,6 +7,7 @@ mod credentials;
 mod idempotency;
 mod open;
 mod rotation;
+mod probe;
 mod service_accounts;
 mod support;
 mod teams;

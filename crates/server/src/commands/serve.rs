@@ -50,6 +50,11 @@ pub fn run(config: &Config) -> Result<()> {
     let settings = Settings {
         token_cache_ttl: Duration::from_secs(config.token_cache_seconds),
         access_token_ttl: Duration::from_secs(config.access_token_seconds),
+        probe_timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
+        probe_allow: config.probe_allow.clone(),
+        probe_deny: config.probe_deny.clone(),
+        // `credvault_api::server` adds the bound address itself.
+        ..Settings::default()
     };
     let state = AppState::new(store, key_ring, settings);
     let options = ServerOptions {
