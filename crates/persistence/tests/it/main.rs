@@ -6,8 +6,8 @@
 mod credentials;
 mod idempotency;
 mod open;
-mod rotation;
 mod probe;
+mod rotation;
 mod service_accounts;
 mod support;
 mod teams;
