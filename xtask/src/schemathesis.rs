@@ -7,6 +7,8 @@
 //! to succeed, and the API validates more than a JSON Schema can say (the fields a provider and
 //! kind require, opaque pagination cursors, names that trim to nothing). The run fails on any 5xx,
 //! any response that the document does not describe, and any invalid request that is accepted.
+//! The connection-test operations (`…/test`) are left out: they would resolve and connect to
+//! whatever hosts the generator invents, and the run must reach this machine only.
 //!
 //! The budget is bounded: a number of examples per operation, and a wall-clock limit after which
 //! the run is stopped and fails. The seed is fixed unless `--seed` says otherwise, so a failure in
@@ -114,6 +116,9 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
             "--exclude-checks",
             "positive_data_acceptance",
         ])
+        // Connection tests would resolve and connect to whatever hosts the generator invents;
+        // this run sends traffic to this machine only. They have their own tests.
+        .args(["--exclude-path-regex", "/test$"])
         .args(["--max-examples", &options.max_examples.to_string()])
         .args(["--seed", &options.seed.to_string()])
         .args(["--request-timeout", "30", "--no-color"])
@@ -251,6 +256,8 @@ impl Server {
             .env("CREDVAULT_BIND", "127.0.0.1:0")
             // Schemathesis is a flood by design; the limits have their own tests.
             .env("CREDVAULT_RATE_LIMIT_PER_SECOND", "0")
+            // Should a connection test run after all, it may reach this machine only.
+            .env("CREDVAULT_PROBE_ALLOW", "127.0.0.0/8")
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod probe;
 pub mod request_id;
 pub mod state;
 pub mod tenancy;
@@ -48,6 +49,8 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(credentials::patch::update_credential)
                 .service(credentials::delete::delete_credential)
                 .service(credentials::events::list_credential_events)
+                .service(credentials::test::test_candidate_credential)
+                .service(credentials::test::test_credential)
                 .service(service_accounts::create::create_service_account)
                 .service(service_accounts::list::list_service_accounts)
                 .service(service_accounts::get::get_service_account)
@@ -108,6 +111,9 @@ pub fn server(
     options: &ServerOptions,
 ) -> std::io::Result<Server> {
     let document = openapi_document();
+    let mut state = state;
+    // Connection tests must never connect back to this server.
+    state.settings.listen_addresses.push(listener.local_addr()?);
     let known_paths = web::Data::new(fallback::KnownPaths::from_document(&document));
     let state = web::Data::new(state);
     let mut http_server = HttpServer::new(move || {

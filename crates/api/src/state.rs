@@ -3,6 +3,7 @@
 //!
 //! One [`AppState`] is built per server (and per test); nothing lives in a process-global.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
 use crate::metrics::Metrics;
+use crate::probe::policy::IpNet;
 use crate::throttle::{RateLimit, Throttle};
 use credvault_crypto::KeyRing;
 
@@ -21,6 +23,15 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
+    /// How long a connection test may take before it answers `timeout`.
+    pub probe_timeout: Duration,
+    /// Networks connection tests may connect to; empty means every address not denied.
+    pub probe_allow: Vec<IpNet>,
+    /// Networks connection tests never connect to; wins over `probe_allow`.
+    pub probe_deny: Vec<IpNet>,
+    /// The addresses this server listens on, which connection tests never connect to.
+    /// [`crate::server`] adds its listener's address itself.
+    pub listen_addresses: Vec<SocketAddr>,
     /// Requests each principal (or, without a token, each peer address) may send; `None` means
     /// no limit. See [`crate::throttle`].
     pub rate_limit: Option<RateLimit>,
@@ -33,6 +44,10 @@ impl Default for Settings {
         Self {
             token_cache_ttl: Duration::from_secs(5),
             access_token_ttl: Duration::from_secs(3600),
+            probe_timeout: Duration::from_secs(10),
+            probe_allow: Vec::new(),
+            probe_deny: Vec::new(),
+            listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,
         }

@@ -5,6 +5,7 @@ mod conn;
 pub mod constraint;
 mod convert;
 mod error;
+pub mod probe;
 mod repo;
 mod rows;
 mod schema;

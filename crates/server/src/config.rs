@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use credvault_api::probe::policy::IpNet;
 use credvault_crypto::{KeyRing, generate_master_key};
 use credvault_persistence::StoreOptions;
 
@@ -123,6 +124,37 @@ pub struct Config {
         default_value_t = 30
     )]
     pub shutdown_timeout_seconds: u64,
+
+    /// How long a connection test (`POST …/test`) may take before it answers `timeout`, in
+    /// seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub probe_timeout_seconds: u64,
+
+    /// Networks (CIDR, comma-separated) that connection tests may connect to; empty: every
+    /// address that is not denied. See docs/SECURITY.md.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_ALLOW",
+        value_delimiter = ','
+    )]
+    pub probe_allow: Vec<IpNet>,
+
+    /// Networks (CIDR, comma-separated) that connection tests never connect to, e.g.
+    /// `127.0.0.0/8,10.0.0.0/8,169.254.0.0/16`. Wins over --probe-allow. The server's own listen
+    /// address is always refused.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_DENY",
+        value_delimiter = ','
+    )]
+    pub probe_deny: Vec<IpNet>,
 }
 
 /// The master key specification; `Debug` never shows it.

@@ -4,6 +4,7 @@
 //! mirror here with exhaustive `From` impls both ways, so a new domain variant fails to compile
 //! until its wire form is decided.
 
+pub mod connection_test;
 pub mod credential;
 pub mod enums;
 pub mod event;

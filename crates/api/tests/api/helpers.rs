@@ -38,6 +38,8 @@ pub(crate) struct TestApp {
     pub(crate) outsider: Client,
     /// No token.
     pub(crate) anonymous: Client,
+    /// The address the server listens on.
+    pub(crate) address: std::net::SocketAddr,
     handle: ServerHandle,
 }
 
@@ -65,7 +67,8 @@ impl TestApp {
         capture_logs();
         let state = AppState::new(store.clone(), KeyRing::for_testing(), settings);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
+        let socket_address = listener.local_addr().unwrap();
+        let address = format!("http://{socket_address}");
         let options = ServerOptions {
             workers: Some(2),
             shutdown_timeout: Duration::from_secs(1),
@@ -93,6 +96,7 @@ impl TestApp {
             member: client(Some(member)),
             outsider: client(Some(outsider)),
             anonymous: client(None),
+            address: socket_address,
             state,
             team,
             other_team,

@@ -7,6 +7,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod connection_tests;
 mod credentials_crud;
 mod credentials_patch;
 mod errors;
@@ -15,7 +16,10 @@ mod helpers;
 mod openapi;
 mod operations;
 mod outage;
+mod probe_postgres;
+mod probe_sftp;
 mod secrets;
 mod service_accounts;
+mod sshd;
 mod tenancy;
 mod throttle;

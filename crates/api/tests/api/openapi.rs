@@ -91,6 +91,8 @@ fn every_operation_is_documented_with_its_errors() {
             "list_service_accounts",
             "metrics",
             "readyz",
+            "test_candidate_credential",
+            "test_credential",
             "update_credential",
             "update_service_account",
             "update_service_account_credential",

@@ -578,7 +578,11 @@ fn check_result(
             continue;
         }
         if !field.secret {
-            errors.push(format!("extra_data.{}", field.name), "is required");
+            let path = format!("extra_data.{}", field.name);
+            // A value of the wrong type was already reported; "is required" would only repeat it.
+            if !errors.errors().iter().any(|error| error.field == path) {
+                errors.push(path, "is required");
+            }
         } else if current.secret_fields.contains(field.name) {
             // A stored required secret may not disappear, whether cleared directly or because
             // the field that made it optional was removed.

@@ -686,6 +686,26 @@ fn extra_data_and_metadata_are_limited_to_16_kib_once_merged() {
 // Create.
 
 #[test]
+fn a_required_field_of_the_wrong_type_is_reported_once() {
+    let input = NewCredential::from_json(json!({
+        "provider": "sftp", "kind": "user_password", "name": "x",
+        "extra_data": {"host": "h.example.com", "username": 5, "password": "p"}
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors().len(), 1, "{errors:?}");
+    assert_eq!(errors.errors()[0].field, "extra_data.username");
+    assert_eq!(errors.errors()[0].message, "must be a string");
+}
+
+#[test]
 fn create_defaults_status_from_required_secrets() {
     let (complete, secrets) = create(json!({
         "provider": "stripe", "kind": "api_key", "name": "Payments",

@@ -6,6 +6,7 @@
 mod credentials;
 mod idempotency;
 mod open;
+mod probe;
 mod rotation;
 mod service_accounts;
 mod support;

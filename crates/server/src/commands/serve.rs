@@ -53,6 +53,11 @@ pub fn run(config: &Config) -> Result<()> {
         access_token_ttl: Duration::from_secs(config.access_token_seconds),
         rate_limit: RateLimit::per_second(config.rate_limit_per_second, config.rate_limit_burst),
         max_in_flight: config.max_in_flight,
+        probe_timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
+        probe_allow: config.probe_allow.clone(),
+        probe_deny: config.probe_deny.clone(),
+        // `credvault_api::server` adds the bound address itself.
+        ..Settings::default()
     };
     let state = AppState::new(store, key_ring, settings);
     let options = ServerOptions {

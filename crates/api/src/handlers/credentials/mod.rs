@@ -1,4 +1,5 @@
-//! `/api/v1/teams/{team}/integrations`: create, list, get, PATCH, delete and the audit trail.
+//! `/api/v1/teams/{team}/integrations`: create, list, get, PATCH, delete, connection tests and
+//! the audit trail.
 //!
 //! Shared here: the response shape with its `ETag`, sealing and opening of secret maps, and the
 //! audit actor of a principal.
@@ -9,6 +10,7 @@ pub mod events;
 pub mod get;
 pub mod list;
 pub mod patch;
+pub mod test;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

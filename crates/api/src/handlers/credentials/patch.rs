@@ -4,7 +4,7 @@
 //! the closure opens the ciphertext only when the patch sets or clears a secret, applies the
 //! domain's `apply_patch`, seals the new secrets and builds the audit event. A patch that changes
 //! nothing writes nothing. `?dry_run=true` runs the same closure and stops it with
-//! [`Rejection::DryRun`], so the would-be credential is computed exactly as a real PATCH would
+//! `Rejection::DryRun`, so the would-be credential is computed exactly as a real PATCH would
 //! and nothing is written.
 
 use std::sync::Arc;

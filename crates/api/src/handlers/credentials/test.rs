@@ -1,0 +1,319 @@
+//! Connection tests: `POST /api/v1/teams/{team}/integrations/{credential_id}/test` tests a stored
+//! credential, `POST /api/v1/teams/{team}/integrations/test` tests candidate values (SPEC §4).
+//!
+//! The stored credential's secrets are opened only in memory, for the test. Its outcome is
+//! recorded on the credential (`health`, and `status` `connected`/`error`) with a `tested` audit
+//! event, through `Store::update_credential`, so the version rises like on any change: `health`
+//! is part of the representation, and an `ETag` that stayed the same while the body changed
+//! would let caches and `If-Match` lie. The outcome is recorded only if the credential is still
+//! the version that was tested; a `revoked` credential keeps its status (only `health` changes).
+//!
+//! With a body, the stored-credential endpoint applies it as a PATCH in memory (SPEC §3
+//! `dry_run`) and tests the would-be credential; like a candidate test, that writes nothing.
+
+use std::convert::Infallible;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{SubsecRound, Utc};
+use credvault_domain::audit::{AuditAction, AuditEvent};
+use credvault_domain::authz::Action;
+use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
+use credvault_domain::ids::{CredentialId, EventId, RequestId};
+use credvault_domain::patch::{
+    CredentialPatch, NewCredential, PatchError, apply_patch, new_credential,
+};
+use credvault_domain::principal::Principal;
+use credvault_persistence::{CredentialChange, SecretsUpdate, StoredCredential, UpdateError};
+
+use crate::auth::Authenticated;
+use crate::body;
+use crate::dto::connection_test::ConnectionTestResponse;
+use crate::dto::credential::{CreateCredentialRequest, PatchCredentialRequest};
+use crate::dto::problem::Problem;
+use crate::error::ApiError;
+use crate::handlers::credentials::{actor, open};
+use crate::probe::policy::ProbePolicy;
+use crate::probe::{self, Target, TestOutcome};
+use crate::request_id::CurrentRequestId;
+use crate::state::AppState;
+use crate::tenancy::{blocking, credential_id, team_for};
+
+/// Test a stored credential's connection.
+///
+/// PostgreSQL (`postgresql`, `internal_postgresql`) credentials connect, authenticate and run
+/// `SELECT 1`; SFTP credentials complete the SSH handshake, log in, open the SFTP subsystem and
+/// list the home directory. A test that ran answers `200` with `ok` and a machine-readable
+/// `code`, whatever it found; it is bounded by the server's test timeout (10 s by default).
+/// The outcome is recorded as the credential's `health`, its `status` becomes `connected` or
+/// `error` (a `revoked` credential keeps its status) and a `tested` audit event is appended; the
+/// version rises.
+///
+/// An optional body (absent, empty or `null` for none) is a PATCH (as for
+/// `PATCH …/{credential_id}`) applied in memory to the stored credential before the test, so
+/// that a change can be tested before it is saved; then nothing is recorded. An SFTP server's
+/// host key can be pinned with the non-secret
+/// `extra_data.host_key_sha256` (`SHA256:…` as `ssh-keygen -lf` prints it); without it the
+/// message names the key seen. Connections to this server's own address and to networks the
+/// operator denied answer `refused_by_policy`. Credentials that cannot be tested by connecting
+/// (OAuth, API keys, WordPress) are a `422`. Requires the `member` role.
+#[utoipa::path(
+    tag = "credentials",
+    params(
+        ("team" = String, Path, description = "The team's id or label", example = "demo"),
+        ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
+    ),
+    request_body(
+        description = "Optional: a PATCH to apply in memory before testing (nothing is saved)",
+        content(
+            (Option<PatchCredentialRequest> = "application/json"),
+            (Option<PatchCredentialRequest> = "application/merge-patch+json"),
+        )
+    ),
+    responses(
+        (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not used: members and owners may both test", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The credential cannot be tested (its provider, or a missing field listed in `errors`), or the PATCH body is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/teams/{team}/integrations/{credential_id}/test")]
+pub(crate) async fn test_credential(
+    Authenticated(principal): Authenticated,
+    CurrentRequestId(request_id): CurrentRequestId,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (team, credential_id_segment) = path.into_inner();
+    let team = team_for(&state, &principal, &team, Action::TestIntegration).await?;
+    let credential_id = credential_id(&credential_id_segment)?;
+    let credential_patch = match optional_body(&req, payload).await? {
+        None => None,
+        Some(raw_body) => match body::parse_json(&raw_body)? {
+            serde_json::Value::Null => None,
+            value => Some(CredentialPatch::from_json(value)?),
+        },
+    };
+
+    let store = state.store.clone();
+    let stored = blocking(move || store.find_credential(team.id, credential_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let secrets = open(&state.key_ring, &stored).map_err(ApiError::internal)?;
+    let StoredCredential { credential, .. } = stored;
+    let Some(credential_patch) = credential_patch else {
+        let target = probe::target_for(&credential, &secrets)?;
+        drop(secrets);
+        let outcome = run(&state, target).await?;
+        record(&state, &principal, request_id, &credential, &outcome).await?;
+        log_outcome(&credential, &outcome, "stored");
+        return Ok(respond(outcome));
+    };
+
+    let patched =
+        apply_patch(&credential, Some(&secrets), &credential_patch).map_err(
+            |error| match error {
+                PatchError::Invalid(errors) => ApiError::Validation(errors),
+                other => ApiError::internal(other),
+            },
+        )?;
+    let candidate_secrets = patched.secrets.unwrap_or(secrets);
+    let target = probe::target_for(&patched.credential, &candidate_secrets)?;
+    drop(candidate_secrets);
+    let outcome = run(&state, target).await?;
+    log_outcome(&patched.credential, &outcome, "patched");
+    Ok(respond(outcome))
+}
+
+/// Test candidate credential values before saving them.
+///
+/// The body is the same as for creating a credential (`provider`, `kind`, `name`, `extra_data`
+/// with the secrets, …) and is validated the same way (`422` listing every failing field).
+/// Nothing is stored and no event is written. The test and its answer are those of
+/// `POST …/integrations/{credential_id}/test`. Requires the `member` role.
+#[utoipa::path(
+    tag = "credentials",
+    params(
+        ("team" = String, Path, description = "The team's id or label", example = "demo"),
+    ),
+    request_body(content = CreateCredentialRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not used: members and owners may both test", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or values that cannot be tested (provider, missing secret), listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/teams/{team}/integrations/test")]
+pub(crate) async fn test_candidate_credential(
+    Authenticated(principal): Authenticated,
+    state: web::Data<AppState>,
+    team: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let team = team_for(&state, &principal, &team, Action::TestIntegration).await?;
+    let raw_body = body::read_raw(&req, payload).await?;
+    let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
+    let now = Utc::now().trunc_subsecs(6);
+    let candidate = new_credential(&input, CredentialId::new(), team.id, principal.id, now)?;
+    let target = probe::target_for(&candidate.credential, &candidate.secrets)?;
+    drop(candidate.secrets);
+    let outcome = run(&state, target).await?;
+    log_outcome(&candidate.credential, &outcome, "candidate");
+    Ok(respond(outcome))
+}
+
+/// The body of a stored-credential test, if it has one: `None` when it is empty or only
+/// whitespace. A body without `Content-Type` is a `415`, as everywhere.
+async fn optional_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<web::Bytes>, ApiError> {
+    let raw_body = if req.headers().contains_key(header::CONTENT_TYPE) {
+        body::read_raw(req, payload).await?
+    } else {
+        let bytes = payload
+            .to_bytes_limited(body::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge {
+                limit: body::MAX_BODY_BYTES,
+            })?
+            .map_err(|error| {
+                ApiError::BadRequest(format!("the request body could not be read: {error}"))
+            })?;
+        if !bytes.is_empty() {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        bytes
+    };
+    Ok(Some(raw_body).filter(|bytes| !bytes.trim_ascii().is_empty()))
+}
+
+/// Runs the test on the blocking pool.
+async fn run(state: &AppState, target: Target) -> Result<TestOutcome, ApiError> {
+    let policy = ProbePolicy::from_settings(&state.settings);
+    let timeout = state.settings.probe_timeout;
+    Ok(web::block(move || probe::run(target, policy, timeout)).await?)
+}
+
+/// Records the outcome on the stored credential, if it is still the version that was tested.
+async fn record(
+    state: &AppState,
+    principal: &Principal,
+    request_id: RequestId,
+    tested: &Credential,
+    outcome: &TestOutcome,
+) -> Result<(), ApiError> {
+    let store = state.store.clone();
+    let (team_id, credential_id, tested_version) = (tested.team_id, tested.id, tested.version);
+    let principal = principal.clone();
+    let outcome = outcome.clone();
+    let result = web::block(move || {
+        store.update_credential(team_id, credential_id, None, |stored| {
+            Ok::<_, Infallible>(recorded_change(
+                &stored.credential,
+                tested_version,
+                &principal,
+                request_id,
+                &outcome,
+            ))
+        })
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(()),
+        // Deleted while it was being tested: the answer is still the test's.
+        Err(UpdateError::Store(credvault_persistence::StoreError::NotFound)) => Ok(()),
+        Err(UpdateError::Store(error)) => Err(error.into()),
+        Err(UpdateError::Rejected(never)) => match never {},
+    }
+}
+
+/// The change that records a test's outcome: `health`, `status`, and the `tested` event.
+fn recorded_change(
+    current: &Credential,
+    tested_version: i64,
+    principal: &Principal,
+    request_id: RequestId,
+    outcome: &TestOutcome,
+) -> CredentialChange {
+    if current.version != tested_version {
+        // Changed while it was being tested: the outcome describes an older version.
+        return CredentialChange::Unchanged;
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let mut credential = current.clone();
+    credential.health = Health {
+        status: if outcome.ok() {
+            HealthStatus::Healthy
+        } else {
+            HealthStatus::Error
+        },
+        notes: vec![outcome.message.clone()],
+        checked_at: Some(now),
+    };
+    if credential.status != CredentialStatus::Revoked {
+        credential.status = if outcome.ok() {
+            CredentialStatus::Connected
+        } else {
+            CredentialStatus::Error
+        };
+    }
+    credential.modified_by = principal.id;
+    let mut changed_fields = Vec::new();
+    if credential.status != current.status {
+        changed_fields.push("status".to_owned());
+    }
+    changed_fields.push("health".to_owned());
+    let event = AuditEvent {
+        id: EventId::new(),
+        team_id: current.team_id,
+        credential_id: current.id,
+        action: AuditAction::Tested,
+        actor: actor(principal),
+        changed_fields,
+        secrets: Default::default(),
+        request_id,
+        at: now,
+    };
+    CredentialChange::Update {
+        credential,
+        secrets: SecretsUpdate::Keep,
+        event,
+    }
+}
+
+fn respond(outcome: TestOutcome) -> HttpResponse {
+    HttpResponse::Ok().json(ConnectionTestResponse::from(outcome))
+}
+
+/// One line per test: what was tested and how it went; never a host, user or message.
+fn log_outcome(credential: &Credential, outcome: &TestOutcome, what: &str) {
+    let id = match what {
+        "candidate" => String::new(),
+        _ => format!(" credential_id={}", credential.id),
+    };
+    log::info!(
+        "connection test finished of={what} provider={}{id} code={} ms={}",
+        credential.provider,
+        outcome.code.as_str(),
+        outcome.latency.as_millis()
+    );
+}

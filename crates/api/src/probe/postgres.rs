@@ -1,0 +1,390 @@
+//! The PostgreSQL connection test: from the credential's fields (or its connection string) to a
+//! checked libpq connection string, run by `credvault_persistence::probe::postgres`.
+//!
+//! A stored `connection_string` wins over the separate fields. It is parsed here (URI or
+//! keyword/value form, as libpq reads them) and rebuilt, never passed through: the host is
+//! resolved once and the checked addresses are given to libpq as `hostaddr`, so libpq never
+//! resolves the name itself; options that would make libpq read files of this server or use a
+//! local socket are refused (`refused_by_policy`), and a connection string naming several hosts
+//! is not supported.
+
+mod connection_string;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use credvault_domain::secret::SecretValue;
+use credvault_domain::validate::ValidationErrors;
+use credvault_persistence::probe::{self as pg_probe, Conninfo, FailureKind};
+
+use crate::probe::policy::ProbePolicy;
+use crate::probe::{Failure, Fields, TestCode, remaining};
+
+use self::connection_string::ConnParams;
+
+/// The default PostgreSQL port.
+const DEFAULT_PORT: u16 = 5432;
+
+/// At most this many resolved addresses are tried (all of them are checked).
+const MAX_ADDRESSES: usize = 4;
+
+/// Options of a connection string that are passed on to libpq. Anything else is refused: the
+/// file options (`sslrootcert`, `sslcert`, `sslkey`, `passfile`, `service`, …) would read files
+/// of this server, and an unknown option may be one of them in a later libpq.
+const PASSED_OPTIONS: [&str; 17] = [
+    "dbname",
+    "user",
+    "sslmode",
+    "application_name",
+    "fallback_application_name",
+    "options",
+    "client_encoding",
+    "channel_binding",
+    "target_session_attrs",
+    "sslcompression",
+    "sslsni",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+];
+
+/// Options of a connection string that the test sets itself and so ignores.
+const IGNORED_OPTIONS: [&str; 2] = ["connect_timeout", "gssencmode"];
+
+/// What a PostgreSQL test connects with.
+#[derive(Clone, Debug)]
+pub struct PostgresTarget {
+    source: Source,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    Fields {
+        host: String,
+        port: u16,
+        database: Option<String>,
+        username: String,
+        password: SecretValue,
+        ssl_mode: Option<String>,
+    },
+    ConnectionString(SecretValue),
+}
+
+impl PostgresTarget {
+    /// Reads a `user_password` credential: its `connection_string` if stored, else `host`,
+    /// `port`, `database`, `username`, `password` and `ssl_mode`.
+    pub(crate) fn from_fields(mut fields: Fields<'_>) -> Result<Self, ValidationErrors> {
+        if let Some(connection_string) = fields.secret("connection_string") {
+            return fields.finish(Self {
+                source: Source::ConnectionString(connection_string),
+            });
+        }
+        let host = fields.required_text("host");
+        let port = fields.port(DEFAULT_PORT);
+        let username = fields.required_text("username");
+        let password = fields.required_secret("password");
+        let source = Source::Fields {
+            host,
+            port,
+            database: fields.text("database").filter(|name| !name.is_empty()),
+            username,
+            password,
+            ssl_mode: fields.text("ssl_mode"),
+        };
+        fields.finish(Self { source })
+    }
+
+    /// The secrets of the test.
+    pub(crate) fn secrets(&self) -> Vec<SecretValue> {
+        match &self.source {
+            Source::Fields { password, .. } => vec![password.clone()],
+            Source::ConnectionString(text) => {
+                let mut secrets = vec![text.clone()];
+                if let Ok(ConnParams {
+                    password: Some(password),
+                    ..
+                }) = connection_string::parse(text.expose())
+                {
+                    secrets.push(password);
+                }
+                secrets
+            }
+        }
+    }
+}
+
+/// Connects, authenticates and runs `SELECT 1`; the success message says where and as whom.
+pub(crate) fn test(
+    target: &PostgresTarget,
+    policy: &ProbePolicy,
+    deadline: Instant,
+) -> Result<String, Failure> {
+    let params = match &target.source {
+        Source::Fields {
+            host,
+            port,
+            database,
+            username,
+            password,
+            ssl_mode,
+        } => {
+            let mut options = vec![("user".to_owned(), username.clone())];
+            if let Some(database) = database {
+                options.push(("dbname".to_owned(), database.clone()));
+            }
+            if let Some(ssl_mode) = ssl_mode {
+                options.push(("sslmode".to_owned(), ssl_mode.clone()));
+            }
+            ConnParams {
+                host: Some(host.clone()),
+                hostaddr: None,
+                port: Some(port.to_string()),
+                options,
+                password: Some(password.clone()),
+            }
+        }
+        Source::ConnectionString(text) => connection_string::parse(text.expose())
+            .map_err(|error| Failure::new(TestCode::Error, error.to_string()))?,
+    };
+    let (conninfo, place) = checked_conninfo(params, policy)?;
+    let timeout = remaining(deadline, "connecting to PostgreSQL")?;
+    match pg_probe::postgres(&conninfo, timeout) {
+        Ok(()) => Ok(format!(
+            "connected to PostgreSQL at {place} and ran SELECT 1"
+        )),
+        Err(failure) => Err(Failure::new(code(failure.kind), failure.message)),
+    }
+}
+
+/// The test's code for a libpq failure.
+fn code(kind: FailureKind) -> TestCode {
+    match kind {
+        FailureKind::AuthFailed => TestCode::AuthFailed,
+        FailureKind::Unreachable => TestCode::Unreachable,
+        FailureKind::Timeout => TestCode::Timeout,
+        FailureKind::TlsRequired => TestCode::TlsRequired,
+        FailureKind::TlsFailed => TestCode::TlsFailed,
+        FailureKind::DatabaseNotFound => TestCode::DatabaseNotFound,
+        FailureKind::DnsFailed => TestCode::DnsFailed,
+        FailureKind::Error => TestCode::Error,
+    }
+}
+
+/// Checks the parameters against the policy and builds the libpq connection string with the
+/// checked addresses; also returns a description of the place (`user@host:port/database`).
+fn checked_conninfo(
+    params: ConnParams,
+    policy: &ProbePolicy,
+) -> Result<(Conninfo, String), Failure> {
+    let ConnParams {
+        host,
+        hostaddr,
+        port,
+        options,
+        password,
+    } = params;
+    // The options first: a refused one needs no name resolution.
+    let mut conninfo = Conninfo::new();
+    let mut user = None;
+    let mut database = None;
+    for (keyword, value) in options {
+        if IGNORED_OPTIONS.contains(&keyword.as_str()) {
+            continue;
+        }
+        if !PASSED_OPTIONS.contains(&keyword.as_str()) {
+            return Err(Failure::new(
+                TestCode::RefusedByPolicy,
+                format!(
+                    "connection tests do not pass the option {keyword} to libpq; the options \
+                     allowed are: host, hostaddr, port, password, {}",
+                    PASSED_OPTIONS.join(", ")
+                ),
+            ));
+        }
+        match keyword.as_str() {
+            "user" => user = Some(value.clone()),
+            "dbname" => database = Some(value.clone()),
+            _ => {}
+        }
+        set(&mut conninfo, &keyword, &value)?;
+    }
+    let port = match port.as_deref() {
+        None | Some("") => DEFAULT_PORT,
+        Some(text) if text.contains(',') => return Err(several_hosts()),
+        Some(text) => text
+            .parse::<u16>()
+            .ok()
+            .filter(|port| *port > 0)
+            .ok_or_else(|| {
+                Failure::new(
+                    TestCode::Error,
+                    "the port must be an integer from 1 to 65535",
+                )
+            })?,
+    };
+    let host = host.filter(|host| !host.is_empty());
+    let hostaddr = hostaddr.filter(|hostaddr| !hostaddr.is_empty());
+    if [&host, &hostaddr]
+        .into_iter()
+        .flatten()
+        .any(|value| value.contains(','))
+    {
+        return Err(several_hosts());
+    }
+    let addresses = match (&host, &hostaddr) {
+        (_, Some(hostaddr)) => {
+            let ip: IpAddr = hostaddr
+                .parse()
+                .map_err(|_| Failure::new(TestCode::Error, "hostaddr must be an IP address"))?;
+            let address = SocketAddr::new(ip, port);
+            policy.check(address).map_err(|reason| {
+                Failure::new(
+                    TestCode::RefusedByPolicy,
+                    format!("connection tests may not connect to {address}: {reason}"),
+                )
+            })?;
+            vec![address]
+        }
+        (Some(host), None) if host.starts_with('/') || host.starts_with('@') => {
+            return Err(Failure::new(
+                TestCode::RefusedByPolicy,
+                "connection tests do not use Unix-domain sockets of this server; name a TCP host",
+            ));
+        }
+        (Some(host), None) => policy.resolve(host, port)?,
+        (None, None) => {
+            return Err(Failure::new(
+                TestCode::RefusedByPolicy,
+                "the connection string names no host, which would mean a local socket of this \
+                 server; name a TCP host",
+            ));
+        }
+    };
+    let name = host
+        .clone()
+        .unwrap_or_else(|| addresses[0].ip().to_string());
+    let tried: Vec<SocketAddr> = addresses.into_iter().take(MAX_ADDRESSES).collect();
+
+    let hosts = vec![name.as_str(); tried.len()].join(",");
+    let hostaddrs: Vec<String> = tried
+        .iter()
+        .map(|address| address.ip().to_string())
+        .collect();
+    set(&mut conninfo, "host", &hosts)?;
+    set(&mut conninfo, "hostaddr", &hostaddrs.join(","))?;
+    set(&mut conninfo, "port", &port.to_string())?;
+    set(
+        &mut conninfo,
+        "application_name",
+        "credvault connection test",
+    )?;
+    if let Some(password) = password {
+        conninfo
+            .set_secret("password", password)
+            .map_err(|error| Failure::new(TestCode::Error, error.to_string()))?;
+    }
+    let user = user.unwrap_or_default();
+    let database = database.unwrap_or_else(|| user.clone());
+    let shown_host = if name.contains(':') {
+        format!("[{name}]")
+    } else {
+        name
+    };
+    Ok((conninfo, format!("{user}@{shown_host}:{port}/{database}")))
+}
+
+fn set(conninfo: &mut Conninfo, keyword: &str, value: &str) -> Result<(), Failure> {
+    conninfo
+        .set(keyword, value)
+        .map_err(|error| Failure::new(TestCode::RefusedByPolicy, error.to_string()))
+}
+
+fn several_hosts() -> Failure {
+    Failure::new(
+        TestCode::Error,
+        "the connection string names several hosts; connection tests support one host",
+    )
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use crate::probe::policy::IpNet;
+
+    fn params(text: &str) -> ConnParams {
+        connection_string::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_literal_host_becomes_host_and_hostaddr() {
+        let (conninfo, place) = checked_conninfo(
+            params("postgresql://etl:pw@127.0.0.1:6543/dw?sslmode=require"),
+            &ProbePolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(conninfo.get("host"), Some("127.0.0.1"));
+        assert_eq!(conninfo.get("hostaddr"), Some("127.0.0.1"));
+        assert_eq!(conninfo.get("port"), Some("6543"));
+        assert_eq!(conninfo.get("sslmode"), Some("require"));
+        assert_eq!(conninfo.get("user"), Some("etl"));
+        assert_eq!(conninfo.get("password"), None, "secret, not readable back");
+        assert_eq!(place, "etl@127.0.0.1:6543/dw");
+    }
+
+    #[test]
+    fn file_options_and_local_sockets_are_refused() {
+        for text in [
+            "host=192.0.2.1 sslrootcert=/etc/ssl/private/key.pem",
+            "host=192.0.2.1 service=prod",
+            "hostaddr=192.0.2.1 passfile=/root/.pgpass",
+            "host=/var/run/postgresql user=postgres",
+            "postgresql://%2Fvar%2Frun%2Fpostgresql/db",
+            "user=postgres dbname=x",
+        ] {
+            let failure = checked_conninfo(params(text), &ProbePolicy::default()).unwrap_err();
+            assert_eq!(
+                failure.code,
+                TestCode::RefusedByPolicy,
+                "{text}: {failure:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_denied_hostaddr_is_refused_without_resolving_the_host() {
+        let policy_settings = crate::state::Settings {
+            probe_deny: vec!["10.0.0.0/8".parse::<IpNet>().unwrap()],
+            ..crate::state::Settings::default()
+        };
+        let policy = ProbePolicy::from_settings(&policy_settings);
+        let failure =
+            checked_conninfo(params("host=db.example.invalid hostaddr=10.1.2.3"), &policy)
+                .unwrap_err();
+        assert_eq!(failure.code, TestCode::RefusedByPolicy);
+        assert!(failure.message.contains("10.0.0.0/8"), "{failure:?}");
+    }
+
+    #[test]
+    fn several_hosts_are_not_supported() {
+        let failure = checked_conninfo(
+            params("postgresql://a.example:5432,b.example:5433/db"),
+            &ProbePolicy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(failure.code, TestCode::Error);
+    }
+
+    #[test]
+    fn connect_timeout_in_the_string_is_ignored() {
+        let (conninfo, _) = checked_conninfo(
+            params("host=127.0.0.1 connect_timeout=600 user=u"),
+            &ProbePolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(conninfo.get("connect_timeout"), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! `POST …/integrations/{id}/test` and `POST …/integrations/test` through HTTP, against the SCRAM
+//! cluster and an OpenSSH server: what is recorded, who may test, what is never written, and
+//! what cannot be tested.
+
+use credvault_persistence::backend_tests;
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::testing::cluster::free_port;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestResponse};
+use crate::probe_postgres::cluster;
+use crate::sshd::{Sshd, USER};
+
+fn postgres_body(port: u16, user: &str, database: &str, password: &str) -> Value {
+    json!({
+        "provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+        "extra_data": {"host": "127.0.0.1", "port": port, "database": database,
+                       "username": user, "password": password}
+    })
+}
+
+fn create(app: &TestApp, body: &Value) -> String {
+    let response = app.owner.post_json(&app.integrations(), body);
+    assert_eq!(response.status, 201, "{}", response.body);
+    response.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn test_path(app: &TestApp, id: &str) -> String {
+    format!("{}/test", app.credential(id))
+}
+
+/// Asserts a `200` connection test answer and returns it.
+fn result(response: &TestResponse) -> Value {
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let body = response.json();
+    let members: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(members, ["code", "latency_ms", "message", "ok"], "{body}");
+    assert!(body["latency_ms"].is_u64(), "{body}");
+    body
+}
+
+backend_tests! {
+    fn a_member_tests_a_stored_postgres_credential_and_the_outcome_is_recorded(db: &TestDb) {
+        let Some(cluster) = cluster() else { return };
+        let app = TestApp::spawn(db);
+        let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database,
+                                             &cluster.password));
+
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["ok"], true, "{body}");
+        assert_eq!(body["code"], "ok");
+
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["status"], "connected");
+        assert_eq!(credential["health"]["status"], "healthy");
+        assert_eq!(credential["health"]["notes"], json!([body["message"]]));
+        assert!(credential["health"]["checked_at"].is_string(), "{credential}");
+        assert_eq!(credential["version"], 2);
+        let events = app.events(&id);
+        let last = events.last().unwrap();
+        assert_eq!(last["action"], "tested");
+        assert_eq!(last["changed_fields"], json!(["status", "health"]));
+        assert_eq!(last["actor"]["id"], credential["modified_by"]);
+        // The secret is untouched.
+        assert_eq!(app.stored_secret(&id, "password").as_deref(), Some(cluster.password.as_str()));
+    }
+
+    fn a_failed_test_records_the_error_and_never_shows_the_password(db: &TestDb) {
+        let Some(cluster) = cluster() else { return };
+        let app = TestApp::spawn(db);
+        let wrong = "Http-Wrong-Password-2468";
+        let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database, wrong));
+
+        let response = app.owner.send("POST", &test_path(&app, &id), &[], None);
+        assert!(!response.body.contains(wrong));
+        let body = result(&response);
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["code"], "auth_failed");
+
+        let credential = app.owner.get(&app.credential(&id));
+        assert!(!credential.body.contains(wrong));
+        let credential = credential.json();
+        assert_eq!(credential["status"], "error");
+        assert_eq!(credential["health"]["status"], "error");
+        assert_eq!(credential["health"]["notes"], json!([body["message"]]));
+        assert!(!app.events(&id).iter().any(|event| event.to_string().contains(wrong)));
+    }
+
+    fn a_stored_sftp_credential_is_tested_by_a_member(db: &TestDb) {
+        let Some(sshd) = Sshd::start() else { return };
+        let app = TestApp::spawn(db);
+        let id = create(&app, &json!({
+            "provider": "sftp", "kind": "key_file", "name": "Partner drop",
+            "extra_data": {"host": "127.0.0.1", "port": sshd.port, "username": USER,
+                           "private_key": sshd.private_key, "host_key_sha256": sshd.fingerprint}
+        }));
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["code"], "ok", "{body}");
+        assert!(body["message"].as_str().unwrap().contains("matches the pinned"), "{body}");
+        assert!(!body.to_string().contains("PRIVATE KEY"));
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["status"], "connected");
+        assert_eq!(credential["extra_data"]["host_key_sha256"], json!(sshd.fingerprint));
+    }
+
+    fn outsiders_get_404_and_anonymous_callers_401(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &postgres_body(1, "u", "d", "outsider-pw"));
+        let response = app.outsider.send("POST", &test_path(&app, &id), &[], None);
+        let not_found = response.problem(404);
+        // The same answer as for a credential that does not exist.
+        let missing = app.outsider.send(
+            "POST",
+            &test_path(&app, "0192f3a4-1b2c-7d3e-8f40-123456789abc"),
+            &[],
+            None,
+        );
+        assert_eq!(missing.problem(404)["detail"], not_found["detail"]);
+        let candidate = app.outsider.post_json(
+            &format!("{}/test", app.integrations()),
+            &postgres_body(1, "u", "d", "outsider-pw"),
+        );
+        candidate.problem(404);
+        app.anonymous.send("POST", &test_path(&app, &id), &[], None).problem(401);
+        assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 1);
+    }
+
+    fn a_candidate_test_writes_nothing(db: &TestDb) {
+        let Some(cluster) = cluster() else { return };
+        let app = TestApp::spawn(db);
+        let body = result(&app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &postgres_body(cluster.port, &cluster.user, &cluster.database, &cluster.password),
+        ));
+        assert_eq!(body["code"], "ok", "{body}");
+        let list = app.owner.get(&app.integrations()).json();
+        assert_eq!(list["items"], json!([]));
+        assert!(!db.contains_bytes(cluster.password.as_bytes()));
+
+        let body = result(&app.owner.post_json(
+            &format!("{}/test", app.integrations()),
+            &postgres_body(cluster.port, &cluster.user, &cluster.database, "candidate-wrong-pw"),
+        ));
+        assert_eq!(body["code"], "auth_failed", "{body}");
+        assert_eq!(app.owner.get(&app.integrations()).json()["items"], json!([]));
+    }
+
+    fn an_invalid_candidate_is_422_with_every_field(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let response = app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &json!({"provider": "postgresql", "kind": "user_password",
+                    "extra_data": {"port": 70000, "host": "db.internal"}}),
+        );
+        assert_eq!(response.error_fields(), ["name"]);
+        let response = app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &json!({"provider": "postgresql", "kind": "user_password", "name": "x",
+                    "extra_data": {"port": 70000, "host": "db.internal", "username": "etl",
+                                   "ssl_mode": "sometimes"}}),
+        );
+        let fields = response.error_fields();
+        assert!(fields.contains(&"extra_data.port".to_owned()), "{fields:?}");
+        assert!(fields.contains(&"extra_data.ssl_mode".to_owned()), "{fields:?}");
+    }
+
+    fn credentials_that_cannot_be_tested_offline_are_422(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &json!({
+            "provider": "stripe", "kind": "api_key", "name": "Payments",
+            "extra_data": {"api_key": "sk_test_untestable"}
+        }));
+        let response = app.member.send("POST", &test_path(&app, &id), &[], None);
+        assert_eq!(response.error_fields(), ["provider"]);
+        let problem = response.problem(422);
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("stripe/api_key") && message.contains("sftp"), "{message}");
+        assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 1);
+
+        let response = app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &json!({"provider": "aws_ses", "kind": "api_key", "name": "Mail",
+                    "extra_data": {"access_key_id": "AKIA", "region": "eu-west-1",
+                                   "secret_access_key": "untestable-secret"}}),
+        );
+        assert_eq!(response.error_fields(), ["provider"]);
+    }
+
+    fn a_pending_credential_without_its_password_is_422(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &json!({
+            "provider": "sftp", "kind": "user_password", "name": "Half done",
+            "extra_data": {"host": "127.0.0.1", "username": USER}
+        }));
+        let response = app.member.send("POST", &test_path(&app, &id), &[], None);
+        assert_eq!(response.error_fields(), ["extra_data.password"]);
+    }
+
+    fn the_servers_own_address_is_refused_by_policy(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &json!({
+            "provider": "sftp", "kind": "user_password", "name": "Loop",
+            "extra_data": {"host": "127.0.0.1", "port": app.address.port(), "username": "u",
+                           "password": "loop-pw"}
+        }));
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["code"], "refused_by_policy", "{body}");
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["status"], "error");
+        assert_eq!(credential["health"]["notes"], json!([body["message"]]));
+
+        // Also through a name that resolves to it (among other addresses).
+        let mut candidate = postgres_body(app.address.port(), "u", "d", "loop-pw");
+        candidate["extra_data"]["host"] = json!("localhost");
+        let body = result(&app.member.post_json(&format!("{}/test", app.integrations()), &candidate));
+        assert_eq!(body["code"], "refused_by_policy", "{body}");
+    }
+
+    fn a_patch_body_is_tested_in_memory_and_nothing_is_saved(db: &TestDb) {
+        let Some(cluster) = cluster() else { return };
+        let app = TestApp::spawn(db);
+        let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database,
+                                             "stored-wrong-pw"));
+        let response = app.member.send_json(
+            "POST",
+            &test_path(&app, &id),
+            &[],
+            &json!({"extra_data": {"password": cluster.password}}),
+        );
+        let body = result(&response);
+        assert_eq!(body["code"], "ok", "{body}");
+
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["version"], 1);
+        assert_eq!(credential["status"], "credentials_saved");
+        assert_eq!(credential["health"]["status"], "unknown");
+        assert_eq!(app.stored_secret(&id, "password").as_deref(), Some("stored-wrong-pw"));
+        assert_eq!(app.events(&id).len(), 1, "only the creation");
+
+        // The stored value, tested as it is, still fails.
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["code"], "auth_failed", "{body}");
+
+        // An invalid patch is a 422, as for PATCH itself.
+        let response = app.member.send_json(
+            "POST",
+            &test_path(&app, &id),
+            &[],
+            &json!({"extra_data": {"port": 0}}),
+        );
+        assert_eq!(response.error_fields(), ["extra_data.port"]);
+    }
+
+    fn a_null_body_tests_the_stored_credential_and_other_media_types_are_415(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let id = create(&app, &postgres_body(free_port(), "u", "d", "null-body-pw"));
+        let body = result(&app.member.send_json("POST", &test_path(&app, &id), &[], &Value::Null));
+        assert_eq!(body["code"], "unreachable", "{body}");
+        assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 2, "recorded");
+        app.member
+            .send("POST", &test_path(&app, &id), &[("content-type", "text/plain")], Some(b"x"))
+            .problem(415);
+        app.member.send("POST", &test_path(&app, &id), &[], Some(b"{}")).problem(415);
+    }
+
+    fn a_revoked_credential_keeps_its_status(db: &TestDb) {
+        let Some(cluster) = cluster() else { return };
+        let app = TestApp::spawn(db);
+        let mut body = postgres_body(cluster.port, &cluster.user, &cluster.database,
+                                     &cluster.password);
+        body["status"] = json!("revoked");
+        let id = create(&app, &body);
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["code"], "ok", "{body}");
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["status"], "revoked");
+        assert_eq!(credential["health"]["status"], "healthy");
+        assert_eq!(app.events(&id).last().unwrap()["changed_fields"], json!(["health"]));
+    }
+}
