@@ -132,15 +132,25 @@ pub(crate) fn build_pool(target: Target, options: &StoreOptions) -> Result<Pool,
             .max_lifetime(None)
             .idle_timeout(None)
             .test_on_check_out(false),
-        Backend::Postgres => builder.max_size(options.pool_size.max(1)).min_idle(Some(1)),
+        // No idle minimum: r2d2 tops a minimum up from its own threads after each checkout, and
+        // a connection still being opened there when a short command exits races libpq's and
+        // OpenSSL's exit handlers (the process then crashes after its work is done). Connections
+        // are opened on demand instead, and the first one below.
+        Backend::Postgres => builder.max_size(options.pool_size.max(1)).min_idle(Some(0)),
     };
     let manager = ConnectionManager {
         target,
         busy_timeout: options.connection_timeout,
     };
-    builder
+    let pool = builder
         .build(manager)
-        .map_err(|error| StoreError::Unavailable(error.to_string()))
+        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    // Fail here, within `connection_timeout`, when the database cannot be reached.
+    drop(
+        pool.get()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?,
+    );
+    Ok(pool)
 }
 
 #[cfg(test)]

@@ -34,7 +34,10 @@ pub(crate) fn json_output(command: &mut Command) -> Value {
     let output = command.output().expect("credvault runs");
     assert!(
         output.status.success(),
-        "failed: {}",
+        "credvault {:?} failed ({}): {}{}",
+        command.get_args().collect::<Vec<_>>(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     parse_single_json(&output)
