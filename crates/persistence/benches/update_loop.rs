@@ -11,6 +11,10 @@
 //! cargo bench -p credvault-persistence --bench update_loop -- \
 //!     --url sqlite:///tmp/loop.db --seconds 5 --threads 1 --rows 1000
 //! ```
+//!
+//! `--ops N` stops each thread after N updates instead, so that instruction counts (for example
+//! `valgrind --tool=callgrind`, run once with `--ops 0` for the set-up alone) can be compared
+//! between builds when wall-clock figures are too noisy.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +39,8 @@ struct Args {
     seconds: f64,
     threads: usize,
     rows: usize,
+    /// Stop each thread after this many updates (for instruction counts under valgrind).
+    ops: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         seconds: 5.0,
         threads: 1,
         rows: 1,
+        ops: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -52,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "bad --seconds")?,
             "--threads" => args.threads = value()?.parse().map_err(|_| "bad --threads")?,
             "--rows" => args.rows = value()?.parse().map_err(|_| "bad --rows")?,
+            "--ops" => args.ops = Some(value()?.parse().map_err(|_| "bad --ops")?),
             // `cargo bench` passes `--bench`; anything else is a mistake.
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
@@ -174,13 +182,16 @@ fn main() -> Result<(), String> {
         .map(|thread| {
             let store = store.clone();
             let ids = ids.clone();
+            let ops = args.ops;
             std::thread::spawn(move || {
                 let mut latencies_us = Vec::new();
                 let mut errors = 0u64;
                 // A different walk through the rows per thread (an LCG is enough to spread them).
                 let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (thread as u64 + 1);
                 let mut n = (thread as u64) << 40;
-                while Instant::now() < deadline {
+                let mut done = 0u64;
+                while Instant::now() < deadline && ops.is_none_or(|ops| done < ops) {
+                    done += 1;
                     state = state
                         .wrapping_mul(6_364_136_223_846_793_005)
                         .wrapping_add(1_442_695_040_888_963_407);
