@@ -45,6 +45,10 @@ pub(crate) struct Options {
     pub(crate) criterion_args: Vec<String>,
 }
 
+/// The local server, without TLS: on loopback it would only measure OpenSSL, on both sides.
+/// The server under test and pgbench use the same URL, so they pay the same transport.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
+
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--seconds N] [--connections 1,16,64]
                          [--only micro|load] [--backend sqlite|postgres]
                          [--postgres URL] [--server-log FILTER] [-- CRITERION_ARGS]";
@@ -60,7 +64,7 @@ impl Options {
             sqlite: true,
             postgres: true,
             postgres_admin_url: std::env::var("CREDVAULT_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned()),
             server_log: "info".to_owned(),
             criterion_args: Vec::new(),
         };

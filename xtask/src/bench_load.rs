@@ -724,13 +724,17 @@ struct PgDatabase {
 impl PgDatabase {
     fn create(admin_url: &str) -> Result<PgDatabase> {
         let name = format!("credvault_bench_{}", std::process::id());
-        let (server, _) = admin_url
+        let (location, parameters) = match admin_url.split_once('?') {
+            Some((location, parameters)) => (location, format!("?{parameters}")),
+            None => (admin_url, String::new()),
+        };
+        let (server, _) = location
             .rsplit_once('/')
             .filter(|(server, _)| server.contains("://"))
             .context("the PostgreSQL URL must end in /DATABASE")?;
         let database = PgDatabase {
             admin_url: admin_url.to_owned(),
-            url: format!("{server}/{name}"),
+            url: format!("{server}/{name}{parameters}"),
             name,
         };
         database.psql(&format!("DROP DATABASE IF EXISTS {}", database.name))?;
