@@ -3,12 +3,16 @@
 //! - `ci`: everything CI checks (fmt, clippy, tests on SQLite, the PostgreSQL suite, tidy).
 //! - `tidy`: architecture and hygiene rules that are cheap to check mechanically.
 //! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
-//! - `bench`: the criterion micro-benchmarks.
+//! - `bench [--quick] …`: criterion micro-benchmarks, then an HTTP load run of the release server
+//!   on SQLite and PostgreSQL beside its ceilings (see `bench.rs`). Not part of `ci`.
 //! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
 //! - `schemathesis [--max-examples N] [--seed S]`: Schemathesis against a live server.
 //!
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
+mod bench;
+mod bench_load;
+mod bench_report;
 mod ci;
 mod fuzz;
 mod schemathesis;
@@ -27,7 +31,7 @@ fn main() -> Result<()> {
         Some("ci") => ci::run(&root),
         Some("tidy") => tidy::run(&root),
         Some("openapi") => openapi(args.get(1).map(String::as_str) == Some("--check")),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::run_bench(&root, &args[1..]),
         Some("schemathesis") => {
             schemathesis::run(&root, &schemathesis::Options::parse(&args[1..])?)
         }
@@ -47,7 +51,7 @@ fn main() -> Result<()> {
                  ci                 fmt, clippy, tests (SQLite and PostgreSQL), tidy\n  \
                  tidy               dependency direction, file docs, migrations, no prints in libraries\n  \
                  openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
-                 bench [ARGS]       criterion micro-benchmarks (ARGS go to criterion)\n  \
+                 bench [--quick]    micro-benchmarks, HTTP load on SQLite and PostgreSQL, ceilings\n  \
                  fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)\n  \
                  schemathesis [--max-examples N] [--seed S]\n                    \
                  Schemathesis against a live server on a temporary database"
@@ -96,19 +100,5 @@ fn openapi(check: bool) -> Result<()> {
     if !check {
         command.env("UPDATE_OPENAPI", "1");
     }
-    run(&mut command)
-}
-
-fn bench(extra: &[String]) -> Result<()> {
-    let mut command = cargo();
-    command.args([
-        "bench",
-        "-p",
-        "credvault-domain",
-        "-p",
-        "credvault-crypto",
-        "--",
-    ]);
-    command.args(extra);
     run(&mut command)
 }

@@ -65,11 +65,12 @@ impl TokenCache {
     }
 
     /// The eviction count, to pass to [`TokenCache::put`] after a store lookup.
-    fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         self.evictions.load(Ordering::SeqCst)
     }
 
-    fn get(&self, token_hash: &str) -> Option<Principal> {
+    /// The principal cached for a token hash, if it was stored less than the time to live ago.
+    pub fn get(&self, token_hash: &str) -> Option<Principal> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -81,7 +82,7 @@ impl TokenCache {
     }
 
     /// Caches a store answer, unless an eviction happened since `generation` was read.
-    fn put(&self, token_hash: String, principal: Principal, generation: u64) {
+    pub fn put(&self, token_hash: String, principal: Principal, generation: u64) {
         if self.ttl.is_zero() {
             return;
         }

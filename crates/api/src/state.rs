@@ -12,14 +12,16 @@ use credvault_persistence::Store;
 use crate::auth::TokenCache;
 use crate::metrics::Metrics;
 use crate::probe::policy::IpNet;
+use crate::tenancy::MembershipCache;
 use crate::throttle::{RateLimit, Throttle};
 use credvault_crypto::KeyRing;
 
 /// Tunables of the HTTP layer.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// How long an authenticated token is remembered in memory before the store is asked again.
-    /// A revoked token keeps working for at most this long; `Duration::ZERO` disables the cache.
+    /// How long an authenticated token, and a principal's role in a team, are remembered in
+    /// memory before the store is asked again. A revoked token keeps working for at most this
+    /// long; `Duration::ZERO` disables both caches.
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
@@ -63,6 +65,8 @@ pub struct AppState {
     pub key_ring: Arc<KeyRing>,
     /// Recently authenticated tokens.
     pub token_cache: Arc<TokenCache>,
+    /// Recently resolved team memberships (same time to live as the token cache).
+    pub membership_cache: Arc<MembershipCache>,
     /// Request counters and latency histograms for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Rate limiters and the in-flight bound.
@@ -78,6 +82,7 @@ impl AppState {
             store,
             key_ring: Arc::new(key_ring),
             token_cache: Arc::new(TokenCache::new(settings.token_cache_ttl)),
+            membership_cache: Arc::new(MembershipCache::new(settings.token_cache_ttl)),
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
             settings,

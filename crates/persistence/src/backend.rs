@@ -79,13 +79,13 @@ pub(crate) fn lock_credential(
             .filter(credentials::team_id.eq(team_id))
             .select(CredentialRow::as_select())
             .for_update()
-            .first(pg)
+            .get_result(pg)
             .optional(),
         DbConn::Sqlite(sqlite) => credentials::table
             .filter(credentials::id.eq(id))
             .filter(credentials::team_id.eq(team_id))
             .select(CredentialRow::as_select())
-            .first(sqlite)
+            .get_result(sqlite)
             .optional(),
     }
     .map_err(db_error)

@@ -3,11 +3,20 @@
 //! diesel's derived `MultiConnection::establish` tries each backend in turn and throws the real
 //! error away, so the manager picks the backend from the URL scheme itself. It is also where the
 //! SQLite PRAGMAs are set, on every new connection.
+//!
+//! A PostgreSQL connection is checked (`SELECT 1`) when it is taken from the pool only if it has
+//! been idle for [`VALIDATE_AFTER_IDLE`] or a query failed on any connection of the pool since it
+//! was last checked: under load every request would otherwise pay one more round trip for it.
+//! One failure (a terminated backend, a restarted server) is enough to have every connection
+//! checked once before its next use, so an outage does not leave dead connections in the pool.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
@@ -22,6 +31,31 @@ pub(crate) enum DbConn {
     // almost any string as a file name. (We do not call it, but keep the safe order anyway.)
     Pg(PgConnection),
     Sqlite(SqliteConnection),
+}
+
+/// A connection idle for longer than this is checked before it is handed out again.
+const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// A pooled connection, when it was last returned to the pool after use, and the pool's count
+/// of failed queries when it was last known to work.
+pub(crate) struct ManagedConn {
+    conn: DbConn,
+    last_used: Instant,
+    failures_seen: u64,
+}
+
+impl Deref for ManagedConn {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl DerefMut for ManagedConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
 }
 
 /// The pool of a store.
@@ -67,17 +101,35 @@ impl Target {
 pub(crate) struct ConnectionManager {
     target: Target,
     busy_timeout: Duration,
+    /// Failed queries on any PostgreSQL connection of the pool (constraint violations excepted).
+    failures: Arc<AtomicU64>,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = ManagedConn;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        match self.target.backend {
-            Backend::Postgres => PgConnection::establish(&self.target.address)
-                .map(DbConn::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+    fn connect(&self) -> Result<ManagedConn, Self::Error> {
+        let failures_seen = self.failures.load(Ordering::SeqCst);
+        let conn = match self.target.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.target.address)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // A failed query may mean dead connections (a terminated backend answers one
+                // error before libpq notices that the socket is gone): count it, so that every
+                // connection is checked before its next use.
+                let failures = self.failures.clone();
+                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                    if let InstrumentationEvent::FinishQuery {
+                        error: Some(error), ..
+                    } = event
+                        && !is_constraint_violation(error)
+                    {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+                DbConn::Pg(conn)
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target.address)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -92,18 +144,47 @@ impl r2d2::ManageConnection for ConnectionManager {
                     self.busy_timeout.as_millis()
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                DbConn::Sqlite(conn)
             }
+        };
+        Ok(ManagedConn {
+            conn,
+            last_used: Instant::now(),
+            failures_seen,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut ManagedConn) -> Result<(), Self::Error> {
+        let failures = self.failures.load(Ordering::SeqCst);
+        if failures == conn.failures_seen && conn.last_used.elapsed() < VALIDATE_AFTER_IDLE {
+            return Ok(());
         }
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
+        conn.last_used = Instant::now();
+        conn.failures_seen = failures;
+        Ok(())
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn has_broken(&self, conn: &mut ManagedConn) -> bool {
+        // Called as the connection goes back to the pool, after each use.
+        conn.last_used = Instant::now();
+        conn.conn.is_broken()
     }
+}
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
-    }
+/// Errors that say nothing about the connection itself.
+fn is_constraint_violation(error: &diesel::result::Error) -> bool {
+    use diesel::result::DatabaseErrorKind as Kind;
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            Kind::UniqueViolation
+                | Kind::ForeignKeyViolation
+                | Kind::CheckViolation
+                | Kind::NotNullViolation,
+            _
+        )
+    )
 }
 
 /// Logs the connection errors r2d2 meets in the background (it would log them as errors).
@@ -141,6 +222,7 @@ pub(crate) fn build_pool(target: Target, options: &StoreOptions) -> Result<Pool,
     let manager = ConnectionManager {
         target,
         busy_timeout: options.connection_timeout,
+        failures: Arc::new(AtomicU64::new(0)),
     };
     let pool = builder
         .build(manager)

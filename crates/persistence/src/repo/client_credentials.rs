@@ -37,7 +37,7 @@ pub(crate) fn find_in_team(
         .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
         .filter(service_accounts::team_id.eq(team_id.to_string()))
         .select(ClientCredentialRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)?
         .map(ClientCredentialRow::into_domain)
@@ -173,7 +173,7 @@ pub(crate) fn find_by_client_id(
             service_accounts::team_id,
             service_accounts::principal_id,
         ))
-        .first::<(ClientCredentialRow, String, String)>(conn)
+        .get_result::<(ClientCredentialRow, String, String)>(conn)
         .optional()
         .map_err(db_error)?;
     let Some((row, team_id, principal_id)) = found else {
@@ -200,7 +200,7 @@ pub(crate) fn principal_of(
         )
         .filter(client_credentials::id.eq(id.to_string()))
         .select(service_accounts::principal_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)
 }

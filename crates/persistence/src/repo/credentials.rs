@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::db_error;
-use crate::repo::{fetch_limit, into_page};
+use crate::repo::{FixedSql, fetch_limit, into_page};
 use crate::rows::CredentialRow;
 use crate::schema::credentials;
 use crate::{CredentialFilter, Page, PageRequest, StoreError, StoredCredential};
@@ -28,7 +28,7 @@ pub(crate) fn find_in_team(
         .filter(credentials::id.eq(id.to_string()))
         .filter(credentials::team_id.eq(team_id.to_string()))
         .select(CredentialRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)?
         .map(CredentialRow::into_domain)
@@ -72,12 +72,15 @@ pub(crate) fn update_in_team(
     id: CredentialId,
     row: &CredentialRow,
 ) -> Result<usize, StoreError> {
-    diesel::update(
-        credentials::table
-            .filter(credentials::id.eq(id.to_string()))
-            .filter(credentials::team_id.eq(team_id.to_string())),
+    // `CredentialRow` sets every column (`treat_none_as_null`), so the SQL never varies.
+    FixedSql(
+        diesel::update(
+            credentials::table
+                .filter(credentials::id.eq(id.to_string()))
+                .filter(credentials::team_id.eq(team_id.to_string())),
+        )
+        .set(row),
     )
-    .set(row)
     .execute(conn)
     .map_err(db_error)
 }

@@ -23,7 +23,7 @@ pub(crate) fn find(
         .filter(idempotency_keys::principal_id.eq(principal_id.to_string()))
         .filter(idempotency_keys::key.eq(key))
         .select(IdempotencyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)?
         .map(IdempotencyRow::into_domain)

@@ -83,7 +83,7 @@ pub(crate) fn authenticate(
             principals::kind,
             service_accounts::id.nullable(),
         ))
-        .first::<(String, Option<NaiveDateTime>, String, Option<String>)>(conn)
+        .get_result::<(String, Option<NaiveDateTime>, String, Option<String>)>(conn)
         .optional()
         .map_err(db_error)?;
     let Some((principal_id, expires_at, kind, service_account)) = found else {

@@ -29,7 +29,7 @@ pub(crate) fn find_in_team(
         .filter(service_accounts::id.eq(id.to_string()))
         .filter(service_accounts::team_id.eq(team_id.to_string()))
         .select(ServiceAccountRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)
 }

@@ -31,7 +31,7 @@ pub(crate) fn find(conn: &mut DbConn, team: &TeamRef) -> Result<Option<Team>, St
         TeamRef::Label(label) => query.filter(teams::label.eq(label.as_str().to_owned())),
     };
     query
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map_err(db_error)?
         .map(TeamRow::into_domain)
@@ -55,7 +55,7 @@ pub(crate) fn membership(
         TeamRef::Label(label) => query.filter(teams::label.eq(label.as_str().to_owned())),
     };
     let Some((team_row, role)) = query
-        .first::<(TeamRow, String)>(conn)
+        .get_result::<(TeamRow, String)>(conn)
         .optional()
         .map_err(db_error)?
     else {

@@ -1,0 +1,865 @@
+//! The load part of `cargo xtask bench`: the release server under `wrk`, and the ceilings.
+//!
+//! Per backend: a fresh database (an SQLite file under the target directory, or a throwaway
+//! PostgreSQL database `credvault_bench_<pid>` that is dropped afterwards), `credvault migrate`,
+//! `credvault serve` on `127.0.0.1:0`, 1,000 credentials created through the API, then one `wrk`
+//! run per scenario and connection count. Around each run the server's CPU time (utime + stime
+//! of `/proc/<pid>/stat`) is read and its peak RSS (`VmHWM`, reset through `clear_refs` first).
+//! Then, with the server stopped, the ceilings on the same database: the driver-only update loop
+//! and, on PostgreSQL, `pgbench` running the same transaction.
+//!
+//! Only 127.0.0.1 is ever addressed, and every run is bounded in time.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::bench::Options;
+use crate::{cargo, display, run};
+
+/// The credentials created per backend; PATCH-spread and the spread ceilings use all of them.
+const SPREAD_ROWS: usize = 1_000;
+
+/// What a load cell measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Scenario {
+    /// `GET /healthz`: the HTTP ceiling of the same server.
+    Healthz,
+    /// `GET` of one credential.
+    Get,
+    /// `PATCH` of one credential, every request a real write.
+    PatchOne,
+    /// `PATCH` spread over 1,000 credentials.
+    PatchSpread,
+    /// `Store::update_credential` in a loop, one row, no HTTP.
+    LoopOne,
+    /// The same over 1,000 rows.
+    LoopSpread,
+    /// pgbench: lock, update, insert the audit row, commit; one row.
+    PgbenchOne,
+    /// The same over 1,000 rows.
+    PgbenchSpread,
+}
+
+impl Scenario {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scenario::Healthz => "GET /healthz",
+            Scenario::Get => "GET credential",
+            Scenario::PatchOne => "PATCH 1 row",
+            Scenario::PatchSpread => "PATCH 1000 rows",
+            Scenario::LoopOne => "driver loop 1 row",
+            Scenario::LoopSpread => "driver loop 1000 rows",
+            Scenario::PgbenchOne => "pgbench 1 row",
+            Scenario::PgbenchSpread => "pgbench 1000 rows",
+        }
+    }
+
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Scenario::Healthz => "healthz",
+            Scenario::Get => "get",
+            Scenario::PatchOne => "patch_one",
+            Scenario::PatchSpread => "patch_spread",
+            Scenario::LoopOne => "loop_one",
+            Scenario::LoopSpread => "loop_spread",
+            Scenario::PgbenchOne => "pgbench_one",
+            Scenario::PgbenchSpread => "pgbench_spread",
+        }
+    }
+
+    /// The figure this one is compared with, on the same backend and connection count.
+    pub(crate) fn ceiling(self, backend: &str) -> Option<Scenario> {
+        let postgres = backend == "postgres";
+        match self {
+            Scenario::Get => Some(Scenario::Healthz),
+            Scenario::PatchOne if postgres => Some(Scenario::PgbenchOne),
+            Scenario::PatchOne => Some(Scenario::LoopOne),
+            Scenario::PatchSpread if postgres => Some(Scenario::PgbenchSpread),
+            Scenario::PatchSpread => Some(Scenario::LoopSpread),
+            Scenario::LoopOne if postgres => Some(Scenario::PgbenchOne),
+            Scenario::LoopSpread if postgres => Some(Scenario::PgbenchSpread),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub(crate) struct Cell {
+    pub(crate) backend: &'static str,
+    pub(crate) scenario: Scenario,
+    pub(crate) connections: u32,
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) seconds: f64,
+    pub(crate) rate: f64,
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
+    /// Peak RSS of the process serving the cell (the server; the loop for loop cells).
+    pub(crate) peak_rss_kib: Option<u64>,
+    /// CPU time of that process per request.
+    pub(crate) cpu_us_per_request: Option<f64>,
+    /// For PATCH of one row: how far its version moved (should equal the 2xx responses).
+    pub(crate) version_delta: Option<i64>,
+    /// The one-minute load average when the cell ended (others compile on this machine too).
+    pub(crate) loadavg: f64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LoadResults {
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) notes: Vec<String>,
+}
+
+pub(crate) fn run_load(
+    root: &Path,
+    options: &Options,
+    target_dir: &Path,
+    out_dir: &Path,
+) -> Result<LoadResults> {
+    ensure_wrk()?;
+    run(cargo().args(["build", "--release", "-p", "credvault"]))?;
+    let server_binary = target_dir.join("release").join("credvault");
+    let loop_binary = build_update_loop()?;
+    let work_dir = out_dir.join(format!("tmp-{}", std::process::id()));
+    fs::create_dir_all(&work_dir)?;
+    let tools = Tools {
+        root: root.to_path_buf(),
+        server_binary,
+        loop_binary,
+        work_dir: work_dir.clone(),
+        clock_ticks: clock_ticks(),
+    };
+
+    let mut results = LoadResults::default();
+    if options.sqlite {
+        let url = format!("sqlite://{}", work_dir.join("bench.db").display());
+        run_backend(&tools, options, "sqlite", &url, &mut results)?;
+    }
+    if options.postgres {
+        let database = PgDatabase::create(&options.postgres_admin_url)?;
+        let outcome = run_backend(&tools, options, "postgres", &database.url, &mut results);
+        drop(database);
+        outcome?;
+    }
+    if let Err(error) = fs::remove_dir_all(&work_dir) {
+        eprintln!("bench: could not remove {}: {error}", work_dir.display());
+    }
+    Ok(results)
+}
+
+struct Tools {
+    root: PathBuf,
+    server_binary: PathBuf,
+    loop_binary: PathBuf,
+    work_dir: PathBuf,
+    clock_ticks: f64,
+}
+
+fn run_backend(
+    tools: &Tools,
+    options: &Options,
+    backend: &'static str,
+    url: &str,
+    results: &mut LoadResults,
+) -> Result<()> {
+    eprintln!("bench: {backend}");
+    let master_keys = generate_master_key(&tools.server_binary)?;
+    let env = [
+        ("CREDVAULT_DATABASE_URL", url.to_owned()),
+        ("CREDVAULT_MASTER_KEYS", master_keys),
+        ("CREDVAULT_BIND", "127.0.0.1:0".to_owned()),
+        ("RUST_LOG", options.server_log.clone()),
+    ];
+    let mut migrate = Command::new(&tools.server_binary);
+    migrate.arg("migrate").stdout(Stdio::null());
+    for (name, value) in &env {
+        migrate.env(name, value);
+    }
+    run(&mut migrate)?;
+
+    let log_path = tools.work_dir.join(format!("server-{backend}.log"));
+    let server = Server::start(&tools.server_binary, &env, &log_path)?;
+    let ids = seed(&server, &tools.root.join("bench/credential.json"))?;
+    let one_file = tools.work_dir.join("ids-one.txt");
+    let spread_file = tools.work_dir.join("ids-spread.txt");
+    fs::write(&one_file, format!("{}\n", ids[0]))?;
+    fs::write(&spread_file, ids.join("\n") + "\n")?;
+
+    let scenarios = [
+        (Scenario::Healthz, &one_file),
+        (Scenario::Get, &one_file),
+        (Scenario::PatchOne, &one_file),
+        (Scenario::PatchSpread, &spread_file),
+    ];
+    for (scenario, ids_file) in scenarios {
+        for &connections in &options.connections {
+            let cell = wrk_cell(
+                tools,
+                options,
+                &server,
+                backend,
+                scenario,
+                connections,
+                ids_file,
+                &ids[0],
+            )?;
+            print_cell(&cell);
+            if cell.errors > 0 {
+                results.notes.push(format!(
+                    "{backend} {} at {connections}: {} errors (see {})",
+                    scenario.name(),
+                    cell.errors,
+                    log_path.display()
+                ));
+            }
+            results.cells.push(cell);
+        }
+    }
+    let team_id = server.team_id.clone();
+    server.stop()?;
+
+    // Ceilings on the same database, with the server stopped.
+    for (scenario, rows) in [(Scenario::LoopOne, 1), (Scenario::LoopSpread, SPREAD_ROWS)] {
+        for &connections in &options.connections {
+            let cell = loop_cell(tools, options, backend, url, scenario, connections, rows)?;
+            print_cell(&cell);
+            results.cells.push(cell);
+        }
+    }
+    if backend == "postgres" {
+        if !has_program("pgbench") {
+            results
+                .notes
+                .push("pgbench is not installed: no PostgreSQL ceiling".to_owned());
+            return Ok(());
+        }
+        pgbench_setup(tools, url, &ids[0], SPREAD_ROWS)?;
+        for (scenario, rows) in [
+            (Scenario::PgbenchOne, 1),
+            (Scenario::PgbenchSpread, SPREAD_ROWS),
+        ] {
+            for &connections in &options.connections {
+                let cell =
+                    pgbench_cell(tools, options, url, &team_id, scenario, connections, rows)?;
+                print_cell(&cell);
+                results.cells.push(cell);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_cell(cell: &Cell) {
+    eprintln!(
+        "bench: {:<8} {:<22} c={:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        cell.backend,
+        cell.scenario.name(),
+        cell.connections,
+        cell.rate,
+        cell.p50_us / 1000.0,
+        cell.p99_us / 1000.0,
+        cell.errors
+    );
+}
+
+// wrk cells.
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a plain function beats a one-use struct here"
+)]
+fn wrk_cell(
+    tools: &Tools,
+    options: &Options,
+    server: &Server,
+    backend: &'static str,
+    scenario: Scenario,
+    connections: u32,
+    ids_file: &Path,
+    first_id: &str,
+) -> Result<Cell> {
+    let mode = match scenario {
+        Scenario::Healthz => "healthz",
+        Scenario::Get => "get",
+        _ => "patch",
+    };
+    let wrk = |seconds: u32| -> Result<Value> {
+        let mut command = Command::new("wrk");
+        command
+            .args(["-t", &connections.min(2).to_string()])
+            .args(["-c", &connections.to_string()])
+            .args(["-d", &format!("{seconds}s"), "--timeout", "10s"])
+            .arg("-s")
+            .arg(tools.root.join("bench/wrk/credvault.lua"))
+            .arg(format!("http://{}", server.address))
+            .env("CV_BENCH_MODE", mode)
+            .env("CV_BENCH_TOKEN", &server.token)
+            .env(
+                "CV_BENCH_PREFIX",
+                format!("/api/v1/teams/{}/integrations/", server.team_label),
+            )
+            .env("CV_BENCH_IDS", ids_file);
+        let output = capture(&mut command)?;
+        output
+            .lines()
+            .find_map(|line| line.strip_prefix("{\"wrk\":"))
+            .and_then(|rest| serde_json::from_str::<Value>(&format!("{{\"wrk\":{rest}")).ok())
+            .map(|value| value["wrk"].clone())
+            .with_context(|| format!("no result line in the wrk output:\n{output}"))
+    };
+    if !options.quick {
+        wrk(1)?;
+    }
+    let version_before = match scenario {
+        Scenario::PatchOne => Some(server.version_of(first_id)?),
+        _ => None,
+    };
+    reset_peak_rss(server.pid);
+    let ticks_before = cpu_ticks(server.pid)?;
+    let result = wrk(options.seconds)?;
+    let ticks_after = cpu_ticks(server.pid)?;
+    let peak_rss_kib = peak_rss_kib(server.pid).ok();
+    let version_delta = match version_before {
+        Some(before) => Some(server.version_of(first_id)? - before),
+        None => None,
+    };
+    let number = |field: &str| result[field].as_f64().unwrap_or(0.0);
+    let requests = number("requests") as u64;
+    let seconds = number("duration_us") / 1e6;
+    let errors = [
+        "connect_errors",
+        "read_errors",
+        "write_errors",
+        "status_errors",
+        "timeouts",
+    ]
+    .iter()
+    .map(|field| number(field) as u64)
+    .sum();
+    let cpu_seconds = (ticks_after.saturating_sub(ticks_before)) as f64 / tools.clock_ticks;
+    Ok(Cell {
+        backend,
+        scenario,
+        connections,
+        requests,
+        errors,
+        seconds,
+        rate: if seconds > 0.0 {
+            requests as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_us: number("p50_us"),
+        p99_us: number("p99_us"),
+        peak_rss_kib,
+        cpu_us_per_request: (requests > 0).then(|| cpu_seconds * 1e6 / requests as f64),
+        version_delta,
+        loadavg: loadavg(),
+    })
+}
+
+// The driver-only loop.
+
+fn build_update_loop() -> Result<PathBuf> {
+    let mut command = cargo();
+    command.args([
+        "bench",
+        "-p",
+        "credvault-persistence",
+        "--bench",
+        "update_loop",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    let output = capture(&mut command)?;
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "update_loop")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .context("cargo did not name the update_loop executable")
+}
+
+fn loop_cell(
+    tools: &Tools,
+    options: &Options,
+    backend: &'static str,
+    url: &str,
+    scenario: Scenario,
+    connections: u32,
+    rows: usize,
+) -> Result<Cell> {
+    let mut command = Command::new(&tools.loop_binary);
+    command
+        .args(["--url", url])
+        .args(["--seconds", &options.seconds.to_string()])
+        .args(["--threads", &connections.to_string()])
+        .args(["--rows", &rows.to_string()]);
+    let output = capture(&mut command)?;
+    let result = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|value| value.get("update_loop").cloned())
+        .with_context(|| format!("no result line in the update loop's output:\n{output}"))?;
+    let number = |field: &str| result[field].as_f64();
+    Ok(Cell {
+        backend,
+        scenario,
+        connections,
+        requests: number("requests").unwrap_or(0.0) as u64,
+        errors: number("errors").unwrap_or(0.0) as u64,
+        seconds: number("seconds").unwrap_or(0.0),
+        rate: number("rate").unwrap_or(0.0),
+        p50_us: number("p50_us").unwrap_or(0.0),
+        p99_us: number("p99_us").unwrap_or(0.0),
+        peak_rss_kib: number("peak_rss_kib").map(|kib| kib as u64),
+        cpu_us_per_request: number("cpu_ticks")
+            .zip(number("requests").filter(|&requests| requests > 0.0))
+            .map(|(ticks, requests)| ticks / tools.clock_ticks * 1e6 / requests),
+        version_delta: None,
+        loadavg: loadavg(),
+    })
+}
+
+// pgbench.
+
+fn pgbench_setup(tools: &Tools, url: &str, source_id: &str, rows: usize) -> Result<()> {
+    let template = fs::read_to_string(tools.root.join("bench/pgbench/setup.sql"))?;
+    let sql = template
+        .replace("{source_id}", source_id)
+        .replace("{rows}", &rows.to_string());
+    let path = tools.work_dir.join("pgbench-setup.sql");
+    fs::write(&path, sql)?;
+    run(Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&path)
+        .arg(url)
+        .stdout(Stdio::null()))
+}
+
+fn pgbench_cell(
+    tools: &Tools,
+    options: &Options,
+    url: &str,
+    team_id: &str,
+    scenario: Scenario,
+    connections: u32,
+    rows: usize,
+) -> Result<Cell> {
+    let template = fs::read_to_string(tools.root.join("bench/pgbench/patch.sql"))?;
+    let script = tools.work_dir.join("pgbench-patch.sql");
+    fs::write(&script, template.replace("{team_id}", team_id))?;
+    let log_dir = tools
+        .work_dir
+        .join(format!("pgbench-{}-{connections}", scenario.key()));
+    fs::create_dir_all(&log_dir)?;
+    let mut command = Command::new("pgbench");
+    command
+        .args(["-n", "-M", "prepared"])
+        .args(["-c", &connections.to_string()])
+        .args(["-j", &connections.min(2).to_string()])
+        .args(["-T", &options.seconds.to_string()])
+        .args(["-D", &format!("rows={rows}")])
+        .arg("-f")
+        .arg(&script)
+        .arg("-l")
+        .arg(format!("--log-prefix={}", log_dir.join("log").display()))
+        .arg(url);
+    let output = capture(&mut command)?;
+    let tps = output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse::<f64>().ok())
+        .with_context(|| format!("no tps in the pgbench output:\n{output}"))?;
+    let failed = output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("number of failed transactions: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse::<u64>().ok())
+        .unwrap_or(0);
+    // Per-transaction log lines: client_id transaction_no latency_us script_no epoch epoch_us.
+    let mut latencies: Vec<u64> = Vec::new();
+    for entry in fs::read_dir(&log_dir)? {
+        let text = fs::read_to_string(entry?.path())?;
+        latencies.extend(
+            text.lines()
+                .filter_map(|line| line.split_whitespace().nth(2)?.parse::<u64>().ok()),
+        );
+    }
+    latencies.sort_unstable();
+    Ok(Cell {
+        backend: "postgres",
+        scenario,
+        connections,
+        requests: latencies.len() as u64,
+        errors: failed,
+        seconds: f64::from(options.seconds),
+        rate: tps,
+        p50_us: percentile(&latencies, 50.0),
+        p99_us: percentile(&latencies, 99.0),
+        peak_rss_kib: None,
+        cpu_us_per_request: None,
+        version_delta: None,
+        loadavg: loadavg(),
+    })
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)] as f64
+}
+
+// The server under test.
+
+struct Server {
+    child: Option<Child>,
+    pid: u32,
+    address: String,
+    token: String,
+    team_label: String,
+    team_id: String,
+}
+
+impl Server {
+    fn start(binary: &Path, env: &[(&str, String)], log_path: &Path) -> Result<Server> {
+        let log = fs::File::create(log_path)?;
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id();
+        let mut first_line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout).read_line(&mut first_line)?;
+        }
+        let started: Value = match serde_json::from_str(&first_line) {
+            Ok(value) => value,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the server did not start; see {}", log_path.display());
+            }
+        };
+        let address = started["listening"]
+            .as_str()
+            .and_then(|url| url.strip_prefix("http://"))
+            .context("no listening address in the start-up line")?
+            .to_owned();
+        let demo = &started["demo"];
+        let text = |value: &Value| value.as_str().map(str::to_owned);
+        let (Some(token), Some(team_label), Some(team_id)) = (
+            text(&demo["owner_token"]),
+            text(&demo["label"]),
+            text(&demo["team_id"]),
+        ) else {
+            bail!("the server did not create the demo team (is the database fresh?)");
+        };
+        Ok(Server {
+            child: Some(child),
+            pid,
+            address,
+            token,
+            team_label,
+            team_id,
+        })
+    }
+
+    fn client(&self) -> Result<Http> {
+        Http::connect(&self.address, &self.token)
+    }
+
+    fn version_of(&self, id: &str) -> Result<i64> {
+        let path = format!("/api/v1/teams/{}/integrations/{id}", self.team_label);
+        let (status, body) = self.client()?.request("GET", &path, None)?;
+        if status != 200 {
+            bail!("GET {path} answered {status}");
+        }
+        let credential: Value = serde_json::from_slice(&body)?;
+        credential["version"]
+            .as_i64()
+            .context("no version in the credential")
+    }
+
+    /// SIGTERM, then a bounded wait for the graceful stop.
+    fn stop(mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(35);
+        while Instant::now() < deadline {
+            if child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill()?;
+        child.wait()?;
+        bail!("the server did not stop within 35 s of SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Creates the credentials of the run through the API; returns their ids in creation order.
+fn seed(server: &Server, body_path: &Path) -> Result<Vec<String>> {
+    let body = fs::read(body_path).with_context(|| format!("reading {}", body_path.display()))?;
+    let path = format!("/api/v1/teams/{}/integrations", server.team_label);
+    let mut client = server.client()?;
+    let mut ids = Vec::with_capacity(SPREAD_ROWS);
+    for _ in 0..SPREAD_ROWS {
+        let (status, response) = client.request("POST", &path, Some(&body))?;
+        if status != 201 {
+            bail!(
+                "creating a credential answered {status}: {}",
+                String::from_utf8_lossy(&response)
+            );
+        }
+        let created: Value = serde_json::from_slice(&response)?;
+        ids.push(
+            created["id"]
+                .as_str()
+                .context("no id in the created credential")?
+                .to_owned(),
+        );
+    }
+    Ok(ids)
+}
+
+/// A minimal HTTP/1.1 keep-alive client for seeding and checks (the load itself is wrk's).
+struct Http {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    authorization: String,
+}
+
+impl Http {
+    fn connect(address: &str, token: &str) -> Result<Http> {
+        let stream =
+            TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Http {
+            reader: BufReader::new(stream.try_clone()?),
+            writer: stream,
+            authorization: format!("Bearer {token}"),
+        })
+    }
+
+    fn request(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>)> {
+        let body = body.unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.authorization,
+            body.len()
+        );
+        self.writer.write_all(head.as_bytes())?;
+        self.writer.write_all(body)?;
+        let mut status_line = String::new();
+        self.reader.read_line(&mut status_line)?;
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .with_context(|| format!("bad status line {status_line:?}"))?;
+        let mut content_length = 0usize;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().context("bad Content-Length")?;
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    bail!("chunked responses are not supported here");
+                }
+            }
+        }
+        let mut response = vec![0; content_length];
+        self.reader.read_exact(&mut response)?;
+        Ok((status, response))
+    }
+}
+
+// PostgreSQL: a throwaway database.
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Result<PgDatabase> {
+        let name = format!("credvault_bench_{}", std::process::id());
+        let (location, parameters) = match admin_url.split_once('?') {
+            Some((location, parameters)) => (location, format!("?{parameters}")),
+            None => (admin_url, String::new()),
+        };
+        let (server, _) = location
+            .rsplit_once('/')
+            .filter(|(server, _)| server.contains("://"))
+            .context("the PostgreSQL URL must end in /DATABASE")?;
+        let database = PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{server}/{name}{parameters}"),
+            name,
+        };
+        database.psql(&format!("DROP DATABASE IF EXISTS {}", database.name))?;
+        database.psql(&format!("CREATE DATABASE {}", database.name))?;
+        Ok(database)
+    }
+
+    fn psql(&self, sql: &str) -> Result<()> {
+        run(Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .arg(&self.admin_url)
+            .stdout(Stdio::null()))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(error) = self.psql(&sql) {
+            eprintln!("bench: could not drop {}: {error:#}", self.name);
+        }
+    }
+}
+
+// Tools and /proc.
+
+fn ensure_wrk() -> Result<()> {
+    if has_program("wrk") {
+        return Ok(());
+    }
+    eprintln!("bench: wrk is missing; installing Debian's package");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "wrk"])
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").arg("update").status();
+        install();
+    }
+    if !has_program("wrk") {
+        bail!("wrk is required: apt-get install wrk");
+    }
+    Ok(())
+}
+
+fn has_program(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Runs a command and returns its stdout; fails with its stderr when it fails.
+fn capture(command: &mut Command) -> Result<String> {
+    eprintln!("$ {}", display(command));
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("starting {}", display(command)))?;
+    if !output.status.success() {
+        bail!(
+            "{} failed with {}:\n{}",
+            display(command),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn generate_master_key(binary: &Path) -> Result<String> {
+    let output = capture(Command::new(binary).args(["keys", "generate", "--id", "bench"]))?;
+    let generated: Value = serde_json::from_str(output.trim()).context("parsing the new key")?;
+    generated["key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no key in the output of keys generate")
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces; the fields after its closing parenthesis do not.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; utime and stime are fields 14 and 15.
+    let field = |index: usize| -> Result<u64> {
+        fields
+            .get(index)
+            .and_then(|text| text.parse().ok())
+            .context("unexpected /proc/<pid>/stat format")
+    };
+    Ok(field(11)? + field(12)?)
+}
+
+fn peak_rss_kib(pid: u32) -> Result<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .context("no VmHWM in /proc/<pid>/status")
+}
+
+/// Resets the peak RSS so that `VmHWM` is the cell's own (Linux 4.0+).
+fn reset_peak_rss(pid: u32) {
+    let _ = fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+pub(crate) fn loadavg() -> f64 {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
