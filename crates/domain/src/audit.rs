@@ -22,8 +22,6 @@ pub enum AuditAction {
     Deleted,
     /// The credential was tested.
     Tested,
-    /// The credential's ciphertext was re-encrypted to another master key.
-    Reencrypted,
 }
 
 impl AuditAction {
@@ -34,7 +32,6 @@ impl AuditAction {
             Self::Updated => "updated",
             Self::Deleted => "deleted",
             Self::Tested => "tested",
-            Self::Reencrypted => "reencrypted",
         }
     }
 }
@@ -49,16 +46,10 @@ impl FromStr for AuditAction {
     type Err = UnknownAuditAction;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Created,
-            Self::Updated,
-            Self::Deleted,
-            Self::Tested,
-            Self::Reencrypted,
-        ]
-        .into_iter()
-        .find(|action| action.as_str() == s)
-        .ok_or(UnknownAuditAction)
+        [Self::Created, Self::Updated, Self::Deleted, Self::Tested]
+            .into_iter()
+            .find(|action| action.as_str() == s)
+            .ok_or(UnknownAuditAction)
     }
 }
 

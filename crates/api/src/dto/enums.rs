@@ -137,11 +137,9 @@ pub enum AuditActionDto {
     Deleted,
     /// Tested.
     Tested,
-    /// Re-encrypted to another master key.
-    Reencrypted,
 }
 
-mirror!(AuditAction <=> AuditActionDto { Created, Updated, Deleted, Tested, Reencrypted });
+mirror!(AuditAction <=> AuditActionDto { Created, Updated, Deleted, Tested });
 
 /// What a request did to one secret field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
