@@ -7,11 +7,13 @@ mod convert;
 mod error;
 pub mod probe;
 mod repo;
+mod row_lock;
 mod rows;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -213,6 +215,80 @@ fn now() -> DateTime<Utc> {
     truncate_to_micros(Utc::now())
 }
 
+/// Whether [`decide_and_write`] wrote.
+enum Written {
+    /// Written, or nothing to write: the row as it is now.
+    Yes(StoredCredential),
+    /// The row changed or went after it was read; nothing was written.
+    Conflict,
+}
+
+/// The decide-and-write half of [`Store::update_credential`], on a row read (or locked) by the
+/// caller. Writes only if the row is still at the version read.
+fn decide_and_write<E>(
+    conn: &mut conn::DbConn,
+    row: Option<rows::CredentialRow>,
+    expected_version: Option<i64>,
+    decide: &mut impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
+) -> Result<Written, UpdateError<E>> {
+    let stored = row.ok_or(StoreError::NotFound)?.into_domain()?;
+    let current = stored.credential.version;
+    if expected_version.is_some_and(|expected| expected != current) {
+        return Err(StoreError::VersionMismatch { current }.into());
+    }
+    let (credential, secrets, event) = match decide(&stored).map_err(UpdateError::Rejected)? {
+        CredentialChange::Unchanged => return Ok(Written::Yes(stored)),
+        CredentialChange::Update {
+            credential,
+            secrets,
+            event,
+        } => (credential, secrets, event),
+    };
+    let StoredCredential {
+        credential: old,
+        ciphertext: old_ciphertext,
+    } = stored;
+    let credential = Credential {
+        id: old.id,
+        team_id: old.team_id,
+        created_at: old.created_at,
+        created_by: old.created_by,
+        version: current + 1,
+        updated_at: now(),
+        ..credential
+    };
+    let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
+    let ciphertext = match secrets {
+        SecretsUpdate::Keep => old_ciphertext,
+        SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
+        SecretsUpdate::Remove => None,
+    };
+    let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
+    let event = rows::AuditEventRow::from_domain(&AuditEvent {
+        team_id: old.team_id,
+        credential_id: old.id,
+        ..event
+    })?;
+    let written = match conn {
+        conn::DbConn::Pg(_) => {
+            backend::pg_update_if_version(conn, &row, current, keep_ciphertext, &event)?
+        }
+        conn::DbConn::Sqlite(_) => {
+            let written =
+                repo::credentials::update_if_version(conn, old.team_id, old.id, current, &row)?;
+            if written {
+                repo::events::insert_row(conn, &event)?;
+            }
+            written
+        }
+    };
+    if !written {
+        return Ok(Written::Conflict);
+    }
+    // Read back from the row so the caller sees exactly what is stored (µs timestamps).
+    Ok(Written::Yes(row.into_domain()?))
+}
+
 /// The result of one [`Store::reencrypt_batch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReencryptBatch {
@@ -227,6 +303,8 @@ pub struct ReencryptBatch {
 pub struct Store {
     pool: conn::Pool,
     backend: Backend,
+    /// Queues this process's concurrent updates of one credential (PostgreSQL).
+    row_locks: Arc<row_lock::RowLocks>,
 }
 
 impl std::fmt::Debug for Store {
@@ -248,7 +326,11 @@ impl Store {
         let backend = target.backend;
         let pool = conn::build_pool(target, options)?;
         log::debug!("opened the {backend:?} store");
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            row_locks: Arc::new(row_lock::RowLocks::new()),
+        })
     }
 
     /// Applies pending migrations; returns the names applied.
@@ -391,72 +473,61 @@ impl Store {
         repo::credentials::list_in_team(&mut *self.conn()?, team_id, filter, page)
     }
 
-    /// Read-decide-write in one transaction on the latest row (row lock on PostgreSQL, `BEGIN
-    /// IMMEDIATE` on SQLite). `expected_version` (from `If-Match`) yields `VersionMismatch` when
-    /// stale. The closure sees the stored row; on `Update` the row is written with version + 1
-    /// and the event appended; on `Unchanged` or an error nothing is written. Returns the row as
-    /// it is after the call.
+    /// Read-decide-write on the latest row: the closure sees the stored row; on `Update` the row
+    /// is written with version + 1 and the event appended, atomically; on `Unchanged` or an
+    /// error nothing is written. `expected_version` (from `If-Match`) yields `VersionMismatch`
+    /// when stale. Returns the row as it is after the call.
     ///
     /// The row's identity (`id`, `team_id`, `created_at`, `created_by`) and the event's
     /// `team_id` and `credential_id` are taken from the stored row, whatever the closure says.
+    ///
+    /// On SQLite this is one `BEGIN IMMEDIATE` transaction. On PostgreSQL, updates of one
+    /// credential from this process queue in the process (see `row_lock`); the row is read, the
+    /// closure decides, and the row and its event are written in one statement that applies
+    /// only if the version read is still stored: two round trips and no transaction. If another
+    /// process wrote in between, the closure runs again inside a transaction that locks the row
+    /// first (`FOR UPDATE`), which always succeeds; so the closure runs at most twice, and
+    /// nothing it decided on a stale row is ever written. When the closure keeps the secrets,
+    /// the stored ciphertext is left as it is in the database (a key rotation may have resealed
+    /// it meanwhile), and the returned ciphertext is the one that was read.
     pub fn update_credential<E>(
         &self,
         team_id: TeamId,
         id: CredentialId,
         expected_version: Option<i64>,
-        decide: impl FnOnce(&StoredCredential) -> Result<CredentialChange, E>,
+        mut decide: impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
     ) -> Result<StoredCredential, UpdateError<E>> {
-        backend::write_transaction(&mut *self.conn()?, |conn| {
-            let stored = backend::lock_credential(conn, &team_id.to_string(), &id.to_string())?
-                .ok_or(StoreError::NotFound)?
-                .into_domain()?;
-            let current = stored.credential.version;
-            if expected_version.is_some_and(|expected| expected != current) {
-                return Err(StoreError::VersionMismatch { current }.into());
+        let team = team_id.to_string();
+        let credential = id.to_string();
+        match self.backend {
+            Backend::Sqlite => backend::write_transaction(&mut *self.conn()?, |conn| {
+                let stored = backend::lock_credential(conn, &team, &credential)?;
+                match decide_and_write(conn, stored, expected_version, &mut decide)? {
+                    Written::Yes(stored) => Ok(stored),
+                    // The write lock is held: nobody else can have changed the row.
+                    Written::Conflict => Err(StoreError::NotFound.into()),
+                }
+            }),
+            Backend::Postgres => {
+                let _queued = self.row_locks.lock(id.as_uuid());
+                let mut conn = self.conn()?;
+                let stored = backend::read_credential(&mut conn, &team, &credential)?;
+                if let Written::Yes(stored) =
+                    decide_and_write(&mut conn, stored, expected_version, &mut decide)?
+                {
+                    return Ok(stored);
+                }
+                log::debug!("credential {id} changed under an update; retrying under a row lock");
+                backend::write_transaction(&mut conn, |conn| {
+                    let stored = backend::lock_credential(conn, &team, &credential)?;
+                    match decide_and_write(conn, stored, expected_version, &mut decide)? {
+                        Written::Yes(stored) => Ok(stored),
+                        // The row is locked: it cannot have changed; a broken invariant if it did.
+                        Written::Conflict => Err(StoreError::NotFound.into()),
+                    }
+                })
             }
-            let (credential, secrets, event) =
-                match decide(&stored).map_err(UpdateError::Rejected)? {
-                    CredentialChange::Unchanged => return Ok(stored),
-                    CredentialChange::Update {
-                        credential,
-                        secrets,
-                        event,
-                    } => (credential, secrets, event),
-                };
-            let StoredCredential {
-                credential: old,
-                ciphertext: old_ciphertext,
-            } = stored;
-            let credential = Credential {
-                id: old.id,
-                team_id: old.team_id,
-                created_at: old.created_at,
-                created_by: old.created_by,
-                version: current + 1,
-                updated_at: now(),
-                ..credential
-            };
-            let ciphertext = match secrets {
-                SecretsUpdate::Keep => old_ciphertext,
-                SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
-                SecretsUpdate::Remove => None,
-            };
-            let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
-            if repo::credentials::update_in_team(conn, team_id, id, &row)? != 1 {
-                // The row is locked, so it cannot have gone; a broken invariant if it did.
-                return Err(StoreError::NotFound.into());
-            }
-            repo::events::insert(
-                conn,
-                &AuditEvent {
-                    team_id,
-                    credential_id: id,
-                    ..event
-                },
-            )?;
-            // Read back from the row so the caller sees exactly what is stored (µs timestamps).
-            Ok(row.into_domain()?)
-        })
+        }
     }
 
     /// How many stored ciphertexts each master key id protects. A key that protects none may be

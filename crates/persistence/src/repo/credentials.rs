@@ -65,24 +65,28 @@ pub(crate) fn list_in_team(
     )
 }
 
-/// Overwrites every column of the team's row with `row`; returns how many rows changed (0 or 1).
-pub(crate) fn update_in_team(
+/// Overwrites every column of the team's row with `row` if it is still at `expected_version`;
+/// returns whether it did.
+pub(crate) fn update_if_version(
     conn: &mut DbConn,
     team_id: TeamId,
     id: CredentialId,
+    expected_version: i64,
     row: &CredentialRow,
-) -> Result<usize, StoreError> {
+) -> Result<bool, StoreError> {
     // `CredentialRow` sets every column (`treat_none_as_null`), so the SQL never varies.
-    FixedSql(
+    let updated = FixedSql(
         diesel::update(
             credentials::table
                 .filter(credentials::id.eq(id.to_string()))
-                .filter(credentials::team_id.eq(team_id.to_string())),
+                .filter(credentials::team_id.eq(team_id.to_string()))
+                .filter(credentials::version.eq(expected_version)),
         )
         .set(row),
     )
     .execute(conn)
-    .map_err(db_error)
+    .map_err(db_error)?;
+    Ok(updated == 1)
 }
 
 /// Deletes the team's row, ciphertext included; returns how many rows went (0 or 1).

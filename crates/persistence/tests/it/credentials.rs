@@ -32,10 +32,10 @@ fn as_stored(credential: &Credential) -> Credential {
 fn set_extra(
     key: String,
     value: serde_json::Value,
-) -> impl FnOnce(&credvault_persistence::StoredCredential) -> Result<CredentialChange, Infallible> {
+) -> impl FnMut(&credvault_persistence::StoredCredential) -> Result<CredentialChange, Infallible> {
     move |stored| {
         let mut credential = stored.credential.clone();
-        credential.extra_data.insert(key, value);
+        credential.extra_data.insert(key.clone(), value.clone());
         let event = event(&credential, AuditAction::Updated, credential.modified_by);
         Ok(CredentialChange::Update {
             credential,

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod concurrency;
 mod credentials;
 mod idempotency;
 mod open;
