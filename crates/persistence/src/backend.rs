@@ -2,18 +2,21 @@
 //! migrations, write transactions, the row lock of a read-decide-write update and the
 //! single-statement write of a PATCH on PostgreSQL.
 
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StoreError;
 use crate::conn::DbConn;
 use crate::error::db_error;
 use crate::rows::{AuditEventRow, CredentialRow};
-use crate::schema::credentials;
+use crate::schema::{audit_events, credentials};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -120,73 +123,109 @@ pub(crate) fn read_credential(
 }
 
 /// Writes an updated credential and appends its audit event, only if the stored row is still at
-/// `expected_version`: one `UPDATE … WHERE version = ?` feeding an `INSERT … SELECT` in a single
-/// PostgreSQL statement (one round trip, atomic on its own, in or out of a transaction).
+/// `expected_version`; returns whether it did (`false`: another writer changed or deleted it).
 ///
-/// With `keep_ciphertext` the statement leaves the ciphertext columns as they are in the
-/// database, whatever `row` holds: a key rotation may have resealed them since they were read,
-/// and writing the old bytes back would put the row on the old key again.
+/// On PostgreSQL this is one statement (one round trip, atomic on its own, in or out of a
+/// transaction): an `UPDATE … WHERE version = ?` feeding an `INSERT … SELECT`. On SQLite it is an
+/// `UPDATE` and, if it applied, an `INSERT`; the caller's transaction makes them one.
 ///
-/// Returns whether the row was written (`false`: another writer changed or deleted it).
-pub(crate) fn pg_update_if_version(
+/// With `keep_ciphertext` the ciphertext columns are left as they are in the database, whatever
+/// `row` holds: a key rotation may have resealed them since they were read, and writing the old
+/// bytes back would put the row on the old key again.
+///
+/// Both statements are written out here rather than with diesel's DSL: diesel never reuses the
+/// prepared statement of an `UPDATE` (a changeset's SQL may vary), and this one runs on every
+/// PATCH. Their SQL is fixed for each value of `keep_ciphertext`, so each is prepared once per
+/// connection.
+pub(crate) fn update_if_version(
     conn: &mut DbConn,
     row: &CredentialRow,
     expected_version: i64,
     keep_ciphertext: bool,
     event: &AuditEventRow,
 ) -> Result<bool, StoreError> {
-    let DbConn::Pg(pg) = conn else {
-        return Err(StoreError::Database(
-            "the single-statement update is PostgreSQL's".to_owned(),
-        ));
-    };
-    let written = if keep_ciphertext {
-        PgUpdateIfVersion::<true> {
-            row,
-            expected_version,
-            event,
+    match conn {
+        DbConn::Pg(pg) => {
+            let written = if keep_ciphertext {
+                PgUpdateWithEvent {
+                    update: UpdateIfVersion::<true> {
+                        row,
+                        expected_version,
+                    },
+                    event,
+                }
+                .execute(pg)
+            } else {
+                PgUpdateWithEvent {
+                    update: UpdateIfVersion::<false> {
+                        row,
+                        expected_version,
+                    },
+                    event,
+                }
+                .execute(pg)
+            }
+            .map_err(db_error)?;
+            Ok(written == 1)
         }
-        .execute(pg)
-    } else {
-        PgUpdateIfVersion::<false> {
-            row,
-            expected_version,
-            event,
+        DbConn::Sqlite(sqlite) => {
+            let updated = if keep_ciphertext {
+                UpdateIfVersion::<true> {
+                    row,
+                    expected_version,
+                }
+                .execute(sqlite)
+            } else {
+                UpdateIfVersion::<false> {
+                    row,
+                    expected_version,
+                }
+                .execute(sqlite)
+            }
+            .map_err(db_error)?;
+            if updated != 1 {
+                return Ok(false);
+            }
+            diesel::insert_into(audit_events::table)
+                .values(event)
+                .execute(sqlite)
+                .map_err(db_error)?;
+            Ok(true)
         }
-        .execute(pg)
     }
-    .map_err(db_error)?;
-    Ok(written == 1)
 }
 
-/// `WITH updated AS (UPDATE credentials SET … WHERE id, team_id, version RETURNING id)
-/// INSERT INTO audit_events … SELECT … FROM updated`. Its SQL is fixed for each value of
-/// `KEEP_CIPHERTEXT`, so each variant is prepared once per connection.
-struct PgUpdateIfVersion<'a, const KEEP_CIPHERTEXT: bool> {
+/// `UPDATE credentials SET … WHERE id = ? AND team_id = ? AND version = ?`: every column but the
+/// row's identity, the ciphertext columns only unless `KEEP_CIPHERTEXT`.
+#[derive(Clone, Copy)]
+struct UpdateIfVersion<'a, const KEEP_CIPHERTEXT: bool> {
     row: &'a CredentialRow,
     expected_version: i64,
-    event: &'a AuditEventRow,
 }
 
-/// The statement cache's key for [`PgUpdateIfVersion`].
-struct PgUpdateIfVersionId<const KEEP_CIPHERTEXT: bool>;
+/// The statement cache's key for [`UpdateIfVersion`].
+struct UpdateIfVersionId<const KEEP_CIPHERTEXT: bool>;
 
-impl<const KEEP_CIPHERTEXT: bool> QueryId for PgUpdateIfVersion<'_, KEEP_CIPHERTEXT> {
-    type QueryId = PgUpdateIfVersionId<KEEP_CIPHERTEXT>;
+impl<const KEEP_CIPHERTEXT: bool> QueryId for UpdateIfVersion<'_, KEEP_CIPHERTEXT> {
+    type QueryId = UpdateIfVersionId<KEEP_CIPHERTEXT>;
 
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<const KEEP_CIPHERTEXT: bool, Conn> RunQueryDsl<Conn>
-    for PgUpdateIfVersion<'_, KEEP_CIPHERTEXT>
-{
-}
+impl<const KEEP_CIPHERTEXT: bool, Conn> RunQueryDsl<Conn> for UpdateIfVersion<'_, KEEP_CIPHERTEXT> {}
 
-impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateIfVersion<'_, KEEP_CIPHERTEXT> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+impl<DB, const KEEP_CIPHERTEXT: bool> QueryFragment<DB> for UpdateIfVersion<'_, KEEP_CIPHERTEXT>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    DB: HasSqlType<Binary>,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    Vec<u8>: ToSql<Binary, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let row = self.row;
-        let event = self.event;
-        out.push_sql("WITH updated AS (UPDATE credentials SET provider = ");
+        out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(&row.provider)?;
         out.push_sql(", kind = ");
         out.push_bind_param::<Text, _>(&row.kind)?;
@@ -228,6 +267,36 @@ impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateIfVersion<'_, KE
         out.push_bind_param::<Text, _>(&row.team_id)?;
         out.push_sql(" AND version = ");
         out.push_bind_param::<BigInt, _>(&self.expected_version)?;
+        Ok(())
+    }
+}
+
+/// `WITH updated AS (<update> RETURNING team_id, id) INSERT INTO audit_events … SELECT … FROM
+/// updated`: the event is inserted exactly when the row was updated.
+struct PgUpdateWithEvent<'a, const KEEP_CIPHERTEXT: bool> {
+    update: UpdateIfVersion<'a, KEEP_CIPHERTEXT>,
+    event: &'a AuditEventRow,
+}
+
+/// The statement cache's key for [`PgUpdateWithEvent`].
+struct PgUpdateWithEventId<const KEEP_CIPHERTEXT: bool>;
+
+impl<const KEEP_CIPHERTEXT: bool> QueryId for PgUpdateWithEvent<'_, KEEP_CIPHERTEXT> {
+    type QueryId = PgUpdateWithEventId<KEEP_CIPHERTEXT>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<const KEEP_CIPHERTEXT: bool, Conn> RunQueryDsl<Conn>
+    for PgUpdateWithEvent<'_, KEEP_CIPHERTEXT>
+{
+}
+
+impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateWithEvent<'_, KEEP_CIPHERTEXT> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let event = self.event;
+        out.push_sql("WITH updated AS (");
+        self.update.walk_ast(out.reborrow())?;
         out.push_sql(
             " RETURNING team_id, id) INSERT INTO audit_events (id, team_id, credential_id, \
              action, actor_id, actor_kind, changed_fields, secrets, request_id, at) SELECT ",
@@ -249,5 +318,132 @@ impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateIfVersion<'_, KE
         out.push_bind_param::<Timestamp, _>(&event.at)?;
         out.push_sql(" FROM updated");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Utc;
+    use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
+    use credvault_domain::credential::Credential;
+    use credvault_domain::ids::{CredentialId, EventId, RequestId};
+    use credvault_domain::patch::doc_support::stored_postgres_credential;
+    use credvault_domain::principal::{PrincipalKind, Role};
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+    use super::*;
+    use crate::testing::TestDb;
+    use crate::{Store, truncate_to_micros};
+
+    /// Stores one credential; returns its team and id as stored.
+    fn one_credential(store: &Store) -> (String, String) {
+        let team = store.create_team(&"cache".parse().unwrap()).unwrap();
+        let owner = store.create_user(team.id, Role::Owner, "hash").unwrap();
+        let (template, _) = stored_postgres_credential();
+        let credential = Credential {
+            id: CredentialId::new(),
+            team_id: team.id,
+            created_by: owner,
+            modified_by: owner,
+            ..template
+        };
+        let event = AuditEvent {
+            id: EventId::new(),
+            team_id: team.id,
+            credential_id: credential.id,
+            action: AuditAction::Created,
+            actor: Actor {
+                id: owner,
+                kind: PrincipalKind::User,
+            },
+            changed_fields: Vec::new(),
+            secrets: Default::default(),
+            request_id: RequestId::new(),
+            at: truncate_to_micros(Utc::now()),
+        };
+        store.insert_credential(&credential, None, &event).unwrap();
+        (team.id.to_string(), credential.id.to_string())
+    }
+
+    /// The SQL of every statement the connection prepares into its cache.
+    fn record_cached(conn: &mut DbConn) -> Arc<Mutex<Vec<String>>> {
+        let cached = Arc::new(Mutex::new(Vec::new()));
+        let sink = cached.clone();
+        let instrumentation: Box<dyn Instrumentation> =
+            Box::new(move |event: InstrumentationEvent<'_>| {
+                if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                    sink.lock().unwrap().push(sql.to_owned());
+                }
+            });
+        conn.set_instrumentation(instrumentation);
+        cached
+    }
+
+    /// Two conditional updates in a row: the update statement is prepared once and reused,
+    /// and a stale version writes nothing.
+    fn update_statement_is_prepared_once(store: &Store) {
+        let (team_id, id) = one_credential(store);
+        let mut conn = store.conn().unwrap();
+        let cached = record_cached(&mut conn);
+        let first = read_credential(&mut conn, &team_id, &id)
+            .unwrap()
+            .unwrap()
+            .version;
+        for keep_ciphertext in [false, true] {
+            for _ in 0..3 {
+                let mut row = read_credential(&mut conn, &team_id, &id).unwrap().unwrap();
+                let current = row.version;
+                row.version += 1;
+                row.name = format!("v{}", row.version);
+                let mut event = AuditEventRow::from_domain(&AuditEvent {
+                    id: EventId::new(),
+                    team_id: team_id.parse().unwrap(),
+                    credential_id: id.parse().unwrap(),
+                    action: AuditAction::Updated,
+                    actor: Actor {
+                        id: row.modified_by.parse().unwrap(),
+                        kind: PrincipalKind::User,
+                    },
+                    changed_fields: vec!["name".to_owned()],
+                    secrets: Default::default(),
+                    request_id: RequestId::new(),
+                    at: truncate_to_micros(Utc::now()),
+                })
+                .unwrap();
+                assert!(
+                    !update_if_version(&mut conn, &row, current - 1, keep_ciphertext, &event)
+                        .unwrap()
+                );
+                event.id = EventId::new().to_string();
+                assert!(
+                    update_if_version(&mut conn, &row, current, keep_ciphertext, &event).unwrap()
+                );
+            }
+        }
+        let row = read_credential(&mut conn, &team_id, &id).unwrap().unwrap();
+        let last = first + 6;
+        assert_eq!((row.version, row.name), (last, format!("v{last}")));
+        let updates = cached
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains("UPDATE credentials"))
+            .count();
+        assert_eq!(updates, 2, "one prepared statement per variant");
+    }
+
+    #[test]
+    fn sqlite_update_statement_is_prepared_once() {
+        update_statement_is_prepared_once(TestDb::sqlite().store());
+    }
+
+    #[test]
+    fn postgres_update_statement_is_prepared_once() {
+        if let Some(db) = TestDb::postgres() {
+            update_statement_is_prepared_once(db.store());
+        }
     }
 }

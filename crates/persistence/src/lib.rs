@@ -215,29 +215,23 @@ fn now() -> DateTime<Utc> {
     truncate_to_micros(Utc::now())
 }
 
-/// Whether [`decide_and_write`] wrote.
-enum Written {
-    /// Written, or nothing to write: the row as it is now.
-    Yes(StoredCredential),
-    /// The row changed or went after it was read; nothing was written.
-    Conflict,
-}
-
 /// The decide-and-write half of [`Store::update_credential`], on a row read (or locked) by the
-/// caller. Writes only if the row is still at the version read.
+/// caller. Writes only if the row is still at the version read: returns the row as it is now
+/// (written, or unchanged when there was nothing to write), or `None` when it changed or went
+/// after it was read and nothing was written.
 fn decide_and_write<E>(
     conn: &mut conn::DbConn,
     row: Option<rows::CredentialRow>,
     expected_version: Option<i64>,
     decide: &mut impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
-) -> Result<Written, UpdateError<E>> {
+) -> Result<Option<StoredCredential>, UpdateError<E>> {
     let stored = row.ok_or(StoreError::NotFound)?.into_domain()?;
     let current = stored.credential.version;
     if expected_version.is_some_and(|expected| expected != current) {
         return Err(StoreError::VersionMismatch { current }.into());
     }
     let (credential, secrets, event) = match decide(&stored).map_err(UpdateError::Rejected)? {
-        CredentialChange::Unchanged => return Ok(Written::Yes(stored)),
+        CredentialChange::Unchanged => return Ok(Some(stored)),
         CredentialChange::Update {
             credential,
             secrets,
@@ -269,24 +263,12 @@ fn decide_and_write<E>(
         credential_id: old.id,
         ..event
     })?;
-    let written = match conn {
-        conn::DbConn::Pg(_) => {
-            backend::pg_update_if_version(conn, &row, current, keep_ciphertext, &event)?
-        }
-        conn::DbConn::Sqlite(_) => {
-            let written =
-                repo::credentials::update_if_version(conn, old.team_id, old.id, current, &row)?;
-            if written {
-                repo::events::insert_row(conn, &event)?;
-            }
-            written
-        }
-    };
+    let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
     if !written {
-        return Ok(Written::Conflict);
+        return Ok(None);
     }
     // Read back from the row so the caller sees exactly what is stored (µs timestamps).
-    Ok(Written::Yes(row.into_domain()?))
+    Ok(Some(row.into_domain()?))
 }
 
 /// The result of one [`Store::reencrypt_batch`].
@@ -502,17 +484,15 @@ impl Store {
         match self.backend {
             Backend::Sqlite => backend::write_transaction(&mut *self.conn()?, |conn| {
                 let stored = backend::lock_credential(conn, &team, &credential)?;
-                match decide_and_write(conn, stored, expected_version, &mut decide)? {
-                    Written::Yes(stored) => Ok(stored),
-                    // The write lock is held: nobody else can have changed the row.
-                    Written::Conflict => Err(StoreError::NotFound.into()),
-                }
+                // The write lock is held: nobody else can have changed the row.
+                decide_and_write(conn, stored, expected_version, &mut decide)?
+                    .ok_or(StoreError::NotFound.into())
             }),
             Backend::Postgres => {
                 let _queued = self.row_locks.lock(id.as_uuid());
                 let mut conn = self.conn()?;
                 let stored = backend::read_credential(&mut conn, &team, &credential)?;
-                if let Written::Yes(stored) =
+                if let Some(stored) =
                     decide_and_write(&mut conn, stored, expected_version, &mut decide)?
                 {
                     return Ok(stored);
@@ -520,11 +500,9 @@ impl Store {
                 log::debug!("credential {id} changed under an update; retrying under a row lock");
                 backend::write_transaction(&mut conn, |conn| {
                     let stored = backend::lock_credential(conn, &team, &credential)?;
-                    match decide_and_write(conn, stored, expected_version, &mut decide)? {
-                        Written::Yes(stored) => Ok(stored),
-                        // The row is locked: it cannot have changed; a broken invariant if it did.
-                        Written::Conflict => Err(StoreError::NotFound.into()),
-                    }
+                    // The row is locked: it cannot have changed; a broken invariant if it did.
+                    decide_and_write(conn, stored, expected_version, &mut decide)?
+                        .ok_or(StoreError::NotFound.into())
                 })
             }
         }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::db_error;
-use crate::repo::{FixedSql, fetch_limit, into_page};
+use crate::repo::{fetch_limit, into_page};
 use crate::rows::CredentialRow;
 use crate::schema::credentials;
 use crate::{CredentialFilter, Page, PageRequest, StoreError, StoredCredential};
@@ -63,30 +63,6 @@ pub(crate) fn list_in_team(
         |row| row.into_domain().map(|stored| stored.credential),
         |credential| *credential.id.as_uuid(),
     )
-}
-
-/// Overwrites every column of the team's row with `row` if it is still at `expected_version`;
-/// returns whether it did.
-pub(crate) fn update_if_version(
-    conn: &mut DbConn,
-    team_id: TeamId,
-    id: CredentialId,
-    expected_version: i64,
-    row: &CredentialRow,
-) -> Result<bool, StoreError> {
-    // `CredentialRow` sets every column (`treat_none_as_null`), so the SQL never varies.
-    let updated = FixedSql(
-        diesel::update(
-            credentials::table
-                .filter(credentials::id.eq(id.to_string()))
-                .filter(credentials::team_id.eq(team_id.to_string()))
-                .filter(credentials::version.eq(expected_version)),
-        )
-        .set(row),
-    )
-    .execute(conn)
-    .map_err(db_error)?;
-    Ok(updated == 1)
 }
 
 /// Deletes the team's row, ciphertext included; returns how many rows went (0 or 1).

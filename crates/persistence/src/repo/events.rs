@@ -12,12 +12,8 @@ use crate::schema::audit_events;
 use crate::{Page, PageRequest, StoreError};
 
 pub(crate) fn insert(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreError> {
-    insert_row(conn, &AuditEventRow::from_domain(event)?)
-}
-
-pub(crate) fn insert_row(conn: &mut DbConn, row: &AuditEventRow) -> Result<(), StoreError> {
     diesel::insert_into(audit_events::table)
-        .values(row)
+        .values(&AuditEventRow::from_domain(event)?)
         .execute(conn)
         .map_err(db_error)?;
     Ok(())

@@ -14,38 +14,9 @@ pub(crate) mod principals;
 pub(crate) mod service_accounts;
 pub(crate) mod teams;
 
-use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::{QueryResult, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::{Page, PageRequest, StoreError};
-
-/// A statement whose SQL text is the same for every value of its type, run through the
-/// prepared-statement cache.
-///
-/// diesel never caches an `UPDATE`, because a changeset may skip `None` fields and so change its
-/// SQL from one call to the next. A changeset derived with `treat_none_as_null = true` writes
-/// every column every time, so its SQL is fixed and the statement can be prepared once per
-/// connection instead of once per call. Wrap only such statements.
-#[derive(Debug, Clone, Copy, QueryId)]
-pub(crate) struct FixedSql<Q>(pub(crate) Q);
-
-impl<Q, DB> QueryFragment<DB> for FixedSql<Q>
-where
-    DB: Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
-        Ok(true)
-    }
-}
-
-impl<Q, Conn> RunQueryDsl<Conn> for FixedSql<Q> {}
 
 /// How many rows a page query fetches: one more than the page holds, to learn whether another
 /// page follows.

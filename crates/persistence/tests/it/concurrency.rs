@@ -8,9 +8,7 @@ mod postgres {
 
     use credvault_domain::audit::AuditAction;
     use credvault_persistence::testing::TestDb;
-    use credvault_persistence::{
-        Ciphertext, CredentialChange, SecretsUpdate, Store, StoreOptions,
-    };
+    use credvault_persistence::{Ciphertext, CredentialChange, SecretsUpdate, Store, StoreOptions};
     use serde_json::json;
 
     use crate::support::{all_events, event, insert_credential, team_with_owner};
@@ -137,6 +135,9 @@ mod postgres {
             "k2",
             "the update kept the secrets, so it must not write the old ciphertext back"
         );
-        assert_eq!(db.store().ciphertext_counts().unwrap(), [("k2".to_owned(), 1)]);
+        assert_eq!(
+            db.store().ciphertext_counts().unwrap(),
+            [("k2".to_owned(), 1)]
+        );
     }
 }
