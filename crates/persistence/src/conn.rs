@@ -140,8 +140,10 @@ impl r2d2::ManageConnection for ConnectionManager {
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA secure_delete = ON;",
-                    self.busy_timeout.as_millis()
+                     PRAGMA secure_delete = ON;
+                     PRAGMA wal_autocheckpoint = {};",
+                    self.busy_timeout.as_millis(),
+                    crate::checkpoint::BACKSTOP_PAGES,
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 DbConn::Sqlite(conn)

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod checkpoint;
 mod conn;
 pub mod constraint;
 mod convert;
@@ -287,6 +288,8 @@ pub struct Store {
     backend: Backend,
     /// Queues this process's concurrent updates of one credential (PostgreSQL).
     row_locks: Arc<row_lock::RowLocks>,
+    /// Checkpoints the WAL of an SQLite file; stops with the last clone of the store.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -306,12 +309,20 @@ impl Store {
     pub fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let target = conn::Target::parse(url)?;
         let backend = target.backend;
+        let checkpointer = match backend {
+            Backend::Sqlite if target.address != ":memory:" => Some(Arc::new(
+                checkpoint::Checkpointer::start(&target.address, options.connection_timeout)
+                    .map_err(|error| StoreError::Database(error.to_string()))?,
+            )),
+            _ => None,
+        };
         let pool = conn::build_pool(target, options)?;
         log::debug!("opened the {backend:?} store");
         Ok(Store {
             pool,
             backend,
             row_locks: Arc::new(row_lock::RowLocks::new()),
+            _checkpointer: checkpointer,
         })
     }
 

@@ -143,3 +143,56 @@ mod postgres {
         store.ping().unwrap();
     }
 }
+
+#[test]
+fn sqlite_commits_reach_the_database_file_without_waiting_for_a_full_wal() {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
+    let db = TestDb::sqlite();
+    let (team, owner) = team_with_owner(&db, "acme");
+    let credential = insert_credential(&db, &team, owner, "before");
+    db.store()
+        .update_credential(team.id, credential.id, None, |stored| {
+            let mut renamed = stored.credential.clone();
+            renamed.name = "after".to_owned();
+            Ok::<_, Infallible>(CredentialChange::Update {
+                event: crate::support::event(
+                    &renamed,
+                    credvault_domain::audit::AuditAction::Updated,
+                    owner,
+                ),
+                credential: renamed,
+                secrets: credvault_persistence::SecretsUpdate::Keep,
+            })
+        })
+        .unwrap();
+
+    // A handful of commits are far below the writer's own checkpoint threshold; the store's
+    // checkpoint thread copies them into the database file within its interval. `immutable=1`
+    // reads the file alone, as if the WAL were gone.
+    let path = db.url().strip_prefix("sqlite://").unwrap();
+    let read_file = || {
+        let mut conn = SqliteConnection::establish(&format!("file:{path}?immutable=1")).unwrap();
+        // Before the first checkpoint the file does not even hold the tables.
+        diesel::sql_query("SELECT name FROM credentials")
+            .load::<Name>(&mut conn)
+            .map(|rows| rows.into_iter().map(|row| row.name).collect::<Vec<_>>())
+            .map_err(|error| error.to_string())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while read_file() != Ok(vec!["after".to_owned()]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the update never reached the database file: {:?}",
+            read_file()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
