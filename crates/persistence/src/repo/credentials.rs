@@ -24,13 +24,9 @@ pub(crate) fn find_in_team(
     team_id: TeamId,
     id: CredentialId,
 ) -> Result<Option<StoredCredential>, StoreError> {
-    credentials::table
-        .filter(credentials::id.eq(id.to_string()))
-        .filter(credentials::team_id.eq(team_id.to_string()))
-        .select(CredentialRow::as_select())
-        .get_result(conn)
-        .optional()
-        .map_err(db_error)?
+    // Every GET of a credential runs this: on the backend's own connection (see
+    // `backend::read_credential`).
+    crate::backend::read_credential(conn, &team_id.to_string(), &id.to_string())?
         .map(CredentialRow::into_domain)
         .transpose()
 }
