@@ -1,9 +1,9 @@
 //! The driver's own rate for a PATCH's transaction, without HTTP: `Store::update_credential` in a
 //! loop with a trivial closure (change `metadata.n`, append the audit event).
 //!
-//! This is the ceiling `cargo xtask bench` compares the HTTP PATCH with (on SQLite; on
-//! PostgreSQL it sits between the HTTP PATCH and pgbench). It is not a criterion bench: it runs
-//! `--threads` threads for `--seconds` seconds against `--url` and prints one JSON line with the
+//! This is the ceiling `cargo xtask bench` compares the HTTP PATCH with on SQLite; on
+//! PostgreSQL it is shown beside pgbench, which is the ceiling there. It is not a criterion
+//! bench: it runs `--threads` threads for `--seconds` seconds against `--url` and prints one JSON line with the
 //! rate and the latency percentiles. It creates its own team and `--rows` credentials shaped like
 //! `bench/credential.json`.
 //!
