@@ -3,9 +3,9 @@
 //!
 //! This is the ceiling `cargo xtask bench` compares the HTTP PATCH with on SQLite; on
 //! PostgreSQL it is shown beside pgbench, which is the ceiling there. It is not a criterion
-//! bench: it runs `--threads` threads for `--seconds` seconds against `--url` and prints one JSON line with the
-//! rate and the latency percentiles. It creates its own team and `--rows` credentials shaped like
-//! `bench/credential.json`.
+//! bench: it runs `--threads` threads for `--seconds` seconds against `--url` and prints one
+//! JSON line with the rate and the latency percentiles. It creates its own team and `--rows`
+//! credentials shaped like `bench/credential.json`.
 //!
 //! ```sh
 //! cargo bench -p credvault-persistence --bench update_loop -- \
