@@ -88,12 +88,7 @@ pub(crate) fn lock_credential(
             .for_update()
             .get_result(pg)
             .optional(),
-        DbConn::Sqlite(sqlite) => credentials::table
-            .filter(credentials::id.eq(id))
-            .filter(credentials::team_id.eq(team_id))
-            .select(CredentialRow::as_select())
-            .get_result(sqlite)
-            .optional(),
+        DbConn::Sqlite(_) => return read_credential(conn, team_id, id),
     }
     .map_err(db_error)
 }
@@ -148,46 +143,42 @@ pub(crate) fn update_if_version(
     keep_ciphertext: bool,
     event: &AuditEventRow,
 ) -> Result<bool, StoreError> {
+    if keep_ciphertext {
+        write_if_version(
+            conn,
+            UpdateIfVersion::<true> {
+                row,
+                expected_version,
+            },
+            event,
+        )
+    } else {
+        write_if_version(
+            conn,
+            UpdateIfVersion::<false> {
+                row,
+                expected_version,
+            },
+            event,
+        )
+    }
+}
+
+/// [`update_if_version`] for one variant of the statement.
+fn write_if_version<const KEEP_CIPHERTEXT: bool>(
+    conn: &mut DbConn,
+    update: UpdateIfVersion<'_, KEEP_CIPHERTEXT>,
+    event: &AuditEventRow,
+) -> Result<bool, StoreError> {
     match conn {
         DbConn::Pg(pg) => {
-            let written = if keep_ciphertext {
-                PgUpdateWithEvent {
-                    update: UpdateIfVersion::<true> {
-                        row,
-                        expected_version,
-                    },
-                    event,
-                }
+            let written = PgUpdateWithEvent { update, event }
                 .execute(pg)
-            } else {
-                PgUpdateWithEvent {
-                    update: UpdateIfVersion::<false> {
-                        row,
-                        expected_version,
-                    },
-                    event,
-                }
-                .execute(pg)
-            }
-            .map_err(db_error)?;
+                .map_err(db_error)?;
             Ok(written == 1)
         }
         DbConn::Sqlite(sqlite) => {
-            let updated = if keep_ciphertext {
-                UpdateIfVersion::<true> {
-                    row,
-                    expected_version,
-                }
-                .execute(sqlite)
-            } else {
-                UpdateIfVersion::<false> {
-                    row,
-                    expected_version,
-                }
-                .execute(sqlite)
-            }
-            .map_err(db_error)?;
-            if updated != 1 {
+            if update.execute(sqlite).map_err(db_error)? != 1 {
                 return Ok(false);
             }
             diesel::insert_into(audit_events::table)
