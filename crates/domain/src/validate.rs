@@ -72,6 +72,50 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
+/// Checks one line of free text (a name, an account name): no control character at all.
+///
+/// NUL especially: PostgreSQL cannot store it in a text column, and other control characters
+/// only hide or rewrite what a reader sees. The error is a message without the value.
+///
+/// ```
+/// use credvault_domain::validate::check_single_line;
+///
+/// assert!(check_single_line("etl@warehouse").is_ok());
+/// assert!(check_single_line("etl\u{0}").is_err());
+/// assert!(check_single_line("two\nlines").is_err());
+/// ```
+pub fn check_single_line(text: &str) -> Result<(), String> {
+    if text.chars().any(char::is_control) {
+        Err("must not contain control characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks free text that may span lines (a description): tab, line feed and carriage return are
+/// allowed, every other control character (NUL, escape, backspace, …) is not.
+///
+/// ```
+/// use credvault_domain::validate::check_multi_line;
+///
+/// assert!(check_multi_line("first line\n\tsecond line\r\n").is_ok());
+/// assert!(check_multi_line("nul \u{0} inside").is_err());
+/// assert!(check_multi_line("escape \u{1b}[2J").is_err());
+/// ```
+pub fn check_multi_line(text: &str) -> Result<(), String> {
+    if text
+        .chars()
+        .any(|ch| ch.is_control() && !matches!(ch, '\t' | '\n' | '\r'))
+    {
+        Err(
+            "must not contain control characters other than tab, line feed and carriage return"
+                .to_owned(),
+        )
+    } else {
+        Ok(())
+    }
+}
+
 /// How deep a JSON value nests (a scalar is 0, `{}` or `[]` is 1).
 pub fn json_depth(value: &serde_json::Value) -> usize {
     match value {

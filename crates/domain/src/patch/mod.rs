@@ -50,6 +50,7 @@ pub mod doc_support;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -58,11 +59,13 @@ use serde_json::{Map, Value};
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
-use crate::schema::{Kind, Provider, Schema, schema_for};
-use crate::secret::SecretMap;
-use crate::validate::{ValidationErrors, json_depth, json_size};
+use crate::schema::{Kind, Provider, Schema, looks_secret, schema_for};
+use crate::secret::{MASK, SecretMap};
+use crate::validate::{
+    ValidationErrors, check_multi_line, check_single_line, json_depth, json_size,
+};
 
-use self::extra_data::{SecretOp, keeps_stored_secret, merge_extra_data};
+use self::extra_data::{ExtraDataPatch, SecretOp, merge_extra_data};
 use self::merge_patch::merge_patch;
 
 /// The deepest nesting accepted in a request body.
@@ -115,7 +118,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 }
 
 /// A parsed PATCH body. Build it with [`CredentialPatch::from_json`] to get every error at once.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Secret values are held as [`SecretValue`](crate::secret::SecretValue)s from parse time on, and
+/// `Debug` masks them (and every value under a secret-looking key of `metadata`).
+#[derive(Clone, Default)]
 pub struct CredentialPatch {
     /// Must equal the stored provider if sent (it is immutable).
     pub provider: Patch<String>,
@@ -131,8 +137,8 @@ pub struct CredentialPatch {
     pub status: Patch<String>,
     /// An RFC 7396 merge patch for `metadata`; `null` clears it.
     pub metadata: Patch<Value>,
-    /// A shallow merge for `extra_data`, secrets included.
-    pub extra_data: Patch<Map<String, Value>>,
+    /// A shallow merge for `extra_data`, secrets included (already out of the JSON tree).
+    pub extra_data: Patch<ExtraDataPatch>,
     /// Secret fields to remove.
     pub clear_secrets: Vec<String>,
 }
@@ -200,7 +206,7 @@ impl CredentialPatch {
             extra_data: match body.remove("extra_data") {
                 None => Patch::Absent,
                 Some(Value::Null) => Patch::Null,
-                Some(Value::Object(map)) => Patch::Value(map),
+                Some(Value::Object(map)) => Patch::Value(ExtraDataPatch::from_map(map)),
                 Some(_) => {
                     errors.push("extra_data", "must be an object");
                     Patch::Absent
@@ -238,9 +244,59 @@ impl CredentialPatch {
         let (Some(schema), Patch::Value(extra_data)) = (current.schema(), &self.extra_data) else {
             return false;
         };
-        extra_data
-            .iter()
-            .any(|(key, value)| schema.is_secret(key) && !keeps_stored_secret(value))
+        extra_data.sets_a_secret(schema)
+    }
+}
+
+impl fmt::Debug for CredentialPatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            provider,
+            kind,
+            name,
+            description,
+            account_name,
+            status,
+            metadata,
+            extra_data,
+            clear_secrets,
+        } = self;
+        let metadata = match metadata {
+            Patch::Value(value) => Patch::Value(masked(value)),
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+        };
+        f.debug_struct("CredentialPatch")
+            .field("provider", provider)
+            .field("kind", kind)
+            .field("name", name)
+            .field("description", description)
+            .field("account_name", account_name)
+            .field("status", status)
+            .field("metadata", &metadata)
+            .field("extra_data", extra_data)
+            .field("clear_secrets", clear_secrets)
+            .finish()
+    }
+}
+
+/// A copy of `value` in which every value under a secret-looking key, at any depth, is the mask.
+fn masked(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, nested)| {
+                    let shown = if looks_secret(key) {
+                        Value::String(MASK.to_owned())
+                    } else {
+                        masked(nested)
+                    };
+                    (key.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        other => other.clone(),
     }
 }
 
@@ -421,15 +477,13 @@ fn apply_scalars(next: &mut Credential, patch: &CredentialPatch, errors: &mut Va
     apply_optional_text(
         &mut next.description,
         &patch.description,
-        "description",
-        MAX_DESCRIPTION_CHARS,
+        ("description", MAX_DESCRIPTION_CHARS, check_multi_line),
         errors,
     );
     apply_optional_text(
         &mut next.account_name,
         &patch.account_name,
-        "account_name",
-        MAX_ACCOUNT_NAME_CHARS,
+        ("account_name", MAX_ACCOUNT_NAME_CHARS, check_single_line),
         errors,
     );
     if let Patch::Value(status) = &patch.status {
@@ -460,18 +514,18 @@ pub fn check_name(name: &str) -> Result<String, String> {
         Err("must not be empty".to_owned())
     } else if length > MAX_NAME_CHARS {
         Err(format!("must be at most {MAX_NAME_CHARS} characters"))
-    } else if trimmed.chars().any(char::is_control) {
-        Err("must not contain control characters".to_owned())
     } else {
-        Ok(trimmed.to_owned())
+        check_single_line(trimmed).map(|()| trimmed.to_owned())
     }
 }
+
+/// A text field's path, its length limit in characters, and its character rule.
+type TextRule = (&'static str, usize, fn(&str) -> Result<(), String>);
 
 fn apply_optional_text(
     target: &mut Option<String>,
     sent: &Patch<String>,
-    field: &str,
-    max_chars: usize,
+    (field, max_chars, check_characters): TextRule,
     errors: &mut ValidationErrors,
 ) {
     match sent {
@@ -480,7 +534,10 @@ fn apply_optional_text(
         Patch::Value(text) if text.chars().count() > max_chars => {
             errors.push(field, format!("must be at most {max_chars} characters"));
         }
-        Patch::Value(text) => *target = Some(text.clone()),
+        Patch::Value(text) => match check_characters(text) {
+            Ok(()) => *target = Some(text.clone()),
+            Err(message) => errors.push(field, message),
+        },
     }
 }
 
@@ -682,7 +739,9 @@ fn changed_fields(
 }
 
 /// The input of a create: everything a POST body holds.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` masks secrets, as [`CredentialPatch`]'s does.
+#[derive(Clone, Debug)]
 pub struct NewCredential {
     /// The provider's wire name.
     pub provider: String,

@@ -889,3 +889,287 @@ proptest! {
         }
     }
 }
+
+// The secret-name guard (review M2 and look-alike names): every spelling of a declared secret
+// name that is not the kind's own declared name is refused, never stored in plain extra_data.
+
+/// One stored credential of each secret-holding kind, to patch.
+fn stored_credentials() -> Vec<(Credential, SecretMap)> {
+    vec![
+        stored_postgres_credential(),
+        create(json!({
+            "provider": "sftp", "kind": "user_password", "name": "drop box",
+            "extra_data": {"host": "sftp.example.com", "username": "etl", "password": "pw"}
+        })),
+        create(json!({
+            "provider": "sftp", "kind": "key_file", "name": "drop box key",
+            "extra_data": {"host": "sftp.example.com", "username": "etl",
+                           "private_key": "-----BEGIN KEY-----\nAAAA\n-----END KEY-----"}
+        })),
+        create(json!({
+            "provider": "stripe", "kind": "api_key", "name": "billing",
+            "extra_data": {"api_key": "sk_test_1"}
+        })),
+        create(json!({
+            "provider": "microsoft", "kind": "oauth2", "name": "graph",
+            "extra_data": {"client_id": "app", "client_secret": "cs"}
+        })),
+        keystatic(),
+    ]
+}
+
+#[test]
+fn other_kinds_secret_names_are_refused_as_plain_extra_data() {
+    // Declared secret fields of key_file and postgresql, sent to sftp/user_password.
+    let (credential, secrets) = stored_credentials().swap_remove(1);
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"passphrase": "my-key-passphrase",
+                              "connection_string": "sftp://u:pw-1234@host"}}),
+    );
+    assert_eq!(
+        fields(&errors),
+        ["extra_data.connection_string", "extra_data.passphrase"]
+    );
+    assert!(
+        errors[0].1.contains("looks like a secret"),
+        "{}",
+        errors[0].1
+    );
+}
+
+#[test]
+fn case_and_separator_variants_of_a_declared_name_are_refused_with_a_hint() {
+    let (credential, secrets) = stored_postgres_credential();
+    for (variant, declared) in [
+        ("Connection_String", "connection_string"),
+        ("connectionString", "connection_string"),
+        ("PASSWORD", "password"),
+        ("Host", "host"),
+        ("ssl-mode", "ssl_mode"),
+    ] {
+        let errors = errors_of(
+            &credential,
+            &secrets,
+            json!({"extra_data": {variant: "postgresql://etl:pw-9876@db/dw"}}),
+        );
+        assert_eq!(fields(&errors), [format!("extra_data.{variant}")]);
+        assert!(
+            errors[0].1.contains(&format!("did you mean `{declared}`?")),
+            "{variant}: {}",
+            errors[0].1
+        );
+    }
+}
+
+#[test]
+fn a_create_refuses_variants_too() {
+    let input = NewCredential::from_json(json!({
+        "provider": "sftp", "kind": "key_file", "name": "k",
+        "extra_data": {"host": "h.example", "username": "u",
+                       "private_key": "-----BEGIN KEY-----\nAAAA\n-----END KEY-----",
+                       "Passphrase": "my-key-passphrase"}
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors().len(), 1);
+    assert_eq!(errors.errors()[0].field, "extra_data.Passphrase");
+    assert!(errors.errors()[0].message.contains("`passphrase`"));
+}
+
+#[test]
+fn look_alike_and_invisible_spellings_are_refused() {
+    let (credential, secrets) = stored_postgres_credential();
+    for key in [
+        "\u{440}assword",          // Cyrillic er
+        "\u{ff50}assword",         // fullwidth p
+        "pass\u{200b}word",        // zero-width space
+        "api\u{200d}_key",         // zero-width joiner
+        "\u{1d41a}\u{1d429}i_key", // mathematical bold
+    ] {
+        let errors = errors_of(&credential, &secrets, json!({"extra_data": {key: "v4lue"}}));
+        assert_eq!(fields(&errors), [format!("extra_data.{key}")], "{key:?}");
+    }
+    // Nested, as everywhere the guard applies.
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"options": {"pass\u{200b}phrase": "v4lue"}}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.options.pass\u{200b}phrase"]);
+}
+
+#[test]
+fn keys_with_control_or_invisible_characters_are_refused() {
+    let (credential, secrets) = stored_postgres_credential();
+    for key in ["note\u{0}", "no\u{200b}te", "\u{202e}eton"] {
+        let errors = errors_of(&credential, &secrets, json!({"extra_data": {key: "x"}}));
+        assert_eq!(fields(&errors), [format!("extra_data.{key}")], "{key:?}");
+    }
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"caf\u{e9}_n\u{f8}te": "x"}}),
+    );
+    assert_eq!(outcome.credential.extra_data["caf\u{e9}_n\u{f8}te"], "x");
+}
+
+// Control characters in text fields (review L16).
+
+#[test]
+fn control_characters_in_text_fields_are_refused() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"name": "a\u{0}b", "description": "nul \u{0} inside",
+               "account_name": "etl\u{1b}[2J"}),
+    );
+    assert_eq!(fields(&errors), ["name", "description", "account_name"]);
+    let errors = errors_of(&credential, &secrets, json!({"account_name": "two\nlines"}));
+    assert_eq!(fields(&errors), ["account_name"]);
+}
+
+#[test]
+fn a_description_may_hold_tabs_and_line_breaks() {
+    let (credential, secrets) = stored_postgres_credential();
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"description": "first line\r\n\tsecond line\n"}),
+    );
+    assert_eq!(
+        outcome.credential.description.as_deref(),
+        Some("first line\r\n\tsecond line\n")
+    );
+}
+
+// Debug output of parsed bodies (review L5).
+
+#[test]
+fn debug_of_parsed_bodies_never_shows_a_secret() {
+    let body = json!({
+        "provider": "postgresql", "kind": "user_password", "name": "pg",
+        "extra_data": {"host": "db", "password": "pw-Debug-0001",
+                       "connection_string": "postgresql://u:pw-Debug-0002@db/x",
+                       "Passphrase": "pw-Debug-0003", "api\u{200d}_key": "pw-Debug-0004",
+                       "options": {"auth": {"token": "pw-Debug-0005"}},
+                       "port": {"not": "a port"}},
+        "metadata": {"note": "fine", "nested": {"client_secret": "pw-Debug-0006"}}
+    });
+    let printed = [
+        format!("{:?}", CredentialPatch::from_json(body.clone()).unwrap()),
+        format!("{:#?}", NewCredential::from_json(body).unwrap()),
+    ];
+    for printed in printed {
+        assert!(!printed.contains("pw-Debug"), "{printed}");
+        // The non-secret parts are still there to debug with.
+        assert!(
+            printed.contains("\"db\"") && printed.contains("Passphrase"),
+            "{printed}"
+        );
+    }
+}
+
+/// Look-alikes of ASCII letters from other scripts (Cyrillic, Greek).
+fn confusable(ch: char) -> Option<char> {
+    Some(match ch {
+        'a' => '\u{430}',
+        'c' => '\u{441}',
+        'e' => '\u{435}',
+        'i' => '\u{456}',
+        'o' => '\u{43e}',
+        'p' => '\u{440}',
+        's' => '\u{455}',
+        'x' => '\u{445}',
+        'y' => '\u{443}',
+        'k' => '\u{3ba}',
+        't' => '\u{3c4}',
+        _ => return None,
+    })
+}
+
+/// A spelling of `name` that a reader takes for the same word: each character is kept, changed in
+/// case, swapped for a look-alike or its fullwidth form, or followed by an invisible character
+/// or a separator; `_` may also vanish (camelCase).
+fn spell(name: &str, choices: &[u8]) -> String {
+    const INVISIBLE: [char; 6] = [
+        '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{ad}',
+    ];
+    const SEPARATORS: [char; 3] = ['_', '-', '.'];
+    let mut out = String::new();
+    for (index, ch) in name.chars().enumerate() {
+        let choice = choices.get(index).copied().unwrap_or(0);
+        match choice % 7 {
+            1 => out.extend(ch.to_uppercase()),
+            2 => out.push(confusable(ch).unwrap_or(ch)),
+            3 if ch.is_ascii_graphic() => {
+                out.push(char::from_u32(u32::from(ch) + 0xfee0).unwrap_or(ch));
+            }
+            4 => {
+                out.push(ch);
+                out.push(INVISIBLE[usize::from(choice / 7) % INVISIBLE.len()]);
+            }
+            5 => {
+                out.push(ch);
+                out.push(SEPARATORS[usize::from(choice / 7) % SEPARATORS.len()]);
+            }
+            6 if ch == '_' => {}
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+fn declared_secret_names() -> Vec<&'static str> {
+    let names: BTreeSet<&str> = crate::schema::all_schemas()
+        .iter()
+        .flat_map(crate::schema::Schema::secret_fields)
+        .map(|field| field.name)
+        .collect();
+    names.into_iter().collect()
+}
+
+proptest! {
+    #[test]
+    fn no_spelling_of_a_secret_name_is_stored_in_plain_extra_data(
+        name_index in any::<prop::sample::Index>(),
+        base_index in any::<prop::sample::Index>(),
+        choices in proptest::collection::vec(any::<u8>(), 0..24),
+        nested in any::<bool>(),
+    ) {
+        let names = declared_secret_names();
+        let name = names[name_index.index(names.len())];
+        let key = spell(name, &choices);
+        let mut bases = stored_credentials();
+        let (credential, secrets) = bases.swap_remove(base_index.index(bases.len()));
+        let schema = credential.schema().expect("schema");
+        let (extra_data, path) = if nested {
+            (json!({"options": {key.clone(): "pl41n-v4lue"}}), format!("extra_data.options.{key}"))
+        } else {
+            (json!({key.clone(): "pl41n-v4lue"}), format!("extra_data.{key}"))
+        };
+        let result = apply_patch(&credential, Some(&secrets), &patch(json!({"extra_data": extra_data})));
+        if !nested && schema.is_secret(&key) {
+            // The exact declared name of this kind: stored as a secret, not in extra_data.
+            let outcome = result.expect("a declared secret applies");
+            prop_assert!(!outcome.credential.extra_data.contains_key(&key));
+            let stored = outcome.secrets.expect("set");
+            prop_assert_eq!(stored.get(&key).expect("stored").expose(), "pl41n-v4lue");
+        } else {
+            let errors = match result {
+                Err(PatchError::Invalid(errors)) => errors,
+                other => return Err(TestCaseError::fail(format!("{key:?} was accepted: {other:?}"))),
+            };
+            prop_assert!(errors.errors().iter().any(|error| error.field == path), "{:?}", errors);
+        }
+    }
+}

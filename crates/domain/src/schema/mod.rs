@@ -17,7 +17,10 @@
 
 pub mod field;
 pub mod kind;
+pub mod names;
 pub mod provider;
+
+use std::sync::LazyLock;
 
 pub use field::{FieldSpec, FieldType, Required};
 pub use kind::{Kind, UnknownKind};
@@ -49,30 +52,96 @@ impl Schema {
     pub fn is_secret(&self, name: &str) -> bool {
         self.field(name).is_some_and(|field| field.secret)
     }
+
+    /// The declared field that `name` is a variant of but not equal to: the same name to a
+    /// reader (see [`names::fold`]), spelt differently, such as `Host` for `host` or
+    /// `connectionString` for `connection_string`.
+    ///
+    /// ```
+    /// use credvault_domain::schema::{Kind, Provider, schema_for};
+    ///
+    /// let schema = schema_for(Provider::Sftp, Kind::KeyFile).unwrap();
+    /// assert_eq!(schema.variant_of("Pass_Phrase").unwrap().name, "passphrase");
+    /// assert!(schema.variant_of("passphrase").is_none());
+    /// assert!(schema.variant_of("hostname").is_none());
+    /// ```
+    pub fn variant_of(&self, name: &str) -> Option<&'static FieldSpec> {
+        let folded = names::fold(name);
+        self.fields
+            .iter()
+            .find(|field| field.name != name && names::fold(field.name) == folded)
+    }
 }
 
-/// Substrings that make an undeclared key look like a secret.
-pub const SECRET_LIKE_PARTS: [&str; 5] = ["password", "secret", "token", "private_key", "api_key"];
+/// Words that make an undeclared key look like a secret, wherever they appear in its name.
+///
+/// Every declared secret field name of every schema counts as well (see [`looks_secret`]), so
+/// `passphrase` or `connection_string` is refused as plain `extra_data` on a kind that does not
+/// declare it. `private` alone is not on the list: `private_ip` or `private_network` name
+/// connection settings, and `private_key` is already here.
+pub const SECRET_LIKE_PARTS: [&str; 10] = [
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "private_key",
+    "ssh_key",
+    "api_key",
+    "credential",
+    "dsn",
+];
 
-/// Whether a key name looks like it holds a secret (case-insensitive).
+/// Whether a key name looks like it holds a secret.
+///
+/// The name is compared in its [`names::fold`]ed form, so case, separators, camelCase,
+/// compatibility forms, confusable letters and invisible characters make no difference. It
+/// looks secret when it contains one of [`SECRET_LIKE_PARTS`] or the name of any declared
+/// secret field of any schema.
 ///
 /// ```
 /// use credvault_domain::schema::looks_secret;
 ///
 /// assert!(looks_secret("db_PASSWORD"));
 /// assert!(looks_secret("refreshToken"));
+/// assert!(looks_secret("Passphrase"));
+/// assert!(looks_secret("connectionString"));
+/// assert!(looks_secret("\u{440}assword")); // Cyrillic er
 /// assert!(!looks_secret("host"));
 /// ```
 pub fn looks_secret(name: &str) -> bool {
-    let lowered = name.to_ascii_lowercase();
-    // `privateKey` and `apiKey` are secret-looking too, so compare without separators as well.
-    let squashed: String = lowered
-        .chars()
-        .filter(|ch| *ch != '_' && *ch != '-')
-        .collect();
-    SECRET_LIKE_PARTS
+    let folded = names::fold(name);
+    secret_like_folds()
         .iter()
-        .any(|part| lowered.contains(part) || squashed.contains(&part.replace('_', "")))
+        .any(|part| folded.contains(part.as_str()))
+}
+
+/// The folded [`SECRET_LIKE_PARTS`] and declared secret field names, computed once.
+fn secret_like_folds() -> &'static [String] {
+    static FOLDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let declared = SCHEMAS
+            .iter()
+            .flat_map(Schema::secret_fields)
+            .map(|field| field.name);
+        let mut folds: Vec<String> = SECRET_LIKE_PARTS
+            .into_iter()
+            .chain(declared)
+            .map(names::fold)
+            .collect();
+        folds.sort();
+        folds.dedup();
+        folds
+    });
+    &FOLDS
+}
+
+/// Whether `name` is, exactly, a declared non-secret field of some schema (such as `token_url`,
+/// which contains `token`). Such a key is a plain value wherever it is declared.
+pub fn is_declared_plain(name: &str) -> bool {
+    SCHEMAS
+        .iter()
+        .flat_map(|schema| schema.fields)
+        .any(|field| !field.secret && field.name == name)
 }
 
 /// The schema of a provider/kind pair, or `None` when the provider does not accept the kind.
@@ -293,6 +362,66 @@ mod tests {
     }
 
     #[test]
+    fn no_name_is_declared_secret_in_one_schema_and_plain_in_another() {
+        for schema in SCHEMAS {
+            for field in schema.secret_fields() {
+                assert!(!is_declared_plain(field.name), "{}", field.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_declared_secret_name_looks_secret_in_every_spelling() {
+        for schema in SCHEMAS {
+            for field in schema.secret_fields() {
+                let name = field.name;
+                for variant in [
+                    name.to_owned(),
+                    name.to_uppercase(),
+                    name.replace('_', "-"),
+                    name.replace('_', ""),
+                    camel_case(name),
+                ] {
+                    assert!(looks_secret(&variant), "{variant}");
+                }
+            }
+        }
+    }
+
+    fn camel_case(name: &str) -> String {
+        let mut parts = name.split('_');
+        let mut out = parts.next().unwrap_or_default().to_owned();
+        for part in parts {
+            let mut chars = part.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_uppercase());
+                out.push_str(chars.as_str());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn variants_of_declared_names_name_the_declared_field() {
+        let postgres = schema_for(Provider::Postgresql, Kind::UserPassword).unwrap();
+        for (variant, declared) in [
+            ("Host", "host"),
+            ("HOST", "host"),
+            ("Connection_String", "connection_string"),
+            ("connectionString", "connection_string"),
+            ("ssl-mode", "ssl_mode"),
+            ("pass\u{200b}word", "password"),
+        ] {
+            assert_eq!(
+                postgres.variant_of(variant).map(|field| field.name),
+                Some(declared),
+                "{variant:?}"
+            );
+        }
+        assert!(postgres.variant_of("application_name").is_none());
+    }
+
+    #[test]
     fn secret_looking_names() {
         for name in [
             "password",
@@ -301,6 +430,18 @@ mod tests {
             "x_token",
             "privateKey",
             "API_KEY",
+            "passphrase",
+            "Passphrase",
+            "connection_string",
+            "Connection_String",
+            "connectionString",
+            "admin_passwd",
+            "PWD",
+            "ssh-key",
+            "credentials",
+            "dsn",
+            "secret_access_key",
+            "app_password",
         ] {
             assert!(looks_secret(name), "{name}");
         }
@@ -311,6 +452,10 @@ mod tests {
             "region",
             "tenant_id",
             "content_paths",
+            "private_ip",
+            "application_name",
+            "access_key_id",
+            "database",
         ] {
             assert!(!looks_secret(name), "{name}");
         }

@@ -1,0 +1,135 @@
+//! Key names compared the way a reader sees them, for the secret-name guard.
+//!
+//! A key of `extra_data` is stored in plain text unless the schema declares it secret, so a key
+//! that merely *looks* like a secret field must be refused. "Looks like" is decided on the
+//! [`fold`]ed form of the name, which maps every spelling a person would read as the same word
+//! to one string:
+//!
+//! - NFKC: compatibility forms become their plain letters (fullwidth `ｐａｓｓｗｏｒｄ`, ligatures);
+//! - lower case, so `PASSPHRASE`, `Passphrase` and `connectionString` fold like the declared name;
+//! - the UTS #39 confusable skeleton (the tables rustc uses for its confusable-identifier lints):
+//!   the Cyrillic `р` in `рassword` becomes a Latin `p`, and default-ignorable characters such
+//!   as U+200B ZERO WIDTH SPACE or U+200D ZERO WIDTH JOINER disappear;
+//! - only letters and digits are kept, so `_`, `-`, `.` and spaces separate nothing.
+//!
+//! ```
+//! use credvault_domain::schema::names::fold;
+//!
+//! assert_eq!(fold("connection_string"), fold("Connection-String"));
+//! assert_eq!(fold("passphrase"), fold("\u{440}assphrase")); // Cyrillic er
+//! assert_eq!(fold("api_key"), fold("api\u{200d}_KEY"));
+//! assert_eq!(fold("password"), fold("\u{ff50}assword")); // fullwidth p
+//! assert_ne!(fold("host"), fold("port"));
+//! ```
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::{MixedScript, skeleton};
+
+/// The comparison form of a key name: NFKC, lower case, confusable skeleton, letters and digits.
+///
+/// Two names with the same fold are the same name to a reader; the fold itself is never stored
+/// or shown.
+pub fn fold(name: &str) -> String {
+    let compatible: String = name.nfkc().flat_map(char::to_lowercase).collect();
+    // The skeleton's prototypes are sometimes upper case (`0` becomes `O`): lower them again.
+    skeleton(&compatible)
+        .flat_map(char::to_lowercase)
+        .filter(|ch| ch.is_alphanumeric())
+        .collect()
+}
+
+/// Whether a key name holds a character that a reader cannot see: a control character, or a
+/// default-ignorable one (zero-width spaces and joiners, bidirectional marks, soft hyphens, …).
+///
+/// ```
+/// use credvault_domain::schema::names::has_hidden_characters;
+///
+/// assert!(has_hidden_characters("pass\u{200b}word"));
+/// assert!(has_hidden_characters("host\u{0}"));
+/// assert!(!has_hidden_characters("caf\u{e9}_ort"));
+/// ```
+pub fn has_hidden_characters(name: &str) -> bool {
+    name.chars().any(|ch| {
+        let mut buffer = [0u8; 4];
+        // The skeleton drops exactly the default-ignorable code points.
+        ch.is_control() || skeleton(ch.encode_utf8(&mut buffer)).next().is_none()
+    })
+}
+
+/// Whether a key name can deceive a reader: it holds a hidden character (see
+/// [`has_hidden_characters`]), or it mixes letters of several scripts, as `privaτe_key` (Greek
+/// tau) or `раssword` (Cyrillic `р` and `а` with Latin letters) do.
+///
+/// The confusable skeleton of [`fold`] maps many look-alikes but not all of them (UTS #39 takes
+/// the Greek `τ` for a small capital T, not for `t`), so a mixed-script name is refused outright
+/// rather than trusted to fold. A name in a single script, digits and separators included, is
+/// fine.
+///
+/// ```
+/// use credvault_domain::schema::names::is_deceptive;
+///
+/// assert!(is_deceptive("priva\u{3c4}e_key"));
+/// assert!(is_deceptive("pass\u{200b}word"));
+/// assert!(!is_deceptive("host_2"));
+/// assert!(!is_deceptive("\u{3ba}\u{3bb}\u{3b5}\u{3b9}\u{3b4}\u{3af}")); // Greek only
+/// ```
+pub fn is_deceptive(name: &str) -> bool {
+    has_hidden_characters(name) || !name.is_single_script()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_separator_variants_fold_alike() {
+        for variant in [
+            "Passphrase",
+            "PASSPHRASE",
+            "pass_phrase",
+            "pass-phrase",
+            "passPhrase",
+            "pass.phrase",
+            "pass phrase",
+        ] {
+            assert_eq!(fold(variant), fold("passphrase"), "{variant}");
+        }
+        assert_eq!(fold("connectionString"), fold("connection_string"));
+    }
+
+    #[test]
+    fn look_alike_letters_fold_like_latin_ones() {
+        // Cyrillic a, e, o, p and s; Greek omicron; fullwidth forms; mathematical bold.
+        for variant in [
+            "\u{440}\u{430}\u{455}\u{455}w\u{43e}rd",
+            "passw\u{3bf}rd",
+            "\u{ff30}\u{ff21}\u{ff33}\u{ff33}\u{ff37}\u{ff2f}\u{ff32}\u{ff24}",
+            "\u{1d429}assword",
+        ] {
+            assert_eq!(fold(variant), fold("password"), "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn invisible_characters_disappear_from_the_fold() {
+        for variant in [
+            "pass\u{200b}word",
+            "pass\u{200c}word",
+            "pass\u{200d}word",
+            "pass\u{2060}word",
+            "pass\u{feff}word",
+            "pass\u{ad}word",
+            "\u{202e}password",
+        ] {
+            assert_eq!(fold(variant), fold("password"), "{variant:?}");
+            assert!(has_hidden_characters(variant), "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn different_words_keep_different_folds() {
+        assert_ne!(fold("username"), fold("hostname"));
+        assert_ne!(fold("database"), fold("data"));
+        assert!(!has_hidden_characters("Ελληνικά-κλειδί"));
+    }
+}
