@@ -8,7 +8,7 @@
 use credvault_domain::patch::{self, Patch, check_name};
 use credvault_domain::principal::Role;
 use credvault_domain::service_account::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
-use credvault_domain::validate::ValidationErrors;
+use credvault_domain::validate::{ValidationErrors, check_multi_line};
 use serde_json::{Map, Value};
 
 // `check_name` enforces the integration credentials' limit; it must be the service accounts' too.
@@ -172,7 +172,13 @@ fn description(body: &mut Map<String, Value>, errors: &mut ValidationErrors) -> 
             );
             Patch::Absent
         }
-        Some(Value::String(text)) => Patch::Value(text),
+        Some(Value::String(text)) => match check_multi_line(&text) {
+            Ok(()) => Patch::Value(text),
+            Err(message) => {
+                errors.push("description", message);
+                Patch::Absent
+            }
+        },
         Some(_) => {
             errors.push("description", "must be a string");
             Patch::Absent
