@@ -114,6 +114,21 @@ fn invalid_input_fails_with_a_clear_message() {
         .unwrap();
     assert!(!bad_label.status.success());
     assert!(String::from_utf8_lossy(&bad_label.stderr).contains("invalid team label"));
+    // A label that `{team}` paths would read as an id could never be addressed.
+    let uuid_label = credvault(&url)
+        .args([
+            "admin",
+            "create-team",
+            "--label",
+            "0192f3a400007000800000000000abcd",
+        ])
+        .output()
+        .unwrap();
+    assert!(!uuid_label.status.success());
+    assert!(uuid_label.stdout.is_empty(), "no JSON on failure");
+    assert!(
+        String::from_utf8_lossy(&uuid_label.stderr).contains("must not have the form of a UUID")
+    );
 
     let bad_keys = credvault(&url)
         .env("CREDVAULT_MASTER_KEYS", "k1:c2hvcnQ=")
