@@ -1,7 +1,7 @@
 //! The OAuth 2.0 token endpoint on the wire (RFC 6749 §4.4 and §5): the form it reads, the token
 //! it returns and its error body, which is RFC 6749's and not problem+json.
 
-use credvault_domain::secret::SecretValue;
+use credvault_domain::secret::{MASK, SecretValue};
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
@@ -19,7 +19,8 @@ pub fn serialize_shown_once<S: Serializer>(
 /// The client authenticates with HTTP Basic (`client_id:client_secret`, each form-url-encoded
 /// first) or with `client_id` and `client_secret` in this form, not both. A parameter sent
 /// without a value counts as omitted; a repeated parameter is an `invalid_request`.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+// `Debug` is written by hand below, so that it masks `client_secret`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[schema(as = TokenRequest, example = json!({"grant_type": "client_credentials"}))]
 pub struct TokenRequest {
     /// Must be `client_credentials`; anything else is `unsupported_grant_type`.
@@ -34,6 +35,23 @@ pub struct TokenRequest {
     /// The client secret, when not sent with HTTP Basic.
     #[schema(example = "cvs_bG9uZy1yYW5kb20tc2VjcmV0LXNob3duLW9uY2UtMDAw")]
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            grant_type,
+            scope,
+            client_id,
+            client_secret,
+        } = self;
+        f.debug_struct("TokenRequest")
+            .field("grant_type", grant_type)
+            .field("scope", scope)
+            .field("client_id", client_id)
+            .field("client_secret", &client_secret.as_ref().map(|_| MASK))
+            .finish()
+    }
 }
 
 /// The grant types the token endpoint supports: only the client credentials grant.

@@ -1,6 +1,14 @@
 //! Form decoding, with the examples of the WHATWG URL standard and RFC 6749.
 
+use zeroize::Zeroizing;
+
 use crate::form::{FormError, decode_component, parse_pairs};
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, Zeroizing<String>)> {
+    list.iter()
+        .map(|(name, value)| ((*name).to_owned(), Zeroizing::new((*value).to_owned())))
+        .collect()
+}
 
 #[test]
 fn plus_is_a_space_and_percent_escapes_are_bytes() {
@@ -14,10 +22,10 @@ fn plus_is_a_space_and_percent_escapes_are_bytes() {
 fn rfc_6749_client_credentials_body_decodes() {
     assert_eq!(
         parse_pairs("grant_type=client_credentials&scope=read+write"),
-        Ok(vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("scope".to_owned(), "read write".to_owned()),
-        ])
+        Ok(pairs(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read write"),
+        ]))
     );
 }
 
@@ -25,11 +33,11 @@ fn rfc_6749_client_credentials_body_decodes() {
 fn empty_segments_are_skipped_and_a_bare_name_has_an_empty_value() {
     assert_eq!(
         parse_pairs("a=1&&flag&expand%5B%5D=permissions&"),
-        Ok(vec![
-            ("a".to_owned(), "1".to_owned()),
-            ("flag".to_owned(), String::new()),
-            ("expand[]".to_owned(), "permissions".to_owned()),
-        ])
+        Ok(pairs(&[
+            ("a", "1"),
+            ("flag", ""),
+            ("expand[]", "permissions")
+        ]))
     );
     assert_eq!(parse_pairs(""), Ok(Vec::new()));
 }

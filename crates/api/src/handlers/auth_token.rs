@@ -20,6 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{TimeDelta, Utc};
 use credvault_domain::secret::SecretValue;
 use credvault_persistence::StoreError;
+use zeroize::Zeroizing;
 
 use crate::body::MAX_BODY_BYTES;
 use crate::dto::problem::Problem;
@@ -249,7 +250,9 @@ impl TokenParams {
             client_secret: None,
         };
         let mut seen = BTreeSet::new();
-        for (name, value) in pairs {
+        // Every value is a wiped-on-drop buffer: the ones not taken below (ignored, repeated,
+        // or left over after an error) are wiped when `pairs` is dropped.
+        for (name, mut value) in pairs {
             let Some(known) = KNOWN_PARAMETERS.iter().find(|known| **known == name) else {
                 continue;
             };
@@ -262,9 +265,12 @@ impl TokenParams {
                 )));
             }
             match *known {
-                "grant_type" => params.grant_type = Some(value),
-                "client_id" => params.client_id = Some(value),
-                "client_secret" => params.client_secret = Some(SecretValue::new(value)),
+                "grant_type" => params.grant_type = Some(std::mem::take(&mut *value)),
+                "client_id" => params.client_id = Some(std::mem::take(&mut *value)),
+                // Moved, not copied, into the secret's own buffer.
+                "client_secret" => {
+                    params.client_secret = Some(SecretValue::new(std::mem::take(&mut *value)));
+                }
                 // `scope`: accepted and ignored; the token carries the account's role.
                 _ => {}
             }
@@ -340,9 +346,10 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<ClientAuthentication>, 
         // Only Basic authenticates a client here.
         return Err(TokenError::InvalidClient);
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = SecretValue::new(String::from_utf8(decoded).map_err(|_| malformed())?);
-    let (client_id, client_secret) = decoded.expose().split_once(':').ok_or_else(malformed)?;
+    // The decoded `client_id:client_secret` is wiped on drop, on the error paths too.
+    let decoded = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| malformed())?);
+    let decoded = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
+    let (client_id, client_secret) = decoded.split_once(':').ok_or_else(malformed)?;
     let client_id = decode_component(client_id).map_err(|_| malformed())?;
     let client_secret = SecretValue::new(decode_component(client_secret).map_err(|_| malformed())?);
     if client_id.is_empty() || client_secret.expose().is_empty() {

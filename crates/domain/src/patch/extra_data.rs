@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
+use zeroize::Zeroize;
 
 use crate::schema::names::is_deceptive;
 use crate::schema::{Schema, is_declared_plain, looks_secret};
@@ -62,8 +63,21 @@ impl SecretInput {
             // The string moves into the secret buffer without a copy.
             Value::String(text) if text.is_empty() || text == MASK => Self::Keep,
             Value::String(text) => Self::Text(SecretValue::new(text)),
-            _ => Self::NotAString,
+            other => {
+                wipe(other);
+                Self::NotAString
+            }
         }
+    }
+}
+
+/// Wipes every string of a value that is dropped because it may hold a secret.
+fn wipe(value: Value) {
+    match value {
+        Value::String(mut text) => text.zeroize(),
+        Value::Array(items) => items.into_iter().for_each(wipe),
+        Value::Object(map) => map.into_iter().for_each(|(_, nested)| wipe(nested)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
@@ -122,7 +136,10 @@ impl ExtraDataPatch {
                     ExtraValue::Secret(SecretInput::from_value(value))
                 } else {
                     match secret_looking_path(&value, &path) {
-                        Some(nested) => ExtraValue::SecretInside(nested),
+                        Some(nested) => {
+                            wipe(value);
+                            ExtraValue::SecretInside(nested)
+                        }
                         None => ExtraValue::Plain(value),
                     }
                 };
