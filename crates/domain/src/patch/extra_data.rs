@@ -48,7 +48,9 @@ pub fn keeps_stored_secret(value: &Value) -> bool {
 /// The value sent under a secret-looking key, taken out of the JSON tree.
 #[derive(Clone)]
 pub enum SecretInput {
-    /// `null`, `""` or the mask: keep the stored value.
+    /// `null`: keep the stored secret; for an undeclared key stored earlier, delete it.
+    Null,
+    /// `""` or the mask: keep the stored value.
     Keep,
     /// Any other string, already in a wiped-on-drop buffer.
     Text(SecretValue),
@@ -59,7 +61,7 @@ pub enum SecretInput {
 impl SecretInput {
     fn from_value(value: Value) -> Self {
         match value {
-            Value::Null => Self::Keep,
+            Value::Null => Self::Null,
             // The string moves into the secret buffer without a copy.
             Value::String(text) if text.is_empty() || text == MASK => Self::Keep,
             Value::String(text) => Self::Text(SecretValue::new(text)),
@@ -84,6 +86,7 @@ fn wipe(value: Value) {
 impl fmt::Debug for SecretInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Null => f.write_str("Null"),
             Self::Keep => f.write_str("Keep"),
             Self::Text(_) => write!(f, "Text({MASK})"),
             Self::NotAString => f.write_str("NotAString"),
@@ -197,7 +200,7 @@ pub fn merge_extra_data(
                 }
             }
             (Some(field), ExtraValue::Secret(input)) if field.secret => match input {
-                SecretInput::Keep => {
+                SecretInput::Null | SecretInput::Keep => {
                     secret_ops.insert(key.to_owned(), SecretOp::Keep);
                 }
                 SecretInput::Text(text) => match field.check_secret(text.expose()) {
@@ -244,6 +247,13 @@ pub fn merge_extra_data(
                     }
                     Err(message) => errors.push(path, message),
                 }
+            }
+            // Deleting an undeclared key stored before today's rules is always allowed: it
+            // writes nothing new.
+            (None, ExtraValue::Plain(Value::Null) | ExtraValue::Secret(SecretInput::Null))
+                if extra_data.contains_key(key) =>
+            {
+                extra_data.remove(key);
             }
             (None, _) if schema.variant_of(key).is_some() => {
                 let declared = schema.variant_of(key).map_or("", |field| field.name);

@@ -1022,6 +1022,32 @@ fn keys_with_control_or_invisible_characters_are_refused() {
     assert_eq!(outcome.credential.extra_data["caf\u{e9}_n\u{f8}te"], "x");
 }
 
+#[test]
+fn an_undeclared_key_stored_before_the_rules_can_still_be_deleted() {
+    let (mut credential, secrets) = stored_postgres_credential();
+    for legacy in ["Passphrase", "pass\u{200b}word", "Host"] {
+        credential
+            .extra_data
+            .insert(legacy.to_owned(), json!("stored earlier"));
+    }
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"Passphrase": null, "pass\u{200b}word": null, "Host": null}}),
+    );
+    assert_eq!(
+        outcome.credential.extra_data,
+        stored_postgres_credential().0.extra_data
+    );
+    // Setting them again is refused.
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"Passphrase": "x"}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.Passphrase"]);
+}
+
 // Control characters in text fields (review L16).
 
 #[test]
