@@ -403,7 +403,9 @@ mod tests {
 
     #[test]
     fn variants_of_declared_names_name_the_declared_field() {
-        let postgres = schema_for(Provider::Postgresql, Kind::UserPassword).unwrap();
+        let Some(postgres) = schema_for(Provider::Postgresql, Kind::UserPassword) else {
+            panic!("postgresql/user_password has a schema");
+        };
         for (variant, declared) in [
             ("Host", "host"),
             ("HOST", "host"),
