@@ -1178,10 +1178,16 @@ proptest! {
         let mut bases = stored_credentials();
         let (credential, secrets) = bases.swap_remove(base_index.index(bases.len()));
         let schema = credential.schema().expect("schema");
+        // A value of the right shape for the declared field, so that only the name decides.
+        let value = match schema.field(&key).map(|field| field.ty) {
+            Some(crate::schema::FieldType::Pem) => "-----BEGIN KEY-----\npl41n\n-----END KEY-----",
+            Some(crate::schema::FieldType::ConnectionString) => "host=db password=pl41n",
+            _ => "pl41n-v4lue",
+        };
         let (extra_data, path) = if nested {
-            (json!({"options": {key.clone(): "pl41n-v4lue"}}), format!("extra_data.options.{key}"))
+            (json!({"options": {key.clone(): value}}), format!("extra_data.options.{key}"))
         } else {
-            (json!({key.clone(): "pl41n-v4lue"}), format!("extra_data.{key}"))
+            (json!({key.clone(): value}), format!("extra_data.{key}"))
         };
         let result = apply_patch(&credential, Some(&secrets), &patch(json!({"extra_data": extra_data})));
         if !nested && schema.is_secret(&key) {
@@ -1189,7 +1195,7 @@ proptest! {
             let outcome = result.expect("a declared secret applies");
             prop_assert!(!outcome.credential.extra_data.contains_key(&key));
             let stored = outcome.secrets.expect("set");
-            prop_assert_eq!(stored.get(&key).expect("stored").expose(), "pl41n-v4lue");
+            prop_assert_eq!(stored.get(&key).expect("stored").expose(), value);
         } else {
             let errors = match result {
                 Err(PatchError::Invalid(errors)) => errors,

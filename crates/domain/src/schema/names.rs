@@ -23,7 +23,7 @@
 //! ```
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_security::{MixedScript, skeleton};
+use unicode_security::{RestrictionLevel, RestrictionLevelDetection, skeleton};
 
 /// The comparison form of a key name: NFKC, lower case, confusable skeleton, letters and digits.
 ///
@@ -57,24 +57,31 @@ pub fn has_hidden_characters(name: &str) -> bool {
 }
 
 /// Whether a key name can deceive a reader: it holds a hidden character (see
-/// [`has_hidden_characters`]), or it mixes letters of several scripts, as `privaτe_key` (Greek
-/// tau) or `раssword` (Cyrillic `р` and `а` with Latin letters) do.
+/// [`has_hidden_characters`]), or its letters, after NFKC, are not "highly restrictive" in the
+/// sense of UTS #39: a single script, or Latin with Han, Hiragana and Katakana, Bopomofo or
+/// Hangul. So `privaτe_key` (Latin with a Greek tau) and `раssword` (Cyrillic `р` and `а` among
+/// Latin letters) are deceptive, while `κλειδί` (Greek only), `db_設定` or `ｎｏｔｅ` are not.
 ///
 /// The confusable skeleton of [`fold`] maps many look-alikes but not all of them (UTS #39 takes
-/// the Greek `τ` for a small capital T, not for `t`), so a mixed-script name is refused outright
-/// rather than trusted to fold. A name in a single script, digits and separators included, is
-/// fine.
+/// the Greek `τ` for a small capital T, not for `t`), so a name mixing scripts that have letters
+/// confusable with Latin ones is refused outright rather than trusted to fold.
 ///
 /// ```
 /// use credvault_domain::schema::names::is_deceptive;
 ///
 /// assert!(is_deceptive("priva\u{3c4}e_key"));
+/// assert!(is_deceptive("\u{440}\u{430}ssword"));
 /// assert!(is_deceptive("pass\u{200b}word"));
 /// assert!(!is_deceptive("host_2"));
 /// assert!(!is_deceptive("\u{3ba}\u{3bb}\u{3b5}\u{3b9}\u{3b4}\u{3af}")); // Greek only
+/// assert!(!is_deceptive("db_\u{8a2d}\u{5b9a}")); // Latin with Han
 /// ```
 pub fn is_deceptive(name: &str) -> bool {
-    has_hidden_characters(name) || !name.is_single_script()
+    if has_hidden_characters(name) {
+        return true;
+    }
+    let letters: String = name.nfkc().filter(|ch| ch.is_alphanumeric()).collect();
+    letters.as_str().detect_restriction_level() > RestrictionLevel::HighlyRestrictive
 }
 
 #[cfg(test)]
@@ -123,6 +130,28 @@ mod tests {
         ] {
             assert_eq!(fold(variant), fold("password"), "{variant:?}");
             assert!(has_hidden_characters(variant), "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn mixing_latin_with_look_alike_scripts_is_deceptive() {
+        for deceptive in [
+            "p\u{430}ssword",    // Cyrillic a
+            "priva\u{3c4}e_key", // Greek tau
+            "t\u{585}ken",       // Armenian oh
+            "no\u{200b}te",      // zero-width space
+        ] {
+            assert!(is_deceptive(deceptive), "{deceptive:?}");
+        }
+        for fine in [
+            "application_name",
+            "\u{ff4e}\u{ff4f}\u{ff54}\u{ff45}", // fullwidth "note"
+            "\u{43a}\u{43b}\u{44e}\u{447}",     // Cyrillic only
+            "db_\u{8a2d}\u{5b9a}_\u{30ad}\u{30fc}", // Latin, Han, Katakana
+            "caf\u{e9}-ort",
+            "",
+        ] {
+            assert!(!is_deceptive(fine), "{fine:?}");
         }
     }
 
