@@ -112,3 +112,6 @@ pub struct OAuthErrorResponse {
     #[schema(example = "client authentication failed")]
     pub error_description: String,
 }
+
+#[cfg(test)]
+mod tests;

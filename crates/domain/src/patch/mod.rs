@@ -559,10 +559,14 @@ fn collect_clears(
         let path = format!("clear_secrets.{name}");
         if !schema.is_secret(name) {
             let declared: Vec<&str> = schema.secret_fields().map(|field| field.name).collect();
+            let hint = match schema.variant_of(name).filter(|field| field.secret) {
+                Some(field) => format!("did you mean `{}`? ", field.name),
+                None => String::new(),
+            };
             errors.push(
                 path,
                 format!(
-                    "is not a secret field of {}/{}; the secret fields are: {}",
+                    "is not a secret field of {}/{}; {hint}the secret fields are: {}",
                     schema.provider,
                     schema.kind,
                     declared.join(", ")

@@ -964,6 +964,22 @@ fn case_and_separator_variants_of_a_declared_name_are_refused_with_a_hint() {
 }
 
 #[test]
+fn clear_secrets_names_the_declared_field_of_a_variant() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"clear_secrets": ["Connection-String"]}),
+    );
+    assert_eq!(fields(&errors), ["clear_secrets.Connection-String"]);
+    assert!(
+        errors[0].1.contains("did you mean `connection_string`?"),
+        "{}",
+        errors[0].1
+    );
+}
+
+#[test]
 fn a_create_refuses_variants_too() {
     let input = NewCredential::from_json(json!({
         "provider": "sftp", "kind": "key_file", "name": "k",
