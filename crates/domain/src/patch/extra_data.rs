@@ -267,6 +267,10 @@ pub fn merge_extra_data(
             }
             (None, _) if is_deceptive(key) => errors.push(path, DECEPTIVE_KEY_MESSAGE),
             (None, ExtraValue::Secret(_)) => errors.push(path, secret_like_message(schema)),
+            // A plain field of other kinds whose name looks secret (`token_url` on SFTP).
+            (None, ExtraValue::Plain(_)) if looks_secret(key) => {
+                errors.push(path, secret_like_message(schema));
+            }
             (None, ExtraValue::Plain(Value::Null)) => {
                 extra_data.remove(key);
             }

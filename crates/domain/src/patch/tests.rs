@@ -980,6 +980,17 @@ fn clear_secrets_names_the_declared_field_of_a_variant() {
 }
 
 #[test]
+fn a_secret_looking_plain_field_of_another_kind_stays_refused() {
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"token_url": "https://login.example.com/token"}}),
+    );
+    assert_eq!(fields(&errors), ["extra_data.token_url"]);
+}
+
+#[test]
 fn a_create_refuses_variants_too() {
     let input = NewCredential::from_json(json!({
         "provider": "sftp", "kind": "key_file", "name": "k",
