@@ -69,7 +69,7 @@ impl Schema {
         let folded = names::fold(name);
         self.fields
             .iter()
-            .find(|field| field.name != name && names::fold(field.name) == folded)
+            .find(|field| field.name != name && declared_fold(field.name) == folded)
     }
 }
 
@@ -133,6 +133,23 @@ fn secret_like_folds() -> &'static [String] {
         folds
     });
     &FOLDS
+}
+
+/// The fold of a declared field name, computed once per name.
+fn declared_fold(name: &str) -> &'static str {
+    static FOLDS: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+        let mut folds: Vec<(&'static str, String)> = SCHEMAS
+            .iter()
+            .flat_map(|schema| schema.fields)
+            .map(|field| (field.name, names::fold(field.name)))
+            .collect();
+        folds.sort();
+        folds.dedup();
+        folds
+    });
+    FOLDS
+        .binary_search_by(|(declared, _)| (*declared).cmp(name))
+        .map_or("", |index| FOLDS[index].1.as_str())
 }
 
 /// Whether `name` is, exactly, a declared non-secret field of some schema (such as `token_url`,
