@@ -13,6 +13,7 @@ mod credentials_patch;
 mod errors;
 mod fallback;
 mod helpers;
+mod idempotency;
 mod openapi;
 mod operations;
 mod outage;

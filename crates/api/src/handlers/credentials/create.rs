@@ -15,7 +15,7 @@ use crate::dto::credential::{CreateCredentialRequest, CredentialResponse};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{actor, credential_response, seal};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{self, Begin};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
@@ -61,12 +61,10 @@ pub(crate) async fn create_credential(
 ) -> Result<HttpResponse, ApiError> {
     let team = team_for(&state, &principal, &team, Action::CreateIntegration).await?;
     let raw_body = body::read_raw(&req, payload).await?;
-    let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key
-        && let Some(replayed) = key.replay(&state, &principal).await?
-    {
-        return Ok(replayed);
-    }
+    let claim = match idempotency::begin(&state, &principal, &req, &raw_body).await? {
+        Begin::Replay(replayed) => return Ok(replayed),
+        Begin::Run(claim) => claim,
+    };
     let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
 
     let now = Utc::now().trunc_subsecs(6);
@@ -88,7 +86,6 @@ pub(crate) async fn create_credential(
     let credential = created.credential;
     let store = state.store.clone();
     let stored = credential.clone();
-    blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
 
     let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
     let mut response = credential_response(StatusCode::CREATED, credential)?;
@@ -96,8 +93,20 @@ pub(crate) async fn create_credential(
         header::LOCATION,
         header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
     );
-    match idempotency_key {
-        Some(key) => key.remember(&state, &principal, response).await,
-        None => Ok(response),
-    }
+    let Some(claim) = claim else {
+        blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
+        return Ok(response);
+    };
+    // The response is rendered before the write and stored in its transaction, so the answer
+    // sent now and every replay are the same bytes, and a commit always has its record.
+    let first_response = idempotency::to_stored(response);
+    let held = claim.claim().clone();
+    let recorded = first_response.clone();
+    web::block(move || {
+        store.insert_credential_completing(&stored, ciphertext.as_ref(), &event, &held, &recorded)
+    })
+    .await?
+    .map_err(idempotency::completion_error)?;
+    claim.completed();
+    idempotency::replay(&first_response)
 }

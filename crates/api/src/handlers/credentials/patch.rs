@@ -30,7 +30,7 @@ use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{actor, credential_response, open, seal};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{self, Begin};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
@@ -54,6 +54,8 @@ enum Rejection {
     Crypto(CryptoError),
     /// A dry run: the credential the patch would produce.
     DryRun(Box<Credential>),
+    /// The response to store for the `Idempotency-Key` could not be rendered.
+    Response(ApiError),
 }
 
 /// Update a credential (partial update).
@@ -114,19 +116,26 @@ pub(crate) async fn update_credential(
     let expected_version = if_match(&req)?;
     let dry_run = dry_run(query.dry_run.as_deref())?;
     let raw_body = body::read_raw(&req, payload).await?;
-    let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key
-        && let Some(replayed) = key.replay(&state, &principal).await?
-    {
-        return Ok(replayed);
-    }
+    // A dry run stores no response, so it claims no key; it still answers a reused key.
+    let claim = if dry_run {
+        if let Some(replayed) = idempotency::check(&state, &principal, &req, &raw_body).await? {
+            return Ok(replayed);
+        }
+        None
+    } else {
+        match idempotency::begin(&state, &principal, &req, &raw_body).await? {
+            Begin::Replay(replayed) => return Ok(replayed),
+            Begin::Run(claim) => claim,
+        }
+    };
     let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
 
     let store = state.store.clone();
     let key_ring = state.key_ring.clone();
     let update_principal = principal.clone();
-    let outcome = web::block(move || {
-        store.update_credential(team.id, credential_id, expected_version, |stored| {
+    let held = claim.as_ref().map(|claim| claim.claim().clone());
+    let (outcome, first_response) = web::block(move || {
+        let decide_on = |stored: &StoredCredential| {
             decide(
                 &key_ring,
                 &update_principal,
@@ -135,11 +144,39 @@ pub(crate) async fn update_credential(
                 dry_run,
                 stored,
             )
-        })
+        };
+        let Some(held) = held else {
+            let outcome =
+                store.update_credential(team.id, credential_id, expected_version, decide_on);
+            return (outcome, None);
+        };
+        // The response is rendered from the row as written and stored in the same transaction.
+        let mut first_response = None;
+        let outcome = store.update_credential_completing(
+            team.id,
+            credential_id,
+            expected_version,
+            &held,
+            decide_on,
+            |stored| {
+                let response = credential_response(StatusCode::OK, stored.credential.clone())
+                    .map_err(Rejection::Response)?;
+                let stored_response = idempotency::to_stored(response);
+                first_response = Some(stored_response.clone());
+                Ok(stored_response)
+            },
+        );
+        (outcome, first_response)
     })
     .await?;
     let credential = match outcome {
-        Ok(stored) => stored.credential,
+        Ok(stored) => match (claim, first_response) {
+            (Some(claim), Some(first_response)) => {
+                claim.completed();
+                return idempotency::replay(&first_response);
+            }
+            _ => stored.credential,
+        },
         Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
         Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
             return Err(errors.into());
@@ -150,13 +187,10 @@ pub(crate) async fn update_credential(
         Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
             return Err(ApiError::internal(error));
         }
-        Err(UpdateError::Store(error)) => return Err(error.into()),
+        Err(UpdateError::Rejected(Rejection::Response(error))) => return Err(error),
+        Err(UpdateError::Store(error)) => return Err(idempotency::completion_error(error)),
     };
-    let response = credential_response(StatusCode::OK, credential)?;
-    match idempotency_key {
-        Some(key) if !dry_run => key.remember(&state, &principal, response).await,
-        _ => Ok(response),
-    }
+    credential_response(StatusCode::OK, credential)
 }
 
 /// The decision made on the latest stored row, inside the store's transaction.
