@@ -25,12 +25,13 @@ use crate::tenancy::{blocking, team_for};
 /// Secrets are sent inside `extra_data` under their field names and stored encrypted. The status
 /// defaults to `credentials_saved` when every required secret is present, else `pending`.
 /// Requires the `owner` role. With `Idempotency-Key`, a retry with the same body within 24 hours
-/// returns the first response.
+/// returns the first response, and one sent while the first is still running gets `409` with
+/// `Retry-After`.
 #[utoipa::path(
     tag = "credentials",
     params(
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response, or answer `409` with `Retry-After` while the first request is still running; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
     ),
     request_body(content = CreateCredentialRequest, content_type = "application/json"),
     responses(
@@ -42,6 +43,9 @@ use crate::tenancy::{blocking, team_for};
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
+        )),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, listed in `errors`; or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),

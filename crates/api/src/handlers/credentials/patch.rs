@@ -73,7 +73,7 @@ enum Rejection {
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
         ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
         ("If-Match" = Option<String>, Header, description = "Only update if the stored version is this one, quoted: `\"3\"`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response, or answer `409` with `Retry-After` while the first request is still running; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
         PatchQuery,
     ),
     request_body(
@@ -91,6 +91,9 @@ enum Rejection {
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
+        )),
         (status = 412, description = "If-Match does not match; `current_version` names the stored one", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
