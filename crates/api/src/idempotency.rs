@@ -4,8 +4,8 @@
 //! primary key of the record decides between concurrent requests, on one instance or many. The
 //! winner runs and stores its successful (2xx) response in the same transaction as its write
 //! (`Store::insert_credential_completing`, `Store::update_credential_completing`), so the write
-//! and its record commit together or not at all. A failed request gives the key back
-//! ([`Claim`] releases it when dropped), so a corrected retry may reuse the key.
+//! and its record commit together or not at all. A failed request gives the key back before it
+//! answers ([`finish`]), so a corrected retry may reuse the key.
 //!
 //! Another request with the same key and the same fingerprint gets the first response again, byte
 //! for byte, or `409` with `Retry-After` while the first is still running; one with another
@@ -203,10 +203,10 @@ pub fn completion_error(error: StoreError) -> ApiError {
 
 /// This request's hold on its `Idempotency-Key`.
 ///
-/// Pass [`Claim::claim`] to the write that stores the response, then call [`Claim::completed`].
-/// Dropped before that (the request failed, or its client went away), it releases the key in
-/// the background, so that a corrected retry may use it; if that fails, the claim simply
-/// expires.
+/// Pass [`Claim::claim`] to the write that stores the response, then hand the outcome to
+/// [`finish`], which keeps the record after a success and releases the key after a failure.
+/// Dropped without either (the client went away and the request was cancelled), it releases the
+/// key in the background; if that fails, the claim simply expires.
 #[derive(Debug)]
 pub struct Claim {
     /// `None` once completed.
@@ -224,6 +224,38 @@ impl Claim {
     pub fn completed(mut self) {
         self.store = None;
     }
+
+    /// The request failed: give the key back now, before the answer goes out.
+    pub async fn release(mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let claim = self.claim.clone();
+        match web::block(move || store.release_idempotency(&claim)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                log::warn!("could not release an idempotency key; it expires instead: {error}");
+            }
+            Err(error) => {
+                log::warn!("could not release an idempotency key; it expires instead: {error}");
+            }
+        }
+    }
+}
+
+/// Ends a request that may hold a claim: a success has completed it in its write's transaction;
+/// a failure releases it before the answer goes out, so that a corrected retry sent right after
+/// the answer finds the key free.
+pub async fn finish(
+    claim: Option<Claim>,
+    outcome: Result<HttpResponse, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    match (claim, &outcome) {
+        (Some(claim), Ok(_)) => claim.completed(),
+        (Some(claim), Err(_)) => claim.release().await,
+        (None, _) => {}
+    }
+    outcome
 }
 
 impl Drop for Claim {

@@ -69,48 +69,58 @@ pub(crate) async fn create_credential(
         Begin::Replay(replayed) => return Ok(replayed),
         Begin::Run(claim) => claim,
     };
-    let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
+    // A failure releases the key before the answer goes out, so a corrected retry may use it.
+    let outcome: Result<HttpResponse, ApiError> = async {
+        let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
 
-    let now = Utc::now().trunc_subsecs(6);
-    let credential_id = CredentialId::new();
-    let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
-    let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
-        .map_err(ApiError::internal)?;
-    let event = AuditEvent {
-        id: EventId::new(),
-        team_id: team.id,
-        credential_id,
-        action: AuditAction::Created,
-        actor: actor(&principal),
-        changed_fields: created.changed_fields,
-        secrets: created.secret_effects,
-        request_id,
-        at: now,
-    };
-    let credential = created.credential;
-    let store = state.store.clone();
-    let stored = credential.clone();
+        let now = Utc::now().trunc_subsecs(6);
+        let credential_id = CredentialId::new();
+        let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
+        let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
+            .map_err(ApiError::internal)?;
+        let event = AuditEvent {
+            id: EventId::new(),
+            team_id: team.id,
+            credential_id,
+            action: AuditAction::Created,
+            actor: actor(&principal),
+            changed_fields: created.changed_fields,
+            secrets: created.secret_effects,
+            request_id,
+            at: now,
+        };
+        let credential = created.credential;
+        let store = state.store.clone();
+        let stored = credential.clone();
 
-    let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
-    let mut response = credential_response(StatusCode::CREATED, credential)?;
-    response.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-    );
-    let Some(claim) = claim else {
-        blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
-        return Ok(response);
-    };
-    // The response is rendered before the write and stored in its transaction, so the answer
-    // sent now and every replay are the same bytes, and a commit always has its record.
-    let first_response = idempotency::to_stored(response);
-    let held = claim.claim().clone();
-    let recorded = first_response.clone();
-    web::block(move || {
-        store.insert_credential_completing(&stored, ciphertext.as_ref(), &event, &held, &recorded)
-    })
-    .await?
-    .map_err(idempotency::completion_error)?;
-    claim.completed();
-    idempotency::replay(&first_response)
+        let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
+        let mut response = credential_response(StatusCode::CREATED, credential)?;
+        response.headers_mut().insert(
+            header::LOCATION,
+            header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
+        );
+        let Some(claim) = &claim else {
+            blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
+            return Ok(response);
+        };
+        // The response is rendered before the write and stored in its transaction, so the answer
+        // sent now and every replay are the same bytes, and a commit always has its record.
+        let first_response = idempotency::to_stored(response);
+        let held = claim.claim().clone();
+        let recorded = first_response.clone();
+        web::block(move || {
+            store.insert_credential_completing(
+                &stored,
+                ciphertext.as_ref(),
+                &event,
+                &held,
+                &recorded,
+            )
+        })
+        .await?
+        .map_err(idempotency::completion_error)?;
+        idempotency::replay(&first_response)
+    }
+    .await;
+    idempotency::finish(claim, outcome).await
 }

@@ -131,69 +131,72 @@ pub(crate) async fn update_credential(
             Begin::Run(claim) => claim,
         }
     };
-    let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
+    // A failure releases the key before the answer goes out, so a corrected retry may use it.
+    let outcome: Result<HttpResponse, ApiError> = async {
+        let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
 
-    let store = state.store.clone();
-    let key_ring = state.key_ring.clone();
-    let update_principal = principal.clone();
-    let held = claim.as_ref().map(|claim| claim.claim().clone());
-    let (outcome, first_response) = web::block(move || {
-        let decide_on = |stored: &StoredCredential| {
-            decide(
-                &key_ring,
-                &update_principal,
-                request_id,
-                &credential_patch,
-                dry_run,
-                stored,
-            )
-        };
-        let Some(held) = held else {
-            let outcome =
-                store.update_credential(team.id, credential_id, expected_version, decide_on);
-            return (outcome, None);
-        };
-        // The response is rendered from the row as written and stored in the same transaction.
-        let mut first_response = None;
-        let outcome = store.update_credential_completing(
-            team.id,
-            credential_id,
-            expected_version,
-            &held,
-            decide_on,
-            |stored| {
-                let response = credential_response(StatusCode::OK, stored.credential.clone())
-                    .map_err(Rejection::Response)?;
-                let stored_response = idempotency::to_stored(response);
-                first_response = Some(stored_response.clone());
-                Ok(stored_response)
+        let store = state.store.clone();
+        let key_ring = state.key_ring.clone();
+        let update_principal = principal.clone();
+        let held = claim.as_ref().map(|claim| claim.claim().clone());
+        let (outcome, first_response) = web::block(move || {
+            let decide_on = |stored: &StoredCredential| {
+                decide(
+                    &key_ring,
+                    &update_principal,
+                    request_id,
+                    &credential_patch,
+                    dry_run,
+                    stored,
+                )
+            };
+            let Some(held) = held else {
+                let outcome =
+                    store.update_credential(team.id, credential_id, expected_version, decide_on);
+                return (outcome, None);
+            };
+            // The response is rendered from the row as written and stored in the same transaction.
+            let mut first_response = None;
+            let outcome = store.update_credential_completing(
+                team.id,
+                credential_id,
+                expected_version,
+                &held,
+                decide_on,
+                |stored| {
+                    let response = credential_response(StatusCode::OK, stored.credential.clone())
+                        .map_err(Rejection::Response)?;
+                    let stored_response = idempotency::to_stored(response);
+                    first_response = Some(stored_response.clone());
+                    Ok(stored_response)
+                },
+            );
+            (outcome, first_response)
+        })
+        .await?;
+        let credential = match outcome {
+            Ok(stored) => match first_response {
+                // Stored with the update: answer with exactly the bytes a replay will send.
+                Some(first_response) => return idempotency::replay(&first_response),
+                None => stored.credential,
             },
-        );
-        (outcome, first_response)
-    })
-    .await?;
-    let credential = match outcome {
-        Ok(stored) => match (claim, first_response) {
-            (Some(claim), Some(first_response)) => {
-                claim.completed();
-                return idempotency::replay(&first_response);
+            Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
+            Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
+                return Err(errors.into());
             }
-            _ => stored.credential,
-        },
-        Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
-        Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
-            return Err(errors.into());
-        }
-        Err(UpdateError::Rejected(Rejection::Patch(error))) => {
-            return Err(ApiError::internal(error));
-        }
-        Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
-            return Err(ApiError::internal(error));
-        }
-        Err(UpdateError::Rejected(Rejection::Response(error))) => return Err(error),
-        Err(UpdateError::Store(error)) => return Err(idempotency::completion_error(error)),
-    };
-    credential_response(StatusCode::OK, credential)
+            Err(UpdateError::Rejected(Rejection::Patch(error))) => {
+                return Err(ApiError::internal(error));
+            }
+            Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
+                return Err(ApiError::internal(error));
+            }
+            Err(UpdateError::Rejected(Rejection::Response(error))) => return Err(error),
+            Err(UpdateError::Store(error)) => return Err(idempotency::completion_error(error)),
+        };
+        credential_response(StatusCode::OK, credential)
+    }
+    .await;
+    idempotency::finish(claim, outcome).await
 }
 
 /// The decision made on the latest stored row, inside the store's transaction.
