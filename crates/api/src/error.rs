@@ -69,6 +69,10 @@ pub enum ApiError {
     /// `422`: the `Idempotency-Key` was already used with another request.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,
+    /// `409` with `Retry-After: 1`: the first request with this `Idempotency-Key` is still
+    /// running (on this instance or another); a retry gets its response once it has answered.
+    #[error("a request with this idempotency key is in progress")]
+    IdempotencyKeyInProgress,
     /// `429` with `Retry-After`: the caller sent more requests than its rate limit allows
     /// (see [`crate::throttle`]).
     #[error("too many requests")]
@@ -144,6 +148,12 @@ impl ApiError {
                  use a new key for a new request"
                     .to_owned(),
             ),
+            Self::IdempotencyKeyInProgress => (
+                "idempotency-key-in-progress",
+                "a request with this Idempotency-Key is still in progress; retry after the \
+                 Retry-After delay to get its response"
+                    .to_owned(),
+            ),
             Self::TooManyRequests {
                 retry_after_seconds,
             } => (
@@ -216,6 +226,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -247,7 +258,7 @@ impl ResponseError for ApiError {
             Self::TooManyRequests {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
-            Self::Overloaded => Some(1),
+            Self::Overloaded | Self::IdempotencyKeyInProgress => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {

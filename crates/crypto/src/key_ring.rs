@@ -14,12 +14,14 @@ use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use ring::aead::{self, AES_256_GCM, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::{Zeroize, Zeroizing};
 
 use credvault_domain::secret::SecretMap;
 
 use crate::error::CryptoError;
+use crate::fingerprint;
 use crate::sealed::{Aad, Sealed};
 
 /// Length in bytes of an AES-256-GCM master key.
@@ -112,7 +114,8 @@ fn key_id_problem(candidate: &str) -> Option<String> {
 /// The master keys of one deployment, by id, with exactly one active.
 ///
 /// Cloning is cheap: the keys are shared behind an [`Arc`]. The key bytes live only inside
-/// ring's [`LessSafeKey`], which never hands them out; `Debug` prints the key ids only.
+/// ring's [`LessSafeKey`], which never hands them out, and in the fingerprint key derived from
+/// each (an `hmac::Key`, equally opaque); `Debug` prints the key ids only.
 ///
 /// ```
 /// use credvault_crypto::{Aad, KeyRing};
@@ -137,8 +140,16 @@ pub struct KeyRing {
 
 struct KeyRingInner {
     active: KeyId,
-    keys: BTreeMap<KeyId, LessSafeKey>,
+    keys: BTreeMap<KeyId, MasterKey>,
     random: SystemRandom,
+}
+
+/// One master key as the ring uses it: the cipher key, and the keys derived from it.
+struct MasterKey {
+    /// Seals and opens secret maps.
+    aead: LessSafeKey,
+    /// Fingerprints requests for `Idempotency-Key` (see [`crate::fingerprint`]).
+    fingerprint: hmac::Key,
 }
 
 impl KeyRing {
@@ -218,7 +229,7 @@ impl KeyRing {
         Ok(KeyRing::from_keys(active, keys))
     }
 
-    fn from_keys(active: KeyId, keys: BTreeMap<KeyId, LessSafeKey>) -> KeyRing {
+    fn from_keys(active: KeyId, keys: BTreeMap<KeyId, MasterKey>) -> KeyRing {
         KeyRing {
             inner: Arc::new(KeyRingInner {
                 active,
@@ -319,7 +330,16 @@ impl KeyRing {
         self.inner
             .keys
             .get(key_id)
+            .map(|master_key| &master_key.aead)
             .ok_or_else(|| CryptoError::UnknownKeyId(key_id.clone()))
+    }
+
+    /// The fingerprint key derived from the master key `key_id`, if the ring holds it.
+    pub(crate) fn fingerprint_key(&self, key_id: &KeyId) -> Option<&hmac::Key> {
+        self.inner
+            .keys
+            .get(key_id)
+            .map(|master_key| &master_key.fingerprint)
     }
 }
 
@@ -374,7 +394,7 @@ fn decode_key(encoded_key: &str) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 fn insert_key(
-    keys: &mut BTreeMap<KeyId, LessSafeKey>,
+    keys: &mut BTreeMap<KeyId, MasterKey>,
     key_id: KeyId,
     key_bytes: &[u8],
 ) -> Result<(), CryptoError> {
@@ -392,6 +412,15 @@ fn insert_key(
     let unbound_key = UnboundKey::new(&AES_256_GCM, key_bytes).map_err(|_| {
         CryptoError::BadKeyMaterial(format!("key '{key_id}' is not a valid AES-256-GCM key"))
     })?;
-    keys.insert(key_id, LessSafeKey::new(unbound_key));
+    let fingerprint = fingerprint::derive_key(key_bytes).ok_or_else(|| {
+        CryptoError::BadKeyMaterial(format!("key '{key_id}' cannot derive a fingerprint key"))
+    })?;
+    keys.insert(
+        key_id,
+        MasterKey {
+            aead: LessSafeKey::new(unbound_key),
+            fingerprint,
+        },
+    );
     Ok(())
 }

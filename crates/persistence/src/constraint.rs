@@ -9,7 +9,8 @@ pub const TEAM_LABEL: &str = "teams.label";
 pub const CLIENT_ID: &str = "client_credentials.client_id";
 /// A token with this hash is already stored.
 pub const TOKEN_HASH: &str = "api_tokens.token_hash";
-/// The principal already stored a response under this `Idempotency-Key`.
+/// The principal already has a record (a claim or a response) for this `Idempotency-Key`; also
+/// reported when a write was to complete a claim that is no longer held.
 pub const IDEMPOTENCY_KEY: &str = "idempotency_keys.key";
 /// The principal already has a role in the team.
 pub const MEMBERSHIP: &str = "memberships.principal_id";

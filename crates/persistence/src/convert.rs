@@ -14,7 +14,9 @@ use serde::de::DeserializeOwned;
 use crate::rows::{
     AuditEventRow, ClientCredentialRow, CredentialRow, IdempotencyRow, ServiceAccountRow, TeamRow,
 };
-use crate::{Ciphertext, IdempotencyRecord, StoreError, StoredCredential};
+use crate::{
+    Ciphertext, IdempotencyClaim, IdempotencyRecord, StoreError, StoredCredential, StoredResponse,
+};
 
 /// The time as stored: naive UTC, truncated to microseconds (what PostgreSQL keeps), so that a
 /// value reads back equal on both backends.
@@ -188,29 +190,62 @@ impl ClientCredentialRow {
 }
 
 impl IdempotencyRow {
-    pub(crate) fn from_domain(record: &IdempotencyRecord) -> Result<IdempotencyRow, StoreError> {
-        Ok(IdempotencyRow {
-            principal_id: record.principal_id.to_string(),
-            key: record.key.clone(),
-            fingerprint: record.fingerprint.clone(),
-            status: i32::from(record.status),
-            headers: to_json("idempotency_keys.headers", &record.headers)?,
-            body: record.body.clone(),
-            created_at: db_time(record.created_at),
-        })
+    /// The row of a new claim: in progress, no response yet.
+    pub(crate) fn claimed(
+        claim: &IdempotencyClaim,
+        fingerprint: &str,
+        fingerprint_key_id: &str,
+        created_at: DateTime<Utc>,
+    ) -> IdempotencyRow {
+        IdempotencyRow {
+            principal_id: claim.principal_id.to_string(),
+            key: claim.key.clone(),
+            fingerprint: fingerprint.to_owned(),
+            fingerprint_key_id: fingerprint_key_id.to_owned(),
+            claim: claim.token.clone(),
+            state: IDEMPOTENCY_IN_PROGRESS.to_owned(),
+            status: None,
+            headers: None,
+            body: None,
+            created_at: db_time(created_at),
+        }
     }
 
     pub(crate) fn into_domain(self) -> Result<IdempotencyRecord, StoreError> {
+        let response = match (self.state.as_str(), self.status, self.headers, self.body) {
+            (IDEMPOTENCY_IN_PROGRESS, _, _, _) => None,
+            (IDEMPOTENCY_COMPLETED, Some(status), Some(headers), Some(body)) => {
+                Some(StoredResponse {
+                    status: u16::try_from(status).map_err(|_| {
+                        StoreError::Corrupt("unreadable idempotency_keys.status".to_owned())
+                    })?,
+                    headers: from_json("idempotency_keys.headers", &headers)?,
+                    body,
+                })
+            }
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "unreadable idempotency_keys.state".to_owned(),
+                ));
+            }
+        };
         Ok(IdempotencyRecord {
             principal_id: parse("idempotency_keys.principal_id", &self.principal_id)?,
             key: self.key,
             fingerprint: self.fingerprint,
-            status: u16::try_from(self.status).map_err(|_| {
-                StoreError::Corrupt("unreadable idempotency_keys.status".to_owned())
-            })?,
-            headers: from_json("idempotency_keys.headers", &self.headers)?,
-            body: self.body,
+            fingerprint_key_id: self.fingerprint_key_id,
+            response,
             created_at: utc(self.created_at),
         })
     }
+}
+
+/// `idempotency_keys.state` of a claim whose request is still running.
+pub(crate) const IDEMPOTENCY_IN_PROGRESS: &str = "in_progress";
+/// `idempotency_keys.state` of a record holding the first response.
+pub(crate) const IDEMPOTENCY_COMPLETED: &str = "completed";
+
+/// The `headers` column of a stored response.
+pub(crate) fn response_headers(response: &StoredResponse) -> Result<String, StoreError> {
+    to_json("idempotency_keys.headers", &response.headers)
 }

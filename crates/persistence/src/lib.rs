@@ -17,7 +17,7 @@ pub mod testing;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, CredentialStatus};
 use credvault_domain::ids::{
@@ -174,23 +174,65 @@ pub struct Page<T> {
     pub next_after: Option<Uuid>,
 }
 
-/// A stored response for an `Idempotency-Key`.
+/// How long the first response to an `Idempotency-Key` answers retries.
+pub const IDEMPOTENCY_RETENTION: TimeDelta = TimeDelta::hours(24);
+
+/// How long a claim on an `Idempotency-Key` holds the key without completing. After that its
+/// holder is presumed dead (a crash between claim and write) and another request may claim the
+/// key. A holder that is only slow loses nothing but its answer: its write completes the claim in
+/// the same transaction, so it rolls back once the claim was taken over.
+pub const IDEMPOTENCY_CLAIM_TIMEOUT: TimeDelta = TimeDelta::seconds(60);
+
+/// The record of an `Idempotency-Key`: the request that claimed it and, once that request
+/// succeeded, its response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     /// The principal that sent the key; keys are scoped per principal.
     pub principal_id: PrincipalId,
     /// The client's key.
     pub key: String,
-    /// A hash of method, path and body; another fingerprint with the same key is refused.
+    /// The keyed fingerprint of the request that claimed the key (hex HMAC-SHA256, made by
+    /// `credvault_crypto::KeyRing::fingerprint`); never a plain hash of the request.
     pub fingerprint: String,
-    /// The first response's status.
-    pub status: u16,
-    /// The first response's headers worth replaying (`ETag`, `Location`, `Content-Type`).
-    pub headers: Vec<(String, String)>,
-    /// The first response's body (secrets are already masked in it).
-    pub body: Vec<u8>,
-    /// When it was stored; records older than 24 h are ignored.
+    /// The id of the master key the fingerprint was made under.
+    pub fingerprint_key_id: String,
+    /// The first response; `None` while the request that claimed the key is running.
+    pub response: Option<StoredResponse>,
+    /// When the key was claimed; the record answers for [`IDEMPOTENCY_RETENTION`] from then.
     pub created_at: DateTime<Utc>,
+}
+
+/// A response stored for replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers worth replaying (`ETag`, `Location`, `Content-Type`).
+    pub headers: Vec<(String, String)>,
+    /// The body (secrets are already masked in it).
+    pub body: Vec<u8>,
+}
+
+/// A request's hold on an `Idempotency-Key`, from [`Store::reserve_idempotency`]. Only its
+/// holder can complete it (with the write it records) or release it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The principal that sent the key.
+    pub principal_id: PrincipalId,
+    /// The client's key.
+    pub key: String,
+    /// A random id of this claim, stored in the record.
+    token: String,
+}
+
+/// What [`Store::reserve_idempotency`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// The key was free (or its record expired, or its claim went stale): this request runs.
+    Claimed(IdempotencyClaim),
+    /// Another request claimed the key: it is running (`response` is `None`) or has answered.
+    /// Whether it was the same request is for the caller to decide from the fingerprint.
+    Taken(IdempotencyRecord),
 }
 
 /// A service account's client credential as needed for the token exchange.
@@ -610,9 +652,10 @@ impl Store {
 
     // Idempotency.
 
-    /// The record for this principal and key, if stored within the last 24 hours of `now`.
+    /// The record for this principal and key, if claimed within [`IDEMPOTENCY_RETENTION`] of
+    /// `now`, without claiming anything (a dry run's check).
     ///
-    /// An older record is deleted, so that the key can be stored again.
+    /// An older record is deleted, so that the key can be claimed again.
     pub fn find_idempotency(
         &self,
         principal_id: PrincipalId,
@@ -623,7 +666,7 @@ impl Store {
         let Some(record) = repo::idempotency::find(&mut conn, principal_id, key)? else {
             return Ok(None);
         };
-        let cutoff = now - repo::idempotency::RETENTION;
+        let cutoff = now - IDEMPOTENCY_RETENTION;
         if record.created_at > cutoff {
             return Ok(Some(record));
         }
@@ -631,14 +674,121 @@ impl Store {
         Ok(None)
     }
 
-    /// Stores a record; `Conflict` if one exists for the principal and key (a concurrent retry).
+    /// Claims `key` for the principal's request with this fingerprint, before the request runs;
+    /// or returns the record of the request that holds it.
     ///
-    /// Records of any principal older than 24 hours before this one are deleted on the way.
-    pub fn insert_idempotency(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
-        let cutoff = record.created_at - repo::idempotency::RETENTION;
+    /// The insert of the claim is what decides between concurrent requests, on one instance or
+    /// many: the primary key `(principal_id, key)` admits one. A record older than
+    /// [`IDEMPOTENCY_RETENTION`], or a claim still in progress after
+    /// [`IDEMPOTENCY_CLAIM_TIMEOUT`], no longer holds the key. Records of any principal older
+    /// than [`IDEMPOTENCY_RETENTION`] are deleted on the way.
+    ///
+    /// The claim is committed at once, so that every instance sees it. Its holder then either
+    /// writes with [`Store::insert_credential_completing`] or
+    /// [`Store::update_credential_completing`], which store the response in the same
+    /// transaction, or gives the key back with [`Store::release_idempotency`].
+    pub fn reserve_idempotency(
+        &self,
+        principal_id: PrincipalId,
+        key: &str,
+        fingerprint: &str,
+        fingerprint_key_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError> {
+        let now = truncate_to_micros(now);
+        let claim = IdempotencyClaim {
+            principal_id,
+            key: key.to_owned(),
+            token: Uuid::new_v4().to_string(),
+        };
+        let row = rows::IdempotencyRow::claimed(&claim, fingerprint, fingerprint_key_id, now);
+        let mut conn = self.conn()?;
+        repo::idempotency::purge_older(&mut conn, now - IDEMPOTENCY_RETENTION)?;
+        repo::idempotency::delete_stale_claim(
+            &mut conn,
+            principal_id,
+            key,
+            now - IDEMPOTENCY_CLAIM_TIMEOUT,
+        )?;
+        // Each statement commits on its own: a claim must be visible to other instances while
+        // its request runs. The loop only repeats when the record that refused the insert was
+        // released before it could be read.
+        for _ in 0..3 {
+            match repo::idempotency::insert_claim(&mut conn, &row) {
+                Ok(()) => return Ok(Reservation::Claimed(claim)),
+                Err(StoreError::Conflict { constraint })
+                    if constraint == constraint::IDEMPOTENCY_KEY => {}
+                Err(error) => return Err(error),
+            }
+            if let Some(record) = repo::idempotency::find(&mut conn, principal_id, key)? {
+                return Ok(Reservation::Taken(record));
+            }
+        }
+        Err(StoreError::Conflict {
+            constraint: constraint::IDEMPOTENCY_KEY.to_owned(),
+        })
+    }
+
+    /// Gives the key of `claim` back without a response, after its request failed, so that a
+    /// corrected request may use the key. Does nothing when the claim is no longer held or was
+    /// completed.
+    pub fn release_idempotency(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        repo::idempotency::release(&mut *self.conn()?, claim)
+    }
+
+    /// [`Store::insert_credential`], and in the same transaction completes `claim` with
+    /// `response`: the credential, its event and the record commit together or not at all.
+    ///
+    /// `Conflict` ([`constraint::IDEMPOTENCY_KEY`]) when the claim is no longer held (it went
+    /// stale and another request took the key); nothing is written then.
+    pub fn insert_credential_completing(
+        &self,
+        credential: &Credential,
+        ciphertext: Option<&Ciphertext>,
+        event: &AuditEvent,
+        claim: &IdempotencyClaim,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            repo::idempotency::purge_older(conn, cutoff)?;
-            repo::idempotency::insert(conn, record)
+            repo::credentials::insert(conn, &row)?;
+            repo::events::insert(conn, event)?;
+            repo::idempotency::complete(conn, claim, response)
+        })
+    }
+
+    /// [`Store::update_credential`], and in the same transaction completes `claim` with the
+    /// response `respond` renders from the row as it is after the call (also when the closure
+    /// decided `Unchanged`). The update, its event and the record commit together or not at all;
+    /// when `decide` or `respond` fails, nothing is written.
+    ///
+    /// Unlike [`Store::update_credential`], this always runs in one transaction that locks the
+    /// row first (`FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so each closure runs
+    /// once. `Conflict` ([`constraint::IDEMPOTENCY_KEY`]) when the claim is no longer held.
+    pub fn update_credential_completing<E>(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+        expected_version: Option<i64>,
+        claim: &IdempotencyClaim,
+        mut decide: impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
+        respond: impl FnOnce(&StoredCredential) -> Result<StoredResponse, E>,
+    ) -> Result<StoredCredential, UpdateError<E>> {
+        let team = team_id.to_string();
+        let credential = id.to_string();
+        // Queue behind this process's other updates of the row, as `update_credential` does.
+        let _queued = match self.backend {
+            Backend::Postgres => Some(self.row_locks.lock(id.as_uuid())),
+            Backend::Sqlite => None,
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let row = backend::lock_credential(conn, &team, &credential)?;
+            // The row is locked: it cannot have changed since it was read.
+            let stored = decide_and_write(conn, row, expected_version, &mut decide)?
+                .ok_or(StoreError::NotFound)?;
+            let response = respond(&stored).map_err(UpdateError::Rejected)?;
+            repo::idempotency::complete(conn, claim, &response)?;
+            Ok(stored)
         })
     }
 

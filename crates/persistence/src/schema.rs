@@ -108,9 +108,12 @@ diesel::table! {
         principal_id -> Text,
         key -> Text,
         fingerprint -> Text,
-        status -> Integer,
-        headers -> Text,
-        body -> Binary,
+        fingerprint_key_id -> Text,
+        claim -> Text,
+        state -> Text,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Binary>,
         created_at -> Timestamp,
     }
 }

@@ -13,12 +13,12 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use credvault_api::{AppState, ServerOptions, Settings};
 use credvault_crypto::{Aad, KeyRing, Sealed, TokenHash, generate_token};
-use credvault_domain::ids::CredentialId;
+use credvault_domain::ids::{CredentialId, PrincipalId};
 use credvault_domain::principal::Role;
 use credvault_domain::secret::SecretMap;
 use credvault_domain::team::{Team, TeamLabel};
 use credvault_persistence::testing::TestDb;
-use credvault_persistence::{Store, StoredCredential};
+use credvault_persistence::{Store, StoreOptions, StoredCredential};
 use serde_json::{Value, json};
 use ureq::http::Request;
 
@@ -167,6 +167,65 @@ impl TestApp {
         let response = self.owner.get(&format!("{}/events", self.credential(id)));
         assert_eq!(response.status, 200, "{}", response.body);
         response.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+/// Another server over the same database, with its own store (pool, caches) and key ring: a
+/// second instance of a scaled-out deployment. It serves the principals of the [`TestApp`].
+pub(crate) struct Instance {
+    /// The `owner` of the app, through this instance.
+    pub(crate) owner: Client,
+    handle: ServerHandle,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// Starts another instance over `db`, the app's database, with `key_ring`.
+    pub(crate) fn other_instance(&self, db: &TestDb, key_ring: KeyRing) -> Instance {
+        let store = Store::open(
+            db.url(),
+            &StoreOptions {
+                pool_size: 4,
+                connection_timeout: Duration::from_secs(30),
+            },
+        )
+        .unwrap();
+        let state = AppState::new(store, key_ring, Settings::default());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let options = ServerOptions {
+            workers: Some(2),
+            shutdown_timeout: Duration::from_secs(1),
+            handle_signals: false,
+        };
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = credvault_api::server(listener, state, &options).unwrap();
+                sender.send(server.handle()).unwrap();
+                server.await
+            })
+        });
+        Instance {
+            owner: Client::new(&address, self.owner.token.clone()),
+            handle: receiver.recv().unwrap(),
+        }
+    }
+
+    /// The principal id of `owner`.
+    pub(crate) fn owner_id(&self) -> PrincipalId {
+        let token = self.owner.token().unwrap();
+        self.state
+            .store
+            .authenticate(&TokenHash::of(token).to_hex(), chrono::Utc::now())
+            .unwrap()
+            .unwrap()
+            .id
     }
 }
 

@@ -13,6 +13,7 @@ mod credentials_patch;
 mod errors;
 mod fallback;
 mod helpers;
+mod idempotency;
 mod input_rules;
 mod openapi;
 mod operations;

@@ -15,7 +15,7 @@ use crate::dto::credential::{CreateCredentialRequest, CredentialResponse};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{actor, credential_response, seal};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{self, Begin};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
@@ -25,12 +25,13 @@ use crate::tenancy::{blocking, team_for};
 /// Secrets are sent inside `extra_data` under their field names and stored encrypted. The status
 /// defaults to `credentials_saved` when every required secret is present, else `pending`.
 /// Requires the `owner` role. With `Idempotency-Key`, a retry with the same body within 24 hours
-/// returns the first response.
+/// returns the first response, and one sent while the first is still running gets `409` with
+/// `Retry-After`.
 #[utoipa::path(
     tag = "credentials",
     params(
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response, or answer `409` with `Retry-After` while the first request is still running; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
     ),
     request_body(content = CreateCredentialRequest, content_type = "application/json"),
     responses(
@@ -42,6 +43,9 @@ use crate::tenancy::{blocking, team_for};
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
+        )),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, listed in `errors`; or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
@@ -61,43 +65,62 @@ pub(crate) async fn create_credential(
 ) -> Result<HttpResponse, ApiError> {
     let team = team_for(&state, &principal, &team, Action::CreateIntegration).await?;
     let raw_body = body::read_raw(&req, payload).await?;
-    let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key
-        && let Some(replayed) = key.replay(&state, &principal).await?
-    {
-        return Ok(replayed);
-    }
-    let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
-
-    let now = Utc::now().trunc_subsecs(6);
-    let credential_id = CredentialId::new();
-    let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
-    let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
-        .map_err(ApiError::internal)?;
-    let event = AuditEvent {
-        id: EventId::new(),
-        team_id: team.id,
-        credential_id,
-        action: AuditAction::Created,
-        actor: actor(&principal),
-        changed_fields: created.changed_fields,
-        secrets: created.secret_effects,
-        request_id,
-        at: now,
+    let claim = match idempotency::begin(&state, &principal, &req, &raw_body).await? {
+        Begin::Replay(replayed) => return Ok(replayed),
+        Begin::Run(claim) => claim,
     };
-    let credential = created.credential;
-    let store = state.store.clone();
-    let stored = credential.clone();
-    blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
+    // A failure releases the key before the answer goes out, so a corrected retry may use it.
+    let outcome: Result<HttpResponse, ApiError> = async {
+        let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
 
-    let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
-    let mut response = credential_response(StatusCode::CREATED, credential)?;
-    response.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-    );
-    match idempotency_key {
-        Some(key) => key.remember(&state, &principal, response).await,
-        None => Ok(response),
+        let now = Utc::now().trunc_subsecs(6);
+        let credential_id = CredentialId::new();
+        let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
+        let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
+            .map_err(ApiError::internal)?;
+        let event = AuditEvent {
+            id: EventId::new(),
+            team_id: team.id,
+            credential_id,
+            action: AuditAction::Created,
+            actor: actor(&principal),
+            changed_fields: created.changed_fields,
+            secrets: created.secret_effects,
+            request_id,
+            at: now,
+        };
+        let credential = created.credential;
+        let store = state.store.clone();
+        let stored = credential.clone();
+
+        let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
+        let mut response = credential_response(StatusCode::CREATED, credential)?;
+        response.headers_mut().insert(
+            header::LOCATION,
+            header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
+        );
+        let Some(claim) = &claim else {
+            blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
+            return Ok(response);
+        };
+        // The response is rendered before the write and stored in its transaction, so the answer
+        // sent now and every replay are the same bytes, and a commit always has its record.
+        let first_response = idempotency::to_stored(response);
+        let held = claim.claim().clone();
+        let recorded = first_response.clone();
+        web::block(move || {
+            store.insert_credential_completing(
+                &stored,
+                ciphertext.as_ref(),
+                &event,
+                &held,
+                &recorded,
+            )
+        })
+        .await?
+        .map_err(idempotency::completion_error)?;
+        idempotency::replay(&first_response)
     }
+    .await;
+    idempotency::finish(claim, outcome).await
 }

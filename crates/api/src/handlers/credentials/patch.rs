@@ -30,7 +30,7 @@ use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{actor, credential_response, open, seal};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{self, Begin};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
@@ -54,6 +54,8 @@ enum Rejection {
     Crypto(CryptoError),
     /// A dry run: the credential the patch would produce.
     DryRun(Box<Credential>),
+    /// The response to store for the `Idempotency-Key` could not be rendered.
+    Response(ApiError),
 }
 
 /// Update a credential (partial update).
@@ -71,7 +73,7 @@ enum Rejection {
         ("team" = String, Path, description = "The team's id or label", example = "demo"),
         ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
         ("If-Match" = Option<String>, Header, description = "Only update if the stored version is this one, quoted: `\"3\"`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body within 24 h replay the first response, or answer `409` with `Retry-After` while the first request is still running; 1 to 255 printable ASCII characters", pattern = r"^[ \t]*[!-~]{1,255}[ \t]*$"),
         PatchQuery,
     ),
     request_body(
@@ -89,6 +91,9 @@ enum Rejection {
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
+        )),
         (status = 412, description = "If-Match does not match; `current_version` names the stored one", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -114,49 +119,84 @@ pub(crate) async fn update_credential(
     let expected_version = if_match(&req)?;
     let dry_run = dry_run(query.dry_run.as_deref())?;
     let raw_body = body::read_raw(&req, payload).await?;
-    let idempotency_key = IdempotencyKey::from_request(&req, &raw_body)?;
-    if let Some(key) = &idempotency_key
-        && let Some(replayed) = key.replay(&state, &principal).await?
-    {
-        return Ok(replayed);
-    }
-    let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
-
-    let store = state.store.clone();
-    let key_ring = state.key_ring.clone();
-    let update_principal = principal.clone();
-    let outcome = web::block(move || {
-        store.update_credential(team.id, credential_id, expected_version, |stored| {
-            decide(
-                &key_ring,
-                &update_principal,
-                request_id,
-                &credential_patch,
-                dry_run,
-                stored,
-            )
-        })
-    })
-    .await?;
-    let credential = match outcome {
-        Ok(stored) => stored.credential,
-        Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
-        Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
-            return Err(errors.into());
+    // A dry run stores no response, so it claims no key; it still answers a reused key.
+    let claim = if dry_run {
+        if let Some(replayed) = idempotency::check(&state, &principal, &req, &raw_body).await? {
+            return Ok(replayed);
         }
-        Err(UpdateError::Rejected(Rejection::Patch(error))) => {
-            return Err(ApiError::internal(error));
+        None
+    } else {
+        match idempotency::begin(&state, &principal, &req, &raw_body).await? {
+            Begin::Replay(replayed) => return Ok(replayed),
+            Begin::Run(claim) => claim,
         }
-        Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
-            return Err(ApiError::internal(error));
-        }
-        Err(UpdateError::Store(error)) => return Err(error.into()),
     };
-    let response = credential_response(StatusCode::OK, credential)?;
-    match idempotency_key {
-        Some(key) if !dry_run => key.remember(&state, &principal, response).await,
-        _ => Ok(response),
+    // A failure releases the key before the answer goes out, so a corrected retry may use it.
+    let outcome: Result<HttpResponse, ApiError> = async {
+        let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
+
+        let store = state.store.clone();
+        let key_ring = state.key_ring.clone();
+        let update_principal = principal.clone();
+        let held = claim.as_ref().map(|claim| claim.claim().clone());
+        let (outcome, first_response) = web::block(move || {
+            let decide_on = |stored: &StoredCredential| {
+                decide(
+                    &key_ring,
+                    &update_principal,
+                    request_id,
+                    &credential_patch,
+                    dry_run,
+                    stored,
+                )
+            };
+            let Some(held) = held else {
+                let outcome =
+                    store.update_credential(team.id, credential_id, expected_version, decide_on);
+                return (outcome, None);
+            };
+            // The response is rendered from the row as written and stored in the same transaction.
+            let mut first_response = None;
+            let outcome = store.update_credential_completing(
+                team.id,
+                credential_id,
+                expected_version,
+                &held,
+                decide_on,
+                |stored| {
+                    let response = credential_response(StatusCode::OK, stored.credential.clone())
+                        .map_err(Rejection::Response)?;
+                    let stored_response = idempotency::to_stored(response);
+                    first_response = Some(stored_response.clone());
+                    Ok(stored_response)
+                },
+            );
+            (outcome, first_response)
+        })
+        .await?;
+        let credential = match outcome {
+            Ok(stored) => match first_response {
+                // Stored with the update: answer with exactly the bytes a replay will send.
+                Some(first_response) => return idempotency::replay(&first_response),
+                None => stored.credential,
+            },
+            Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
+            Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
+                return Err(errors.into());
+            }
+            Err(UpdateError::Rejected(Rejection::Patch(error))) => {
+                return Err(ApiError::internal(error));
+            }
+            Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
+                return Err(ApiError::internal(error));
+            }
+            Err(UpdateError::Rejected(Rejection::Response(error))) => return Err(error),
+            Err(UpdateError::Store(error)) => return Err(idempotency::completion_error(error)),
+        };
+        credential_response(StatusCode::OK, credential)
     }
+    .await;
+    idempotency::finish(claim, outcome).await
 }
 
 /// The decision made on the latest stored row, inside the store's transaction.
