@@ -708,6 +708,9 @@ impl Store {
     }
 
     /// Updates name and/or description (`Patch::Null` clears the description). `NotFound` when absent.
+    ///
+    /// Only the sent fields are written, in one statement, so concurrent updates of different
+    /// fields all survive on both backends; the account is then read back in the same transaction.
     pub fn update_service_account(
         &self,
         team_id: TeamId,
@@ -715,23 +718,22 @@ impl Store {
         name: Option<&str>,
         description: &Patch<String>,
     ) -> Result<ServiceAccount, StoreError> {
+        let updated_at = convert::db_time(now());
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let mut row = repo::service_accounts::find_in_team(conn, team_id, id)?
-                .ok_or(StoreError::NotFound)?;
-            if let Some(name) = name {
-                name.clone_into(&mut row.name);
-            }
-            row.description = patched(row.description, description);
-            row.updated_at = convert::db_time(now());
-            repo::service_accounts::update_in_team(
+            let written = repo::service_accounts::update_in_team(
                 conn,
                 team_id,
                 id,
-                &row.name,
-                row.description.as_deref(),
-                row.updated_at,
+                name,
+                description,
+                updated_at,
             )?;
-            row.into_domain()
+            if written == 0 {
+                return Err(StoreError::NotFound);
+            }
+            repo::service_accounts::find_in_team(conn, team_id, id)?
+                .ok_or(StoreError::NotFound)?
+                .into_domain()
         })
     }
 
@@ -814,6 +816,10 @@ impl Store {
     }
 
     /// Updates name and/or description. `NotFound` when absent.
+    ///
+    /// Only the sent fields are written, in one statement, so concurrent updates of different
+    /// fields all survive on both backends; the credential is then read back in the same
+    /// transaction.
     pub fn update_client_credential(
         &self,
         team_id: TeamId,
@@ -823,22 +829,16 @@ impl Store {
         description: &Patch<String>,
     ) -> Result<ClientCredential, StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let mut credential =
-                repo::client_credentials::find_in_team(conn, team_id, service_account_id, id)?
-                    .ok_or(StoreError::NotFound)?;
-            if let Some(name) = name {
-                name.clone_into(&mut credential.name);
-            }
-            credential.description = patched(credential.description, description);
             repo::client_credentials::update_in_team(
                 conn,
                 team_id,
                 service_account_id,
                 id,
-                &credential.name,
-                credential.description.as_deref(),
+                name,
+                description,
             )?;
-            Ok(credential)
+            repo::client_credentials::find_in_team(conn, team_id, service_account_id, id)?
+                .ok_or(StoreError::NotFound)
         })
     }
 
@@ -893,14 +893,5 @@ impl Store {
                 },
             )
         })
-    }
-}
-
-/// A stored optional text after a `Patch`: absent keeps it, `null` clears it.
-fn patched(stored: Option<String>, patch: &Patch<String>) -> Option<String> {
-    match patch {
-        Patch::Absent => stored,
-        Patch::Null => None,
-        Patch::Value(value) => Some(value.clone()),
     }
 }
