@@ -206,6 +206,44 @@ pub struct ClientCredentialAuth {
     pub secret_hash: String,
 }
 
+/// A user token as owners see it: never the token or its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserToken {
+    /// The token's id: the id of the principal it authenticates as (audit events name it).
+    pub id: PrincipalId,
+    /// The team it acts in.
+    pub team_id: TeamId,
+    /// A name for people.
+    pub name: String,
+    /// Its role in the team.
+    pub role: Role,
+    /// The principal that issued it; `None` for the admin CLI and the first start.
+    pub created_by: Option<PrincipalId>,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops authenticating; `None` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it last authenticated, to the minute; `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What [`Store::issue_user_token`] stores.
+#[derive(Clone, Copy, Debug)]
+pub struct NewUserToken<'a> {
+    /// The team it acts in.
+    pub team_id: TeamId,
+    /// Its role there.
+    pub role: Role,
+    /// A name for people.
+    pub name: &'a str,
+    /// Hex SHA-256 of the token.
+    pub token_hash: &'a str,
+    /// The principal issuing it; `None` for the admin CLI and the first start.
+    pub created_by: Option<PrincipalId>,
+    /// When it stops authenticating; `None` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// The time as the store keeps it: truncated to microseconds, the precision of PostgreSQL's
 /// `TIMESTAMP`. Values written through a [`Store`] read back equal to this.
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -379,36 +417,108 @@ impl Store {
     }
 
     /// Creates a user principal with `role` in the team and a bearer token stored as `token_hash`
-    /// (hex SHA-256).
+    /// (hex SHA-256): a user token named "user token" that never expires.
     pub fn create_user(
         &self,
         team_id: TeamId,
         role: Role,
         token_hash: &str,
     ) -> Result<PrincipalId, StoreError> {
-        let principal_id = PrincipalId::new();
-        let now = now();
+        let token = self.issue_user_token(&NewUserToken {
+            team_id,
+            role,
+            name: "user token",
+            token_hash,
+            created_by: None,
+            expires_at: None,
+        })?;
+        Ok(token.id)
+    }
+
+    /// Issues a user token: a user principal with the role in the team, its bearer token stored
+    /// as `token_hash` (hex SHA-256) with its expiry, and the metadata owners list.
+    pub fn issue_user_token(&self, new: &NewUserToken<'_>) -> Result<UserToken, StoreError> {
+        let token = UserToken {
+            id: PrincipalId::new(),
+            team_id: new.team_id,
+            name: new.name.to_owned(),
+            role: new.role,
+            created_by: new.created_by,
+            created_at: now(),
+            expires_at: new.expires_at.map(truncate_to_micros),
+            last_used_at: None,
+        };
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::principals::insert_with_membership(
                 conn,
-                team_id.to_string(),
-                principal_id,
+                token.team_id.to_string(),
+                token.id,
                 PrincipalKind::User,
-                role,
-                now,
+                token.role,
+                token.created_at,
             )?;
             repo::principals::insert_token(
                 conn,
                 &rows::ApiTokenRow {
-                    token_hash,
-                    principal_id: principal_id.to_string(),
+                    token_hash: new.token_hash,
+                    principal_id: token.id.to_string(),
                     client_credential_id: None,
-                    created_at: convert::db_time(now),
-                    expires_at: None,
+                    created_at: convert::db_time(token.created_at),
+                    expires_at: token.expires_at.map(convert::db_time),
+                },
+            )?;
+            repo::user_tokens::insert(
+                conn,
+                &repo::user_tokens::UserTokenRow {
+                    principal_id: token.id.to_string(),
+                    team_id: token.team_id.to_string(),
+                    name: token.name.clone(),
+                    created_by: token.created_by.map(|id| id.to_string()),
+                    created_at: convert::db_time(token.created_at),
+                    last_used_at: None,
                 },
             )
         })?;
-        Ok(principal_id)
+        Ok(token)
+    }
+
+    /// A page of the team's user tokens, oldest first (expired ones included).
+    pub fn list_user_tokens(
+        &self,
+        team_id: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<UserToken>, StoreError> {
+        repo::user_tokens::list_in_team(&mut *self.conn()?, team_id, page)
+    }
+
+    /// One user token of the team.
+    pub fn find_user_token(
+        &self,
+        team_id: TeamId,
+        id: PrincipalId,
+    ) -> Result<Option<UserToken>, StoreError> {
+        repo::user_tokens::find_in_team(&mut *self.conn()?, team_id, id)
+    }
+
+    /// Revokes a user token of the team: its principal, membership, token and metadata are
+    /// deleted, so it stops authenticating at the next store lookup. `NotFound` when the team has
+    /// no such user token (a service account's principal is not one).
+    pub fn revoke_user_token(&self, team_id: TeamId, id: PrincipalId) -> Result<(), StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::user_tokens::find_in_team(conn, team_id, id)?.ok_or(StoreError::NotFound)?;
+            repo::principals::delete(conn, &id.to_string())
+        })
+    }
+
+    /// Revokes a user token of whatever team it is in, for the admin CLI (an operator's tool,
+    /// never reachable over HTTP); returns what it was. `NotFound` when there is none.
+    pub fn revoke_user_token_in_any_team(&self, id: PrincipalId) -> Result<UserToken, StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let token =
+                repo::user_tokens::find_in_any_team(conn, id)?.ok_or(StoreError::NotFound)?;
+            repo::principals::delete(conn, &id.to_string())?;
+            Ok(token)
+        })
     }
 
     /// The principal holding an unexpired token with this hash.
@@ -867,6 +977,9 @@ impl Store {
 
     /// Records a successful exchange: sets `last_used_at` and stores an access token hash that
     /// expires at `expires_at` and dies with the client credential.
+    ///
+    /// On the way it deletes a bounded batch of access tokens that expired by `now`, so a client
+    /// that keeps asking for tokens cannot grow the table beyond what is still valid.
     pub fn issue_access_token(
         &self,
         client_credential_id: ClientCredentialId,
@@ -877,6 +990,7 @@ impl Store {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let principal_id = repo::client_credentials::principal_of(conn, client_credential_id)?
                 .ok_or(StoreError::NotFound)?;
+            repo::principals::purge_expired_access_tokens(conn, now)?;
             repo::client_credentials::set_last_used(
                 conn,
                 client_credential_id,

@@ -5,7 +5,7 @@ use credvault_crypto::{TokenHash, generate_token};
 use credvault_domain::principal::Role;
 use credvault_domain::secret::SecretValue;
 use credvault_domain::team::{Team, TeamLabel};
-use credvault_persistence::Store;
+use credvault_persistence::{NewUserToken, Store};
 
 use crate::commands::admin::USER_TOKEN_PREFIX;
 
@@ -31,11 +31,14 @@ pub fn demo_team_if_empty(store: &Store) -> Result<Option<Demo>> {
         .context("creating the demo team")?;
     let owner_token = generate_token(USER_TOKEN_PREFIX);
     store
-        .create_user(
-            team.id,
-            Role::Owner,
-            &TokenHash::of(owner_token.expose()).to_hex(),
-        )
+        .issue_user_token(&NewUserToken {
+            team_id: team.id,
+            role: Role::Owner,
+            name: "demo owner (first start)",
+            token_hash: &TokenHash::of(owner_token.expose()).to_hex(),
+            created_by: None,
+            expires_at: None,
+        })
         .context("creating the demo owner token")?;
     Ok(Some(Demo { team, owner_token }))
 }

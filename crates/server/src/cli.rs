@@ -48,6 +48,24 @@ pub enum AdminCommand {
         /// `owner` or `member`.
         #[arg(long, default_value = "member")]
         role: String,
+        /// A name for people, shown when the team's tokens are listed.
+        #[arg(long, default_value = "admin CLI")]
+        name: String,
+        /// Seconds until the token stops authenticating; never when omitted.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        expires_in: Option<u32>,
+    },
+    /// List a team's user tokens (their metadata; never a token).
+    ListTokens {
+        /// The team's label or id.
+        #[arg(long)]
+        team: String,
+    },
+    /// Revoke a user token by its id (the `token_id` that create-token and list-tokens print).
+    RevokeToken {
+        /// The token's id.
+        #[arg(long)]
+        token_id: String,
     },
 }
 
