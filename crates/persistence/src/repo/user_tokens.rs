@@ -29,9 +29,7 @@ pub(crate) struct UserTokenRow {
 type Joined = (UserTokenRow, String, Option<NaiveDateTime>);
 
 impl UserTokenRow {
-    fn into_domain(
-        (row, role, expires_at): Joined,
-    ) -> Result<UserToken, StoreError> {
+    fn into_domain((row, role, expires_at): Joined) -> Result<UserToken, StoreError> {
         Ok(UserToken {
             id: parse("user_tokens.principal_id", &row.principal_id)?,
             team_id: parse("user_tokens.team_id", &row.team_id)?,
@@ -65,7 +63,9 @@ macro_rules! joined {
                     .eq(user_tokens::principal_id)
                     .and(memberships::team_id.eq(user_tokens::team_id))),
             )
-            .inner_join(api_tokens::table.on(api_tokens::principal_id.eq(user_tokens::principal_id)))
+            .inner_join(
+                api_tokens::table.on(api_tokens::principal_id.eq(user_tokens::principal_id)),
+            )
             .select((
                 UserTokenRow::as_select(),
                 memberships::role,
@@ -120,7 +120,9 @@ pub(crate) fn list_in_team(
         query = query.filter(user_tokens::principal_id.gt(after.to_string()));
     }
     let rows = query.load::<Joined>(conn).map_err(db_error)?;
-    into_page(rows, page, UserTokenRow::into_domain, |token| *token.id.as_uuid())
+    into_page(rows, page, UserTokenRow::into_domain, |token| {
+        *token.id.as_uuid()
+    })
 }
 
 /// Records a use at `now`, unless one was recorded after `fresh_after`: `last_used_at` is kept

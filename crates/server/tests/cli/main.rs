@@ -9,6 +9,7 @@ mod harness;
 mod outage;
 mod rotation;
 mod server;
+mod tokens;
 
 use std::path::Path;
 use std::process::{Command, Output};

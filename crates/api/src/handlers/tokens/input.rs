@@ -72,13 +72,13 @@ impl NewUserTokenInput {
         let expires_in = match body.remove("expires_in") {
             None | Some(Value::Null) => None,
             Some(Value::Number(seconds)) => match seconds.as_i64() {
-                Some(seconds @ 1..=MAX_LIFETIME_SECONDS) => {
-                    Some(now + TimeDelta::seconds(seconds))
-                }
+                Some(seconds @ 1..=MAX_LIFETIME_SECONDS) => Some(now + TimeDelta::seconds(seconds)),
                 _ => {
                     errors.push(
                         "expires_in",
-                        format!("must be a whole number of seconds from 1 to {MAX_LIFETIME_SECONDS}"),
+                        format!(
+                            "must be a whole number of seconds from 1 to {MAX_LIFETIME_SECONDS}"
+                        ),
                     );
                     None
                 }
@@ -110,7 +110,10 @@ impl NewUserTokenInput {
             }
         };
         if expires_in.is_some() && expires_at.is_some() {
-            errors.push("expires_at", "give either expires_in or expires_at, not both");
+            errors.push(
+                "expires_at",
+                "give either expires_in or expires_at, not both",
+            );
         }
         errors.into_result(Self {
             name,

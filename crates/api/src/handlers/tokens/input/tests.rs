@@ -52,7 +52,10 @@ fn expires_in_counts_from_now_and_expires_at_is_taken_as_given() {
         now(),
     );
     let expected: DateTime<Utc> = "2026-12-03T08:00:00Z".parse().unwrap();
-    assert_eq!(by_time.ok().and_then(|input| input.expires_at), Some(expected));
+    assert_eq!(
+        by_time.ok().and_then(|input| input.expires_at),
+        Some(expected)
+    );
 }
 
 #[test]
@@ -61,13 +64,21 @@ fn every_bad_field_is_reported_at_once() {
         failing_fields(json!({"role": "admin", "expires_in": 0, "scope": "all"})),
         ["scope", "name", "role", "expires_in"]
     );
-    assert_eq!(failing_fields(json!({"name": 7, "role": 1})), ["name", "role"]);
+    assert_eq!(
+        failing_fields(json!({"name": 7, "role": 1})),
+        ["name", "role"]
+    );
     assert_eq!(failing_fields(json!([])), ["body"]);
 }
 
 #[test]
 fn an_expiry_must_lie_in_the_next_ten_years() {
-    for expires_in in [json!(-1), json!(1.5), json!("60"), json!(MAX_LIFETIME_SECONDS + 1)] {
+    for expires_in in [
+        json!(-1),
+        json!(1.5),
+        json!("60"),
+        json!(MAX_LIFETIME_SECONDS + 1),
+    ] {
         assert_eq!(
             failing_fields(json!({"name": "ci", "expires_in": expires_in})),
             ["expires_in"]
