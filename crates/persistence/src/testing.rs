@@ -135,6 +135,20 @@ impl TestDb {
                 .any(|window| window == needle)
     }
 
+    /// How many rows a table holds (a table name of this crate's schema).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        self.with_conn(|conn| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+                .get_result::<Count>(conn)
+        })
+        .count
+    }
+
     fn with_conn<T>(&self, query: impl FnOnce(&mut DbConn) -> QueryResult<T>) -> T {
         let mut conn = self
             .store
