@@ -7,6 +7,7 @@
 mod durability;
 mod harness;
 mod outage;
+mod redaction;
 mod rotation;
 mod server;
 mod tokens;
