@@ -11,6 +11,7 @@ mod repo;
 mod row_lock;
 mod rows;
 mod schema;
+mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -310,6 +311,44 @@ fn decide_and_write<E>(
     Ok(Some(row.into_domain()?))
 }
 
+/// Inserts a user token: its principal with the membership, its bearer token's hash and its
+/// metadata. The caller's transaction makes them one.
+fn insert_user_token(
+    conn: &mut conn::DbConn,
+    token: &UserToken,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    repo::principals::insert_with_membership(
+        conn,
+        token.team_id.to_string(),
+        token.id,
+        PrincipalKind::User,
+        token.role,
+        token.created_at,
+    )?;
+    repo::principals::insert_token(
+        conn,
+        &rows::ApiTokenRow {
+            token_hash,
+            principal_id: token.id.to_string(),
+            client_credential_id: None,
+            created_at: convert::db_time(token.created_at),
+            expires_at: token.expires_at.map(convert::db_time),
+        },
+    )?;
+    repo::user_tokens::insert(
+        conn,
+        &repo::user_tokens::UserTokenRow {
+            principal_id: token.id.to_string(),
+            team_id: token.team_id.to_string(),
+            name: token.name.clone(),
+            created_by: token.created_by.map(|id| id.to_string()),
+            created_at: convert::db_time(token.created_at),
+            last_used_at: None,
+        },
+    )
+}
+
 /// The result of one [`Store::reencrypt_batch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReencryptBatch {
@@ -365,8 +404,11 @@ impl Store {
     }
 
     /// Applies pending migrations; returns the names applied.
+    ///
+    /// On PostgreSQL this holds an advisory lock, so instances that start at once migrate one
+    /// after the other, and the later ones find nothing left to apply.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        let applied = backend::run_migrations(&mut *self.conn()?)?;
+        let applied = startup::with_migration_lock(&mut *self.conn()?, backend::run_migrations)?;
         log::debug!("applied {} migrations", applied.len());
         Ok(applied)
     }
@@ -404,6 +446,52 @@ impl Store {
         };
         repo::teams::insert(&mut *self.conn()?, &row)?;
         Ok(team)
+    }
+
+    /// Creates the team `label` with an owner token, but only if the database has no team at
+    /// all; returns the team and the token's metadata, or `None` when a team existed.
+    ///
+    /// The check and the writes are one transaction that holds a lock every instance takes for
+    /// this (an advisory lock on PostgreSQL, the write lock on SQLite), so of several instances
+    /// starting at once on an empty database exactly one creates the team and the others find it.
+    pub fn create_first_team(
+        &self,
+        label: &TeamLabel,
+        owner_token_hash: &str,
+        owner_token_name: &str,
+    ) -> Result<Option<(Team, UserToken)>, StoreError> {
+        let at = now();
+        let team = Team {
+            id: TeamId::new(),
+            label: label.clone(),
+            created_at: at,
+        };
+        let token = UserToken {
+            id: PrincipalId::new(),
+            team_id: team.id,
+            name: owner_token_name.to_owned(),
+            role: Role::Owner,
+            created_by: None,
+            created_at: at,
+            expires_at: None,
+            last_used_at: None,
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            startup::lock_bootstrap(conn)?;
+            if repo::teams::count(conn)? > 0 {
+                return Ok(None);
+            }
+            repo::teams::insert(
+                conn,
+                &rows::TeamRow {
+                    id: team.id.to_string(),
+                    label: label.as_str().to_owned(),
+                    created_at: convert::db_time(at),
+                },
+            )?;
+            insert_user_token(conn, &token, owner_token_hash)?;
+            Ok(Some((team, token)))
+        })
     }
 
     /// How many teams exist (the server creates `demo` when there are none).
@@ -449,35 +537,7 @@ impl Store {
             last_used_at: None,
         };
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            repo::principals::insert_with_membership(
-                conn,
-                token.team_id.to_string(),
-                token.id,
-                PrincipalKind::User,
-                token.role,
-                token.created_at,
-            )?;
-            repo::principals::insert_token(
-                conn,
-                &rows::ApiTokenRow {
-                    token_hash: new.token_hash,
-                    principal_id: token.id.to_string(),
-                    client_credential_id: None,
-                    created_at: convert::db_time(token.created_at),
-                    expires_at: token.expires_at.map(convert::db_time),
-                },
-            )?;
-            repo::user_tokens::insert(
-                conn,
-                &repo::user_tokens::UserTokenRow {
-                    principal_id: token.id.to_string(),
-                    team_id: token.team_id.to_string(),
-                    name: token.name.clone(),
-                    created_by: token.created_by.map(|id| id.to_string()),
-                    created_at: convert::db_time(token.created_at),
-                    last_used_at: None,
-                },
-            )
+            insert_user_token(conn, &token, new.token_hash)
         })?;
         Ok(token)
     }

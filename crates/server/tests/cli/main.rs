@@ -9,6 +9,7 @@ mod harness;
 mod outage;
 mod redaction;
 mod rotation;
+mod scale_out;
 mod server;
 mod tokens;
 
