@@ -63,7 +63,7 @@ fn postgres_start_up_output_and_log_never_show_a_url_password() {
     let Some(db) = TestDb::postgres() else { return };
     // The test server trusts local connections, so the passwords are accepted and unused.
     let url = url_with_passwords(db.url());
-    let migrated = json_output(&mut credvault(&url).arg("migrate"));
+    let migrated = json_output(credvault(&url).arg("migrate"));
     assert_no_secret("migrate", &migrated.to_string());
     assert!(
         migrated["database"]
