@@ -47,7 +47,14 @@ fn an_unknown_scheme_is_refused() {
 fn an_in_memory_sqlite_store_works_for_its_lifetime() {
     let store = Store::open("sqlite::memory:", &quick()).unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
-    assert_eq!(store.migrate().unwrap().len(), 2);
+    // Every migration directory applies once (their count grows with the schema).
+    let directories = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/sqlite"
+    ))
+    .unwrap()
+    .count();
+    assert_eq!(store.migrate().unwrap().len(), directories);
     assert!(store.migrate().unwrap().is_empty(), "migrations apply once");
 
     store.create_team(&"acme".parse().unwrap()).unwrap();
