@@ -118,7 +118,10 @@ pub(crate) fn authenticate(
     }
     let fresh_after = now - LAST_USED_PRECISION;
     if user_token.is_some() && last_used_at.is_none_or(|at| utc(at) <= fresh_after) {
-        crate::repo::user_tokens::touch(conn, &principal_id, now, fresh_after)?;
+        // `last_used_at` is for people; a failure to record it must not refuse the request.
+        if let Err(error) = crate::repo::user_tokens::touch(conn, &principal_id, now, fresh_after) {
+            log::warn!("could not record the use of user token {principal_id}: {error}");
+        }
     }
     Ok(Some(Principal {
         id: parse("api_tokens.principal_id", &principal_id)?,
