@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, display};
 
 /// The PostgreSQL the tests use unless `CREDVAULT_TEST_POSTGRES_URL` says otherwise.
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const DEFAULT_POSTGRES_URL: &str = crate::schemathesis::DEFAULT_POSTGRES_URL;
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     crate::run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -47,8 +47,15 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         "ci: {sqlite_passed} tests passed without PostgreSQL, {postgres_passed} PostgreSQL tests passed"
     );
 
-    // The live server against its own OpenAPI document: no 5xx, nothing undocumented.
-    crate::schemathesis::run(root, &crate::schemathesis::Options::default())?;
+    // The live server against its own OpenAPI document, on SQLite and then on a fresh database
+    // of the same PostgreSQL server: no 5xx, nothing undocumented.
+    crate::schemathesis::run(
+        root,
+        &crate::schemathesis::Options {
+            postgres_url: url,
+            ..crate::schemathesis::Options::default()
+        },
+    )?;
 
     // Hostile input: every fuzz target for a short, bounded time.
     let fuzz_seconds = std::env::var("CREDVAULT_CI_FUZZ_SECONDS")

@@ -6,7 +6,8 @@
 //! - `bench [--quick] …`: criterion micro-benchmarks, then an HTTP load run of the release server
 //!   on SQLite and PostgreSQL beside its ceilings (see `bench.rs`). Not part of `ci`.
 //! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
-//! - `schemathesis [--max-examples N] [--seed S]`: Schemathesis against a live server.
+//! - `schemathesis [--backend sqlite|postgres|both] [--max-examples N] [--seed S]`: Schemathesis
+//!   against a live server, on SQLite and on PostgreSQL unless `--backend` picks one.
 //!
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
@@ -53,8 +54,8 @@ fn main() -> Result<()> {
                  openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
                  bench [--quick]    micro-benchmarks, HTTP load on SQLite and PostgreSQL, ceilings\n  \
                  fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)\n  \
-                 schemathesis [--max-examples N] [--seed S]\n                    \
-                 Schemathesis against a live server on a temporary database"
+                 schemathesis [--backend sqlite|postgres|both] [--max-examples N] [--seed S]\n                    \
+                 Schemathesis against a live server on temporary SQLite and PostgreSQL databases"
             );
             bail!("unknown or missing command")
         }

@@ -1,7 +1,10 @@
-//! `cargo xtask schemathesis [--max-examples N] [--seed S]`: Schemathesis against a live server.
+//! `cargo xtask schemathesis [--backend sqlite|postgres|both] [--max-examples N] [--seed S]`:
+//! Schemathesis against a live server, on each backend.
 //!
-//! Builds `credvault`, starts it on a fresh SQLite database with a generated master key and a
-//! team of its own, and runs Schemathesis (from PyPI, installed into a virtualenv under the cargo
+//! Builds `credvault` and, for each backend (both unless `--backend` says otherwise), starts it on
+//! a fresh database with a generated master key and a team of its own: an SQLite file, or a
+//! PostgreSQL database that xtask creates on the server of `CREDVAULT_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) with `psql` and drops afterwards. It runs Schemathesis (from PyPI, installed into a virtualenv under the cargo
 //! target directory when missing) against the server's own `/openapi.json` with the team's owner
 //! token. Every check runs except `positive_data_acceptance`: it expects every schema-valid request
 //! to succeed, and the API validates more than a JSON Schema can say (the fields a provider and
@@ -10,8 +13,8 @@
 //! The connection-test operations (`…/test`) are left out: they would resolve and connect to
 //! whatever hosts the generator invents, and the run must reach this machine only.
 //!
-//! The budget is bounded: a number of examples per operation, and a wall-clock limit after which
-//! the run is stopped and fails. The seed is fixed unless `--seed` says otherwise, so a failure in
+//! The budget is bounded: a number of examples per operation, and a wall-clock limit for the
+//! whole command after which the run is stopped and fails. The seed is fixed unless `--seed` says otherwise, so a failure in
 //! CI reproduces locally with the same command.
 
 use std::fs;
@@ -32,13 +35,28 @@ const TEAM: &str = "schemathesis";
 const DEFAULT_MAX_EXAMPLES: u32 = 25;
 /// The seed of CI's runs.
 const DEFAULT_SEED: u64 = 20_261_123;
-/// The run is stopped (and fails) after this long.
+/// The runs (all backends together) are stopped, and fail, after this long.
 const WALL_CLOCK_LIMIT: Duration = Duration::from_secs(15 * 60);
+/// The PostgreSQL server used unless `CREDVAULT_TEST_POSTGRES_URL` names another.
+pub(crate) const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The database a run's server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A fresh SQLite file in the run's directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of [`Options::postgres_url`].
+    Postgres,
+}
 
 /// How much to test.
 pub(crate) struct Options {
     pub(crate) max_examples: u32,
     pub(crate) seed: u64,
+    /// The backends to run against, in this order.
+    pub(crate) backends: Vec<Backend>,
+    /// A URL of the PostgreSQL server (any database on it) where the run's database is created.
+    pub(crate) postgres_url: String,
 }
 
 impl Default for Options {
@@ -46,12 +64,15 @@ impl Default for Options {
         Self {
             max_examples: DEFAULT_MAX_EXAMPLES,
             seed: DEFAULT_SEED,
+            backends: vec![Backend::Sqlite, Backend::Postgres],
+            postgres_url: std::env::var("CREDVAULT_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned()),
         }
     }
 }
 
 impl Options {
-    /// `--max-examples N` and `--seed S`, in any order.
+    /// `--backend sqlite|postgres|both`, `--max-examples N` and `--seed S`, in any order.
     pub(crate) fn parse(args: &[String]) -> Result<Self> {
         let mut options = Self::default();
         let mut args = args.iter();
@@ -64,7 +85,17 @@ impl Options {
                     options.max_examples = value.parse().context("--max-examples")?
                 }
                 "--seed" => options.seed = value.parse().context("--seed")?,
-                _ => bail!("unknown option {flag}; expected --max-examples N or --seed S"),
+                "--backend" => {
+                    options.backends = match value.as_str() {
+                        "sqlite" => vec![Backend::Sqlite],
+                        "postgres" => vec![Backend::Postgres],
+                        "both" => vec![Backend::Sqlite, Backend::Postgres],
+                        _ => bail!("--backend takes sqlite, postgres or both"),
+                    }
+                }
+                _ => bail!(
+                    "unknown option {flag}; expected --backend B, --max-examples N or --seed S"
+                ),
             }
         }
         Ok(options)
@@ -73,25 +104,68 @@ impl Options {
 
 pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
     let started = Instant::now();
+    let deadline = started + WALL_CLOCK_LIMIT;
     run_command(cargo().args(["build", "-p", "credvault"]))?;
     let target = target_dir(root);
     let binary = target.join("debug").join("credvault");
-    let work = target.join("schemathesis-run");
+    let schemathesis = ensure_schemathesis(&target)?;
+    for backend in &options.backends {
+        let backend_started = Instant::now();
+        run_one(&target, &binary, &schemathesis, *backend, options, deadline)
+            .with_context(|| format!("schemathesis on {backend:?}"))?;
+        eprintln!(
+            "schemathesis: ok on {backend:?} in {:.0} s",
+            backend_started.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!(
+        "schemathesis: ok in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// One run: a fresh database of `backend`, a server on it, Schemathesis against the server.
+fn run_one(
+    target: &Path,
+    binary: &Path,
+    schemathesis: &Path,
+    backend: Backend,
+    options: &Options,
+    deadline: Instant,
+) -> Result<()> {
+    let work = target.join(match backend {
+        Backend::Sqlite => "schemathesis-run",
+        Backend::Postgres => "schemathesis-run-postgres",
+    });
     if work.exists() {
         fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
     }
     fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let schemathesis = ensure_schemathesis(&target)?;
+    // Dropped last (declared first): the server is stopped before its database goes.
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgDatabase::create(&options.postgres_url)?),
+    };
+    let database_url = match &postgres {
+        Some(database) => database.url.clone(),
+        None => format!("sqlite://{}", work.join("credvault.db").display()),
+    };
 
     let key = json_field(
-        credvault(&binary, &work, None).args(["keys", "generate", "--id", "st"]),
+        credvault(binary, &database_url, None).args(["keys", "generate", "--id", "st"]),
         "key",
     )?;
     let token = json_field(
-        credvault(&binary, &work, Some(&key)).args(["admin", "create-team", "--label", TEAM]),
+        credvault(binary, &database_url, Some(&key)).args([
+            "admin",
+            "create-team",
+            "--label",
+            TEAM,
+        ]),
         "owner_token",
     )?;
-    let server = Server::start(&binary, &work, &key)?;
+    let server = Server::start(binary, &work, &database_url, &key)?;
 
     let config = work.join("schemathesis.toml");
     fs::write(
@@ -101,7 +175,7 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
         ),
     )
     .context("writing schemathesis.toml")?;
-    let mut command = Command::new(&schemathesis);
+    let mut command = Command::new(schemathesis);
     command
         .current_dir(&work)
         .arg("--config-file")
@@ -126,14 +200,14 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
         .arg(work.join("report"));
     // The token is in the arguments: echo the command without them.
     eprintln!(
-        "$ {} run {}/openapi.json --header 'Authorization: Bearer …' --checks all … (seed {})",
+        "$ {} run {}/openapi.json --header 'Authorization: Bearer …' --checks all … (seed {}, {backend:?})",
         schemathesis.display(),
         server.base_url,
         options.seed
     );
     let status = wait_bounded(
         command.spawn().context("starting schemathesis")?,
-        WALL_CLOCK_LIMIT,
+        deadline.saturating_duration_since(Instant::now()),
     )?;
     let log = server.stop(&work)?;
     if log.contains("panicked") {
@@ -149,11 +223,61 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
             work.join("server.log").display()
         );
     }
-    eprintln!(
-        "schemathesis: ok in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    drop(postgres);
     Ok(())
+}
+
+/// A throwaway PostgreSQL database, created with `psql` and dropped (forcefully) with the value.
+struct PgDatabase {
+    /// The URL `psql` connects to for `CREATE` and `DROP`.
+    admin_url: String,
+    name: String,
+    /// The new database's URL.
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Result<PgDatabase> {
+        let name = format!("credvault_schemathesis_{}", std::process::id());
+        let (location, parameters) = match admin_url.split_once('?') {
+            Some((location, parameters)) => (location, format!("?{parameters}")),
+            None => (admin_url, String::new()),
+        };
+        let (server, _) = location
+            .rsplit_once('/')
+            .filter(|(server, _)| server.contains("://"))
+            .context("the PostgreSQL URL must end in /DATABASE")?;
+        let database = PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{server}/{name}{parameters}"),
+            name,
+        };
+        database.psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            database.name
+        ))?;
+        database.psql(&format!("CREATE DATABASE {}", database.name))?;
+        Ok(database)
+    }
+
+    fn psql(&self, sql: &str) -> Result<()> {
+        run_command(
+            Command::new("psql")
+                .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+                .arg(&self.admin_url)
+                .stdout(Stdio::null()),
+        )
+        .context("running psql (the PostgreSQL client) on CREDVAULT_TEST_POSTGRES_URL")
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(error) = self.psql(&sql) {
+            eprintln!("schemathesis: could not drop {}: {error:#}", self.name);
+        }
+    }
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -189,7 +313,7 @@ fn ensure_schemathesis(target: &Path) -> Result<PathBuf> {
 }
 
 /// A `credvault` command on the run's database, with no other `CREDVAULT_*` setting inherited.
-fn credvault(binary: &Path, work: &Path, key: Option<&str>) -> Command {
+fn credvault(binary: &Path, database_url: &str, key: Option<&str>) -> Command {
     let mut command = Command::new(binary);
     for (name, _) in std::env::vars() {
         if name.starts_with("CREDVAULT_") {
@@ -197,10 +321,7 @@ fn credvault(binary: &Path, work: &Path, key: Option<&str>) -> Command {
         }
     }
     command
-        .env(
-            "CREDVAULT_DATABASE_URL",
-            format!("sqlite://{}", work.join("credvault.db").display()),
-        )
+        .env("CREDVAULT_DATABASE_URL", database_url)
         .env("RUST_LOG", "warn");
     if let Some(key) = key {
         command.env("CREDVAULT_MASTER_KEYS", key);
@@ -250,9 +371,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, work: &Path, key: &str) -> Result<Server> {
+    fn start(binary: &Path, work: &Path, database_url: &str, key: &str) -> Result<Server> {
         let log = fs::File::create(work.join("server.log")).context("creating server.log")?;
-        let mut child = credvault(binary, work, Some(key))
+        let mut child = credvault(binary, database_url, Some(key))
             .env("CREDVAULT_BIND", "127.0.0.1:0")
             // Schemathesis is a flood by design; the limits have their own tests.
             .env("CREDVAULT_RATE_LIMIT_PER_SECOND", "0")

@@ -5,9 +5,10 @@
 //! hash, so a burst of requests does not hit the database each time, while a revoked token stops
 //! working everywhere within that time. The token itself is never stored, logged or cached.
 //!
-//! Deleting a service account or one of its client credentials also evicts the account's cached
-//! tokens in this process at once ([`TokenCache::forget_service_account`]); other server
-//! instances over the same database stop accepting them within the cache's time to live.
+//! Deleting a service account or one of its client credentials, or revoking a user token, also
+//! evicts the cached tokens in this process at once ([`TokenCache::forget_service_account`],
+//! [`TokenCache::forget_principal`]); other server instances over the same database stop
+//! accepting them within the cache's time to live.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +21,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
-use credvault_domain::ids::ServiceAccountId;
+use credvault_domain::ids::{PrincipalId, ServiceAccountId};
 use credvault_domain::principal::Principal;
 
 use crate::error::ApiError;
@@ -62,6 +63,16 @@ impl TokenCache {
         };
         self.evictions.fetch_add(1, Ordering::SeqCst);
         entries.retain(|_, (principal, _)| principal.service_account != Some(service_account));
+    }
+
+    /// Forgets every cached token of a principal, after its user token was revoked, so that it
+    /// stops working in this process at once.
+    pub fn forget_principal(&self, principal_id: PrincipalId) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        self.evictions.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, (principal, _)| principal.id != principal_id);
     }
 
     /// The eviction count, to pass to [`TokenCache::put`] after a store lookup.

@@ -32,10 +32,10 @@ pub use crate::error::ApiError;
 pub use crate::openapi::ApiDoc;
 pub use crate::state::{AppState, Settings};
 
-use crate::handlers::{auth_token, credentials, health, service_accounts};
+use crate::handlers::{auth_token, credentials, health, service_accounts, tokens};
 
 /// Registers every documented route: the operational endpoints at the root and the credential,
-/// service account and token API under `/api/v1`.
+/// service account, user token and token endpoint API under `/api/v1`.
 pub fn configure(config: &mut ServiceConfig<'_>) {
     config
         .service(health::healthz)
@@ -61,6 +61,10 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(service_accounts::credentials::get::get_service_account_credential)
                 .service(service_accounts::credentials::patch::update_service_account_credential)
                 .service(service_accounts::credentials::delete::delete_service_account_credential)
+                .service(tokens::create::create_user_token)
+                .service(tokens::list::list_user_tokens)
+                .service(tokens::get::get_user_token)
+                .service(tokens::delete::delete_user_token)
                 .service(auth_token::issue_token),
         );
 }

@@ -27,6 +27,7 @@ use crate::error::PROBLEM_JSON;
     tags(
         (name = "credentials", description = "Integration credentials of a team; secrets are write-only"),
         (name = "service-accounts", description = "Service accounts of a team and the client credentials they sign in with"),
+        (name = "tokens", description = "User tokens of a team: issued, listed and revoked by owners; each shown once"),
         (name = "auth", description = "OAuth 2.0 token endpoint: client credentials for a bearer token"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

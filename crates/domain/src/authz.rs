@@ -35,11 +35,17 @@ pub enum Action {
     UpdateServiceAccount,
     /// Delete a service account or one of its client credentials.
     DeleteServiceAccount,
+    /// List or read the team's user tokens (their metadata; never a token).
+    ReadUserToken,
+    /// Issue a user token in the team.
+    CreateUserToken,
+    /// Revoke a user token of the team.
+    RevokeUserToken,
 }
 
 impl Action {
     /// Every action, in the order [`permissions`] lists them.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 13] = [
         Self::ReadTeam,
         Self::ReadIntegration,
         Self::CreateIntegration,
@@ -50,6 +56,9 @@ impl Action {
         Self::CreateServiceAccount,
         Self::UpdateServiceAccount,
         Self::DeleteServiceAccount,
+        Self::ReadUserToken,
+        Self::CreateUserToken,
+        Self::RevokeUserToken,
     ];
 
     /// The least role that may perform the action.
@@ -64,7 +73,10 @@ impl Action {
             | Self::DeleteIntegration
             | Self::CreateServiceAccount
             | Self::UpdateServiceAccount
-            | Self::DeleteServiceAccount => Role::Owner,
+            | Self::DeleteServiceAccount
+            | Self::ReadUserToken
+            | Self::CreateUserToken
+            | Self::RevokeUserToken => Role::Owner,
         }
     }
 
@@ -81,6 +93,9 @@ impl Action {
             Self::CreateServiceAccount => ("service_accounts", "create"),
             Self::UpdateServiceAccount => ("service_accounts", "update"),
             Self::DeleteServiceAccount => ("service_accounts", "delete"),
+            Self::ReadUserToken => ("tokens", "read"),
+            Self::CreateUserToken => ("tokens", "create"),
+            Self::RevokeUserToken => ("tokens", "delete"),
         }
     }
 }

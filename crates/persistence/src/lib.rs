@@ -11,6 +11,7 @@ mod repo;
 mod row_lock;
 mod rows;
 mod schema;
+mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -248,6 +249,44 @@ pub struct ClientCredentialAuth {
     pub secret_hash: String,
 }
 
+/// A user token as owners see it: never the token or its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserToken {
+    /// The token's id: the id of the principal it authenticates as (audit events name it).
+    pub id: PrincipalId,
+    /// The team it acts in.
+    pub team_id: TeamId,
+    /// A name for people.
+    pub name: String,
+    /// Its role in the team.
+    pub role: Role,
+    /// The principal that issued it; `None` for the admin CLI and the first start.
+    pub created_by: Option<PrincipalId>,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops authenticating; `None` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it last authenticated, to the minute; `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What [`Store::issue_user_token`] stores.
+#[derive(Clone, Copy, Debug)]
+pub struct NewUserToken<'a> {
+    /// The team it acts in.
+    pub team_id: TeamId,
+    /// Its role there.
+    pub role: Role,
+    /// A name for people.
+    pub name: &'a str,
+    /// Hex SHA-256 of the token.
+    pub token_hash: &'a str,
+    /// The principal issuing it; `None` for the admin CLI and the first start.
+    pub created_by: Option<PrincipalId>,
+    /// When it stops authenticating; `None` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// The time as the store keeps it: truncated to microseconds, the precision of PostgreSQL's
 /// `TIMESTAMP`. Values written through a [`Store`] read back equal to this.
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -314,6 +353,44 @@ fn decide_and_write<E>(
     Ok(Some(row.into_domain()?))
 }
 
+/// Inserts a user token: its principal with the membership, its bearer token's hash and its
+/// metadata. The caller's transaction makes them one.
+fn insert_user_token(
+    conn: &mut conn::DbConn,
+    token: &UserToken,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    repo::principals::insert_with_membership(
+        conn,
+        token.team_id.to_string(),
+        token.id,
+        PrincipalKind::User,
+        token.role,
+        token.created_at,
+    )?;
+    repo::principals::insert_token(
+        conn,
+        &rows::ApiTokenRow {
+            token_hash,
+            principal_id: token.id.to_string(),
+            client_credential_id: None,
+            created_at: convert::db_time(token.created_at),
+            expires_at: token.expires_at.map(convert::db_time),
+        },
+    )?;
+    repo::user_tokens::insert(
+        conn,
+        &repo::user_tokens::UserTokenRow {
+            principal_id: token.id.to_string(),
+            team_id: token.team_id.to_string(),
+            name: token.name.clone(),
+            created_by: token.created_by.map(|id| id.to_string()),
+            created_at: convert::db_time(token.created_at),
+            last_used_at: None,
+        },
+    )
+}
+
 /// The result of one [`Store::reencrypt_batch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReencryptBatch {
@@ -369,8 +446,11 @@ impl Store {
     }
 
     /// Applies pending migrations; returns the names applied.
+    ///
+    /// On PostgreSQL this holds an advisory lock, so instances that start at once migrate one
+    /// after the other, and the later ones find nothing left to apply.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        let applied = backend::run_migrations(&mut *self.conn()?)?;
+        let applied = startup::with_migration_lock(&mut *self.conn()?, backend::run_migrations)?;
         log::debug!("applied {} migrations", applied.len());
         Ok(applied)
     }
@@ -410,6 +490,52 @@ impl Store {
         Ok(team)
     }
 
+    /// Creates the team `label` with an owner token, but only if the database has no team at
+    /// all; returns the team and the token's metadata, or `None` when a team existed.
+    ///
+    /// The check and the writes are one transaction that holds a lock every instance takes for
+    /// this (an advisory lock on PostgreSQL, the write lock on SQLite), so of several instances
+    /// starting at once on an empty database exactly one creates the team and the others find it.
+    pub fn create_first_team(
+        &self,
+        label: &TeamLabel,
+        owner_token_hash: &str,
+        owner_token_name: &str,
+    ) -> Result<Option<(Team, UserToken)>, StoreError> {
+        let at = now();
+        let team = Team {
+            id: TeamId::new(),
+            label: label.clone(),
+            created_at: at,
+        };
+        let token = UserToken {
+            id: PrincipalId::new(),
+            team_id: team.id,
+            name: owner_token_name.to_owned(),
+            role: Role::Owner,
+            created_by: None,
+            created_at: at,
+            expires_at: None,
+            last_used_at: None,
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            startup::lock_bootstrap(conn)?;
+            if repo::teams::count(conn)? > 0 {
+                return Ok(None);
+            }
+            repo::teams::insert(
+                conn,
+                &rows::TeamRow {
+                    id: team.id.to_string(),
+                    label: label.as_str().to_owned(),
+                    created_at: convert::db_time(at),
+                },
+            )?;
+            insert_user_token(conn, &token, owner_token_hash)?;
+            Ok(Some((team, token)))
+        })
+    }
+
     /// How many teams exist (the server creates `demo` when there are none).
     pub fn count_teams(&self) -> Result<i64, StoreError> {
         repo::teams::count(&mut *self.conn()?)
@@ -421,36 +547,80 @@ impl Store {
     }
 
     /// Creates a user principal with `role` in the team and a bearer token stored as `token_hash`
-    /// (hex SHA-256).
+    /// (hex SHA-256): a user token named "user token" that never expires.
     pub fn create_user(
         &self,
         team_id: TeamId,
         role: Role,
         token_hash: &str,
     ) -> Result<PrincipalId, StoreError> {
-        let principal_id = PrincipalId::new();
-        let now = now();
-        backend::write_transaction(&mut *self.conn()?, |conn| {
-            repo::principals::insert_with_membership(
-                conn,
-                team_id.to_string(),
-                principal_id,
-                PrincipalKind::User,
-                role,
-                now,
-            )?;
-            repo::principals::insert_token(
-                conn,
-                &rows::ApiTokenRow {
-                    token_hash,
-                    principal_id: principal_id.to_string(),
-                    client_credential_id: None,
-                    created_at: convert::db_time(now),
-                    expires_at: None,
-                },
-            )
+        let token = self.issue_user_token(&NewUserToken {
+            team_id,
+            role,
+            name: "user token",
+            token_hash,
+            created_by: None,
+            expires_at: None,
         })?;
-        Ok(principal_id)
+        Ok(token.id)
+    }
+
+    /// Issues a user token: a user principal with the role in the team, its bearer token stored
+    /// as `token_hash` (hex SHA-256) with its expiry, and the metadata owners list.
+    pub fn issue_user_token(&self, new: &NewUserToken<'_>) -> Result<UserToken, StoreError> {
+        let token = UserToken {
+            id: PrincipalId::new(),
+            team_id: new.team_id,
+            name: new.name.to_owned(),
+            role: new.role,
+            created_by: new.created_by,
+            created_at: now(),
+            expires_at: new.expires_at.map(truncate_to_micros),
+            last_used_at: None,
+        };
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            insert_user_token(conn, &token, new.token_hash)
+        })?;
+        Ok(token)
+    }
+
+    /// A page of the team's user tokens, oldest first (expired ones included).
+    pub fn list_user_tokens(
+        &self,
+        team_id: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<UserToken>, StoreError> {
+        repo::user_tokens::list_in_team(&mut *self.conn()?, team_id, page)
+    }
+
+    /// One user token of the team.
+    pub fn find_user_token(
+        &self,
+        team_id: TeamId,
+        id: PrincipalId,
+    ) -> Result<Option<UserToken>, StoreError> {
+        repo::user_tokens::find_in_team(&mut *self.conn()?, team_id, id)
+    }
+
+    /// Revokes a user token of the team: its principal, membership, token and metadata are
+    /// deleted, so it stops authenticating at the next store lookup. `NotFound` when the team has
+    /// no such user token (a service account's principal is not one).
+    pub fn revoke_user_token(&self, team_id: TeamId, id: PrincipalId) -> Result<(), StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::user_tokens::find_in_team(conn, team_id, id)?.ok_or(StoreError::NotFound)?;
+            repo::principals::delete(conn, &id.to_string())
+        })
+    }
+
+    /// Revokes a user token of whatever team it is in, for the admin CLI (an operator's tool,
+    /// never reachable over HTTP); returns what it was. `NotFound` when there is none.
+    pub fn revoke_user_token_in_any_team(&self, id: PrincipalId) -> Result<UserToken, StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let token =
+                repo::user_tokens::find_in_any_team(conn, id)?.ok_or(StoreError::NotFound)?;
+            repo::principals::delete(conn, &id.to_string())?;
+            Ok(token)
+        })
     }
 
     /// The principal holding an unexpired token with this hash.
@@ -858,6 +1028,9 @@ impl Store {
     }
 
     /// Updates name and/or description (`Patch::Null` clears the description). `NotFound` when absent.
+    ///
+    /// Only the sent fields are written, in one statement, so concurrent updates of different
+    /// fields all survive on both backends; the account is then read back in the same transaction.
     pub fn update_service_account(
         &self,
         team_id: TeamId,
@@ -865,23 +1038,22 @@ impl Store {
         name: Option<&str>,
         description: &Patch<String>,
     ) -> Result<ServiceAccount, StoreError> {
+        let updated_at = convert::db_time(now());
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let mut row = repo::service_accounts::find_in_team(conn, team_id, id)?
-                .ok_or(StoreError::NotFound)?;
-            if let Some(name) = name {
-                name.clone_into(&mut row.name);
-            }
-            row.description = patched(row.description, description);
-            row.updated_at = convert::db_time(now());
-            repo::service_accounts::update_in_team(
+            let written = repo::service_accounts::update_in_team(
                 conn,
                 team_id,
                 id,
-                &row.name,
-                row.description.as_deref(),
-                row.updated_at,
+                name,
+                description,
+                updated_at,
             )?;
-            row.into_domain()
+            if written == 0 {
+                return Err(StoreError::NotFound);
+            }
+            repo::service_accounts::find_in_team(conn, team_id, id)?
+                .ok_or(StoreError::NotFound)?
+                .into_domain()
         })
     }
 
@@ -964,6 +1136,10 @@ impl Store {
     }
 
     /// Updates name and/or description. `NotFound` when absent.
+    ///
+    /// Only the sent fields are written, in one statement, so concurrent updates of different
+    /// fields all survive on both backends; the credential is then read back in the same
+    /// transaction.
     pub fn update_client_credential(
         &self,
         team_id: TeamId,
@@ -973,22 +1149,16 @@ impl Store {
         description: &Patch<String>,
     ) -> Result<ClientCredential, StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let mut credential =
-                repo::client_credentials::find_in_team(conn, team_id, service_account_id, id)?
-                    .ok_or(StoreError::NotFound)?;
-            if let Some(name) = name {
-                name.clone_into(&mut credential.name);
-            }
-            credential.description = patched(credential.description, description);
             repo::client_credentials::update_in_team(
                 conn,
                 team_id,
                 service_account_id,
                 id,
-                &credential.name,
-                credential.description.as_deref(),
+                name,
+                description,
             )?;
-            Ok(credential)
+            repo::client_credentials::find_in_team(conn, team_id, service_account_id, id)?
+                .ok_or(StoreError::NotFound)
         })
     }
 
@@ -1017,6 +1187,9 @@ impl Store {
 
     /// Records a successful exchange: sets `last_used_at` and stores an access token hash that
     /// expires at `expires_at` and dies with the client credential.
+    ///
+    /// On the way it deletes a bounded batch of access tokens that expired by `now`, so a client
+    /// that keeps asking for tokens cannot grow the table beyond what is still valid.
     pub fn issue_access_token(
         &self,
         client_credential_id: ClientCredentialId,
@@ -1027,6 +1200,7 @@ impl Store {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let principal_id = repo::client_credentials::principal_of(conn, client_credential_id)?
                 .ok_or(StoreError::NotFound)?;
+            repo::principals::purge_expired_access_tokens(conn, now)?;
             repo::client_credentials::set_last_used(
                 conn,
                 client_credential_id,
@@ -1043,14 +1217,5 @@ impl Store {
                 },
             )
         })
-    }
-}
-
-/// A stored optional text after a `Patch`: absent keeps it, `null` clears it.
-fn patched(stored: Option<String>, patch: &Patch<String>) -> Option<String> {
-    match patch {
-        Patch::Absent => stored,
-        Patch::Null => None,
-        Patch::Value(value) => Some(value.clone()),
     }
 }

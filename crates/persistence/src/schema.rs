@@ -118,6 +118,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_tokens (principal_id) {
+        principal_id -> Text,
+        team_id -> Text,
+        name -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
     principals,
@@ -128,4 +139,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     credentials,
     audit_events,
     idempotency_keys,
+    user_tokens,
 );

@@ -72,6 +72,16 @@ impl TestDb {
     /// A new database on the PostgreSQL server named by `CREDVAULT_TEST_POSTGRES_URL`, or `None`
     /// when the variable is unset. Panics when it is unset but `CREDVAULT_REQUIRE_POSTGRES=1`.
     pub fn postgres() -> Option<TestDb> {
+        Self::postgres_database(true)
+    }
+
+    /// Like [`TestDb::postgres`], but without the migrations: an empty database, as a first
+    /// start of the server finds it. The store is opened but has not touched the database.
+    pub fn postgres_unmigrated() -> Option<TestDb> {
+        Self::postgres_database(false)
+    }
+
+    fn postgres_database(migrated: bool) -> Option<TestDb> {
         let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
             if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|value| value == "1") {
                 panic!(
@@ -86,7 +96,12 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE \"{database}\""))
             .unwrap_or_else(|error| panic!("cannot create the test database {database}: {error}"));
         let url = with_database(&server_url, &database);
-        let store = open_migrated(&url);
+        let store = if migrated {
+            open_migrated(&url)
+        } else {
+            Store::open(&url, &test_options())
+                .unwrap_or_else(|error| panic!("cannot open the test database: {error}"))
+        };
         Some(TestDb {
             store,
             url,
@@ -133,6 +148,20 @@ impl TestDb {
                 .raw_contents()
                 .windows(needle.len())
                 .any(|window| window == needle)
+    }
+
+    /// How many rows a table holds (a table name of this crate's schema).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        self.with_conn(|conn| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+                .get_result::<Count>(conn)
+        })
+        .count
     }
 
     fn with_conn<T>(&self, query: impl FnOnce(&mut DbConn) -> QueryResult<T>) -> T {

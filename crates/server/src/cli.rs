@@ -1,8 +1,35 @@
 //! The command line: global configuration flags plus one subcommand.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
+
+impl Cli {
+    /// Parses the process's arguments (and environment) with [`Cli::command_without_env_values`],
+    /// exiting with clap's message on a usage error or after `--help`.
+    pub fn parse_args() -> Cli {
+        let matches = Cli::command_without_env_values().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+
+    /// The command line with `hide_env_values` on every argument of every command, so that
+    /// `--help` names each setting's environment variable but never shows its value: a database
+    /// URL may hold a password, and settings added later are covered without a second thought.
+    pub fn command_without_env_values() -> clap::Command {
+        hide_env_values(Cli::command())
+    }
+}
+
+fn hide_env_values(command: clap::Command) -> clap::Command {
+    let command = command.mut_args(|arg| arg.hide_env_values(true));
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|subcommand| subcommand.get_name().to_owned())
+        .collect();
+    subcommands.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, hide_env_values)
+    })
+}
 
 /// credvault: a multi-tenant vault for integration credentials.
 #[derive(Debug, Parser)]
@@ -48,6 +75,24 @@ pub enum AdminCommand {
         /// `owner` or `member`.
         #[arg(long, default_value = "member")]
         role: String,
+        /// A name for people, shown when the team's tokens are listed.
+        #[arg(long, default_value = "admin CLI")]
+        name: String,
+        /// Seconds until the token stops authenticating; never when omitted.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        expires_in: Option<u32>,
+    },
+    /// List a team's user tokens (their metadata; never a token).
+    ListTokens {
+        /// The team's label or id.
+        #[arg(long)]
+        team: String,
+    },
+    /// Revoke a user token by its id (the `token_id` that create-token and list-tokens print).
+    RevokeToken {
+        /// The token's id.
+        #[arg(long)]
+        token_id: String,
     },
 }
 

@@ -22,6 +22,7 @@ pub struct Config {
         long,
         global = true,
         env = "CREDVAULT_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://credvault.db"
     )]
     pub database_url: String,
@@ -254,24 +255,115 @@ fn write_private_file(path: &Path, contents: &str) -> Result<()> {
         .with_context(|| format!("writing the master key file {}", path.display()))
 }
 
-/// Removes the password from a `scheme://user:password@host/…` URL.
+/// The connection parameters whose values are masked: libpq's password, the password of the
+/// client key, and the path of the password file.
+const SECRET_PARAMETERS: [&str; 3] = ["password", "sslpassword", "passfile"];
+
+/// The mask that replaces a secret part of a database URL.
+const MASK: &str = "••••";
+
+/// Removes every password from a database URL: the one in `scheme://user:password@host/…` and
+/// the values of the `password`, `sslpassword` and `passfile` query parameters (any case). A
+/// `key=value` connection string (no `://`) has the same keywords masked.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return redact_keywords(url);
     };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
+    // libpq ends the user information at the first `/`, so a `?` or `#` before the `@` still
+    // belongs to the password.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, after_authority) = rest.split_at(authority_end);
+    let (userinfo, host_and_rest) = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             let masked = if userinfo.contains(':') {
-                ":••••"
+                format!(":{MASK}")
             } else {
-                ""
+                String::new()
             };
-            format!("{scheme}://{user}{masked}@{host}{path}")
+            (
+                format!("{user}{masked}@"),
+                format!("{host}{after_authority}"),
+            )
         }
-        None => url.to_owned(),
+        None => (String::new(), rest.to_owned()),
+    };
+    let redacted = match host_and_rest.split_once('?') {
+        Some((before_query, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((query, fragment)) => (query, Some(fragment)),
+                None => (query, None),
+            };
+            let query = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if is_secret_parameter(name) => format!("{name}={MASK}"),
+                    _ => pair.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            match fragment {
+                Some(fragment) => format!("{before_query}?{query}#{fragment}"),
+                None => format!("{before_query}?{query}"),
+            }
+        }
+        None => host_and_rest,
+    };
+    format!("{scheme}://{userinfo}{redacted}")
+}
+
+/// Whether a query parameter name (perhaps percent-encoded) names a secret.
+fn is_secret_parameter(name: &str) -> bool {
+    let decoded = name.replace("%5F", "_").replace("%5f", "_");
+    SECRET_PARAMETERS
+        .iter()
+        .any(|secret| decoded.eq_ignore_ascii_case(secret))
+}
+
+/// Masks the secret keywords' values of a `key=value …` connection string (values quoted with
+/// `'…'` included).
+fn redact_keywords(conninfo: &str) -> String {
+    let mut redacted = String::with_capacity(conninfo.len());
+    let mut rest = conninfo;
+    while let Some(equals) = rest.find('=') {
+        let (before, after) = rest.split_at(equals);
+        let keyword = before
+            .trim_end()
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or_default();
+        redacted.push_str(before);
+        redacted.push('=');
+        let value = &after[1..];
+        let spaces = value.len() - value.trim_start().len();
+        redacted.push_str(&value[..spaces]);
+        let value = &value[spaces..];
+        let value_end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut end = None;
+            let mut escaped = false;
+            for (index, character) in quoted.char_indices() {
+                match character {
+                    '\\' if !escaped => escaped = true,
+                    '\'' if !escaped => {
+                        end = Some(index + 2);
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            end.unwrap_or(value.len())
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        if is_secret_parameter(keyword) {
+            redacted.push_str(MASK);
+        } else {
+            redacted.push_str(&value[..value_end]);
+        }
+        rest = &value[value_end..];
     }
+    redacted.push_str(rest);
+    redacted
 }
 
 #[cfg(test)]
@@ -289,5 +381,40 @@ mod tests {
             "postgres://app@db/vault"
         );
         assert_eq!(redact_url("sqlite://credvault.db"), "sqlite://credvault.db");
+    }
+
+    #[test]
+    fn password_query_parameters_are_masked() {
+        assert_eq!(
+            redact_url("postgres://db/vault?user=app&password=topsecret-pw&sslmode=require"),
+            "postgres://db/vault?user=app&password=••••&sslmode=require"
+        );
+        assert_eq!(
+            redact_url(
+                "postgresql://app:pw1@db?PassWord=pw2&sslpassword=pw3&passfile=/etc/pgpass#x"
+            ),
+            "postgresql://app:••••@db?PassWord=••••&sslpassword=••••&passfile=••••#x"
+        );
+        assert_eq!(
+            redact_url("postgres://db/vault?application_name=password"),
+            "postgres://db/vault?application_name=password"
+        );
+        // libpq reads user information up to the first `/`: a `?` before the `@` is password.
+        assert_eq!(
+            redact_url("postgres://app:p?w#d@db/vault"),
+            "postgres://app:••••@db/vault"
+        );
+    }
+
+    #[test]
+    fn key_value_connection_strings_are_masked() {
+        assert_eq!(
+            redact_url("host=db user=app password=topsecret dbname=vault"),
+            "host=db user=app password=•••• dbname=vault"
+        );
+        assert_eq!(
+            redact_url("host=db password = 'top secret \\' pw' sslpassword=x"),
+            "host=db password = •••• sslpassword=••••"
+        );
     }
 }

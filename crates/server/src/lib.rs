@@ -22,8 +22,17 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admin(AdminCommand::CreateTeam { label }) => {
             commands::admin::create_team(&config, &label)
         }
-        Command::Admin(AdminCommand::CreateToken { team, role }) => {
-            commands::admin::create_token(&config, &team, &role)
+        Command::Admin(AdminCommand::CreateToken {
+            team,
+            role,
+            name,
+            expires_in,
+        }) => commands::admin::create_token(&config, &team, &role, &name, expires_in),
+        Command::Admin(AdminCommand::ListTokens { team }) => {
+            commands::admin::list_tokens(&config, &team)
+        }
+        Command::Admin(AdminCommand::RevokeToken { token_id }) => {
+            commands::admin::revoke_token(&config, &token_id)
         }
         Command::Keys(KeysCommand::Rotate { batch_size }) => {
             commands::keys::rotate(&config, batch_size)

@@ -1,9 +1,7 @@
 //! The `credvault` binary: parse the command line, start logging, run.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = credvault::cli::Cli::parse();
+    let cli = credvault::cli::Cli::parse_args();
     credvault::logging::init();
     credvault::run(cli)
 }

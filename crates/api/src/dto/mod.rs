@@ -12,3 +12,4 @@ pub mod page;
 pub mod problem;
 pub mod service_account;
 pub mod token;
+pub mod user_token;

@@ -4,3 +4,4 @@ pub mod auth_token;
 pub mod credentials;
 pub mod health;
 pub mod service_accounts;
+pub mod tokens;

@@ -242,6 +242,51 @@ fn user(store: &Store, team: &Team, role: Role) -> String {
     token
 }
 
+/// Another server instance over the same store as a `TestApp` (scale-out: each instance has its
+/// own caches), stopped when dropped.
+pub(crate) struct Instance {
+    handle: ServerHandle,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+}
+
+impl Instance {
+    /// Starts an instance over `store` with these settings; it creates no teams or principals.
+    pub(crate) fn spawn(store: Store, settings: Settings) -> Instance {
+        let state = AppState::new(store, KeyRing::for_testing(), settings);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let options = ServerOptions {
+            workers: Some(1),
+            shutdown_timeout: Duration::from_secs(1),
+            handle_signals: false,
+        };
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = credvault_api::server(listener, state, &options).unwrap();
+                sender.send(server.handle()).unwrap();
+                server.await
+            })
+        });
+        Instance {
+            handle: receiver.recv().unwrap(),
+            base,
+        }
+    }
+
+    /// A client of this instance sending `token`.
+    pub(crate) fn client(&self, token: &str) -> Client {
+        Client::new(&self.base, Some(token.to_owned()))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
 /// An HTTP client acting as one principal.
 pub(crate) struct Client {
     agent: ureq::Agent,

@@ -25,3 +25,4 @@ mod service_accounts;
 mod sshd;
 mod tenancy;
 mod throttle;
+mod tokens;

@@ -3,12 +3,14 @@
 
 use chrono::NaiveDateTime;
 use credvault_domain::ids::{ClientCredentialId, ServiceAccountId, TeamId};
+use credvault_domain::patch::Patch;
 use credvault_domain::service_account::ClientCredential;
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::convert::parse;
 use crate::error::db_error;
+use crate::repo::service_accounts::sent_description;
 use crate::repo::{fetch_limit, into_page};
 use crate::rows::ClientCredentialRow;
 use crate::schema::{api_tokens, client_credentials, service_accounts};
@@ -70,15 +72,35 @@ pub(crate) fn list_in_team(
     })
 }
 
-/// Sets name and description of a client credential of the team's account; returns rows changed.
+/// The columns a PATCH of a client credential writes: only the fields it sent (see
+/// `service_accounts::update_in_team` for why).
+#[derive(AsChangeset)]
+#[diesel(table_name = client_credentials)]
+struct ClientCredentialChangeset<'a> {
+    /// `None` keeps the stored name.
+    name: Option<&'a str>,
+    /// `None` keeps the stored description, `Some(None)` clears it.
+    description: Option<Option<&'a str>>,
+}
+
+/// Sets the sent name and description of a client credential of the team's account (absent
+/// fields keep their stored value); returns the rows changed. A patch that sends neither writes
+/// nothing and returns 0.
 pub(crate) fn update_in_team(
     conn: &mut DbConn,
     team_id: TeamId,
     service_account_id: ServiceAccountId,
     id: ClientCredentialId,
-    name: &str,
-    description: Option<&str>,
+    name: Option<&str>,
+    description: &Patch<String>,
 ) -> Result<usize, StoreError> {
+    let changeset = ClientCredentialChangeset {
+        name,
+        description: sent_description(description),
+    };
+    if changeset.name.is_none() && changeset.description.is_none() {
+        return Ok(0);
+    }
     let accounts_of_team = service_accounts::table
         .filter(service_accounts::team_id.eq(team_id.to_string()))
         .select(service_accounts::id);
@@ -88,10 +110,7 @@ pub(crate) fn update_in_team(
             .filter(client_credentials::service_account_id.eq(service_account_id.to_string()))
             .filter(client_credentials::service_account_id.eq_any(accounts_of_team)),
     )
-    .set((
-        client_credentials::name.eq(name),
-        client_credentials::description.eq(description),
-    ))
+    .set(&changeset)
     .execute(conn)
     .map_err(db_error)
 }

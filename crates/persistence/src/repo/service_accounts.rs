@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use credvault_domain::ids::{ServiceAccountId, TeamId};
+use credvault_domain::patch::Patch;
 use credvault_domain::service_account::ServiceAccount;
 use diesel::prelude::*;
 
@@ -54,13 +55,28 @@ pub(crate) fn list_in_team(
     })
 }
 
-/// Sets name, description and `updated_at` of the team's account; returns the rows changed.
+/// The columns a PATCH of a service account writes: only the fields it sent, and `updated_at`.
+///
+/// Writing only those columns, in one statement, is what keeps two concurrent PATCHes of
+/// different fields from undoing each other: neither writes back a value it read earlier.
+#[derive(AsChangeset)]
+#[diesel(table_name = service_accounts)]
+struct ServiceAccountChangeset<'a> {
+    /// `None` keeps the stored name.
+    name: Option<&'a str>,
+    /// `None` keeps the stored description, `Some(None)` clears it.
+    description: Option<Option<&'a str>>,
+    updated_at: NaiveDateTime,
+}
+
+/// Sets the sent name and description and `updated_at` of the team's account (absent fields keep
+/// their stored value, `Patch::Null` clears the description); returns the rows changed.
 pub(crate) fn update_in_team(
     conn: &mut DbConn,
     team_id: TeamId,
     id: ServiceAccountId,
-    name: &str,
-    description: Option<&str>,
+    name: Option<&str>,
+    description: &Patch<String>,
     updated_at: NaiveDateTime,
 ) -> Result<usize, StoreError> {
     diesel::update(
@@ -68,13 +84,22 @@ pub(crate) fn update_in_team(
             .filter(service_accounts::id.eq(id.to_string()))
             .filter(service_accounts::team_id.eq(team_id.to_string())),
     )
-    .set((
-        service_accounts::name.eq(name),
-        service_accounts::description.eq(description),
-        service_accounts::updated_at.eq(updated_at),
-    ))
+    .set(&ServiceAccountChangeset {
+        name,
+        description: sent_description(description),
+        updated_at,
+    })
     .execute(conn)
     .map_err(db_error)
+}
+
+/// A description patch as a changeset column: absent keeps it, `null` clears it.
+pub(crate) fn sent_description(description: &Patch<String>) -> Option<Option<&str>> {
+    match description {
+        Patch::Absent => None,
+        Patch::Null => Some(None),
+        Patch::Value(value) => Some(Some(value.as_str())),
+    }
 }
 
 pub(crate) fn delete_in_team(

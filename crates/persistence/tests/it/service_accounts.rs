@@ -251,4 +251,63 @@ credvault_persistence::backend_tests! {
                 .is_some()
         );
     }
+
+    fn issuing_an_access_token_purges_expired_ones_in_bounded_batches(db: &TestDb) {
+        let (team, _) = team_with_owner(db, "acme");
+        let store = db.store();
+        let account = store
+            .create_service_account(team.id, "ci", None, Role::Member)
+            .unwrap();
+        let credential = store
+            .create_client_credential(team.id, account.id, "main", None, "cvc_purge", "hash")
+            .unwrap();
+        let user_tokens = db.count_rows("api_tokens");
+        let now = Utc::now();
+        // 150 tokens issued two hours ago for one hour: all expired by now. Each issue purges what
+        // had expired at its own time, which was nothing.
+        let issued_at = now - TimeDelta::hours(2);
+        for n in 0..150 {
+            store
+                .issue_access_token(
+                    credential.id,
+                    &format!("expired-{n}"),
+                    issued_at,
+                    issued_at + TimeDelta::hours(1),
+                )
+                .unwrap();
+        }
+        // One that is still valid, and a user token that expired: neither is purged.
+        store
+            .issue_access_token(credential.id, "valid", issued_at, now + TimeDelta::hours(1))
+            .unwrap();
+        store
+            .issue_user_token(&credvault_persistence::NewUserToken {
+                team_id: team.id,
+                role: Role::Member,
+                name: "expired user token",
+                token_hash: "expired-user",
+                created_by: None,
+                expires_at: Some(now - TimeDelta::hours(1)),
+            })
+            .unwrap();
+        assert_eq!(db.count_rows("api_tokens"), user_tokens + 152);
+
+        // Each issue now deletes at most a batch of the expired ones, until none is left.
+        store
+            .issue_access_token(credential.id, "fresh-1", now, now + TimeDelta::hours(1))
+            .unwrap();
+        assert_eq!(db.count_rows("api_tokens"), user_tokens + 152 + 1 - 100);
+        store
+            .issue_access_token(credential.id, "fresh-2", now, now + TimeDelta::hours(1))
+            .unwrap();
+        assert_eq!(db.count_rows("api_tokens"), user_tokens + 1 + 3);
+        for hash in ["valid", "fresh-1", "fresh-2"] {
+            assert!(store.authenticate(hash, now).unwrap().is_some(), "{hash}");
+        }
+        assert_eq!(
+            store.list_user_tokens(team.id, first_page(10)).unwrap().items.len(),
+            2,
+            "the expired user token is still listed"
+        );
+    }
 }

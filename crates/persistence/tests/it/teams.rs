@@ -4,9 +4,85 @@ use chrono::{TimeDelta, Utc};
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamRef;
 use credvault_persistence::testing::TestDb;
-use credvault_persistence::{Backend, StoreError, constraint};
+use credvault_persistence::{Backend, Store, StoreError, StoreOptions, constraint};
 
 credvault_persistence::backend_tests! {
+    fn user_tokens_expire_and_record_their_last_use_to_the_minute(db: &TestDb) {
+        let store = db.store();
+        let team = store.create_team(&"acme".parse().unwrap()).unwrap();
+        let now = credvault_persistence::truncate_to_micros(Utc::now());
+        let issued = store
+            .issue_user_token(&credvault_persistence::NewUserToken {
+                team_id: team.id,
+                role: Role::Member,
+                name: "laptop",
+                token_hash: "laptop-hash",
+                created_by: None,
+                expires_at: Some(now + TimeDelta::hours(1)),
+            })
+            .unwrap();
+        let last_used = || store.find_user_token(team.id, issued.id).unwrap().unwrap().last_used_at;
+        assert_eq!(last_used(), None);
+
+        assert!(store.authenticate("laptop-hash", now).unwrap().is_some());
+        assert_eq!(last_used(), Some(now));
+        // Within a minute of the recorded use nothing is written.
+        let later = now + TimeDelta::seconds(59);
+        assert!(store.authenticate("laptop-hash", later).unwrap().is_some());
+        assert_eq!(last_used(), Some(now));
+        let much_later = now + TimeDelta::seconds(61);
+        assert!(store.authenticate("laptop-hash", much_later).unwrap().is_some());
+        assert_eq!(last_used(), Some(much_later));
+
+        // At its expiry it stops authenticating, and its last use stays.
+        assert!(store.authenticate("laptop-hash", now + TimeDelta::hours(1)).unwrap().is_none());
+        assert_eq!(last_used(), Some(much_later));
+        // Revoked, it is gone: neither found nor authenticated, and a second revoke is NotFound.
+        store.revoke_user_token(team.id, issued.id).unwrap();
+        assert!(store.authenticate("laptop-hash", now).unwrap().is_none());
+        assert_eq!(store.find_user_token(team.id, issued.id).unwrap(), None);
+        assert!(matches!(
+            store.revoke_user_token(team.id, issued.id),
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    fn concurrent_first_team_creations_create_one(db: &TestDb) {
+        const INSTANCES: usize = 6;
+        let label = "demo".parse().unwrap();
+        let barrier = std::sync::Barrier::new(INSTANCES);
+        let created: Vec<bool> = std::thread::scope(|scope| {
+            let running: Vec<_> = (0..INSTANCES)
+                .map(|n| {
+                    let (barrier, label) = (&barrier, &label);
+                    scope.spawn(move || {
+                        // Each thread is an instance with its own store over the one database.
+                        let store = Store::open(db.url(), &StoreOptions::default()).unwrap();
+                        barrier.wait();
+                        store
+                            .create_first_team(label, &format!("hash-{n}"), "first owner")
+                            .unwrap()
+                            .is_some()
+                    })
+                })
+                .collect();
+            running.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        assert_eq!(created.iter().filter(|created| **created).count(), 1, "{created:?}");
+        let store = db.store();
+        assert_eq!(store.count_teams().unwrap(), 1);
+        let team = store.find_team(&TeamRef::Label(label)).unwrap().unwrap();
+        let tokens = store
+            .list_user_tokens(team.id, credvault_persistence::PageRequest { after: None, limit: 10 })
+            .unwrap();
+        assert_eq!(tokens.items.len(), 1);
+        assert_eq!(tokens.items[0].role, Role::Owner);
+        // Once a team exists, nothing is created.
+        let again = store.create_first_team(&"other".parse().unwrap(), "hash-x", "x").unwrap();
+        assert!(again.is_none());
+        assert_eq!(store.count_teams().unwrap(), 1);
+    }
+
     fn teams_are_found_by_id_and_label(db: &TestDb) {
         let store = db.store();
         assert!(matches!(

@@ -7,8 +7,11 @@
 mod durability;
 mod harness;
 mod outage;
+mod redaction;
 mod rotation;
+mod scale_out;
 mod server;
+mod tokens;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,6 +4,7 @@
 //! header, so the shared helpers need no new kind of client.
 
 mod accounts;
+mod concurrency;
 mod credentials;
 mod lifecycle;
 mod permissions;

@@ -14,7 +14,8 @@ fn owner_permissions() -> Value {
     json!({
         "integrations": {"create": true, "delete": true, "read": true, "test": true, "update": true},
         "service_accounts": {"create": true, "delete": true, "read": true, "update": true},
-        "teams": {"read": true}
+        "teams": {"read": true},
+        "tokens": {"create": true, "delete": true, "read": true}
     })
 }
 
@@ -22,7 +23,8 @@ fn member_permissions() -> Value {
     json!({
         "integrations": {"create": false, "delete": false, "read": true, "test": true, "update": false},
         "service_accounts": {"create": false, "delete": false, "read": true, "update": false},
-        "teams": {"read": true}
+        "teams": {"read": true},
+        "tokens": {"create": false, "delete": false, "read": false}
     })
 }
 

@@ -1,0 +1,158 @@
+//! User tokens: what owners see of a user principal's bearer token (name, role, expiry, last
+//! use, issuer), never the token or its hash. A user token's id is the id of the principal it
+//! authenticates as; its role is that principal's membership, its expiry the `api_tokens` row's.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use credvault_domain::ids::{PrincipalId, TeamId};
+use diesel::prelude::*;
+
+use crate::conn::DbConn;
+use crate::convert::{parse, utc};
+use crate::error::db_error;
+use crate::repo::{fetch_limit, into_page};
+use crate::schema::{api_tokens, memberships, user_tokens};
+use crate::{Page, PageRequest, StoreError, UserToken};
+
+/// A `user_tokens` row.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_tokens, treat_none_as_default_value = false)]
+pub(crate) struct UserTokenRow {
+    pub(crate) principal_id: String,
+    pub(crate) team_id: String,
+    pub(crate) name: String,
+    pub(crate) created_by: Option<String>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_used_at: Option<NaiveDateTime>,
+}
+
+/// A row with its role and expiry, as the listing queries return it.
+type Joined = (UserTokenRow, String, Option<NaiveDateTime>);
+
+impl UserTokenRow {
+    fn into_domain((row, role, expires_at): Joined) -> Result<UserToken, StoreError> {
+        Ok(UserToken {
+            id: parse("user_tokens.principal_id", &row.principal_id)?,
+            team_id: parse("user_tokens.team_id", &row.team_id)?,
+            name: row.name,
+            role: parse("memberships.role", &role)?,
+            created_by: row
+                .created_by
+                .map(|id| parse("user_tokens.created_by", &id))
+                .transpose()?,
+            created_at: utc(row.created_at),
+            expires_at: expires_at.map(utc),
+            last_used_at: row.last_used_at.map(utc),
+        })
+    }
+}
+
+pub(crate) fn insert(conn: &mut DbConn, row: &UserTokenRow) -> Result<(), StoreError> {
+    diesel::insert_into(user_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// The user tokens with their role (the membership in their own team) and expiry.
+macro_rules! joined {
+    () => {
+        user_tokens::table
+            .inner_join(
+                memberships::table.on(memberships::principal_id
+                    .eq(user_tokens::principal_id)
+                    .and(memberships::team_id.eq(user_tokens::team_id))),
+            )
+            .inner_join(
+                api_tokens::table.on(api_tokens::principal_id.eq(user_tokens::principal_id)),
+            )
+            .select((
+                UserTokenRow::as_select(),
+                memberships::role,
+                api_tokens::expires_at,
+            ))
+    };
+}
+
+/// One user token of the team.
+pub(crate) fn find_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: PrincipalId,
+) -> Result<Option<UserToken>, StoreError> {
+    joined!()
+        .filter(user_tokens::principal_id.eq(id.to_string()))
+        .filter(user_tokens::team_id.eq(team_id.to_string()))
+        .get_result::<Joined>(conn)
+        .optional()
+        .map_err(db_error)?
+        .map(UserTokenRow::into_domain)
+        .transpose()
+}
+
+/// One user token of any team: for the admin CLI, an operator's tool that is never reachable
+/// over HTTP.
+pub(crate) fn find_in_any_team(
+    conn: &mut DbConn,
+    id: PrincipalId,
+) -> Result<Option<UserToken>, StoreError> {
+    joined!()
+        .filter(user_tokens::principal_id.eq(id.to_string()))
+        .get_result::<Joined>(conn)
+        .optional()
+        .map_err(db_error)?
+        .map(UserTokenRow::into_domain)
+        .transpose()
+}
+
+/// A page of the team's user tokens, oldest first.
+pub(crate) fn list_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    page: PageRequest,
+) -> Result<Page<UserToken>, StoreError> {
+    let mut query = joined!()
+        .filter(user_tokens::team_id.eq(team_id.to_string()))
+        .order(user_tokens::principal_id.asc())
+        .limit(fetch_limit(page))
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(user_tokens::principal_id.gt(after.to_string()));
+    }
+    let rows = query.load::<Joined>(conn).map_err(db_error)?;
+    into_page(rows, page, UserTokenRow::into_domain, |token| {
+        *token.id.as_uuid()
+    })
+}
+
+/// Records a use at `now`, unless one was recorded after `fresh_after`: `last_used_at` is kept
+/// to that precision so that authenticating does not write on every request.
+pub(crate) fn touch(
+    conn: &mut DbConn,
+    id: &str,
+    now: DateTime<Utc>,
+    fresh_after: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let fresh_after = crate::convert::db_time(fresh_after);
+    diesel::update(
+        user_tokens::table
+            .filter(user_tokens::principal_id.eq(id))
+            .filter(
+                user_tokens::last_used_at
+                    .is_null()
+                    .or(user_tokens::last_used_at.le(fresh_after)),
+            ),
+    )
+    .set(user_tokens::last_used_at.eq(crate::convert::db_time(now)))
+    .execute(conn)
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Deletes the metadata of a user token (its principal goes with `principals::delete`).
+pub(crate) fn delete(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    diesel::delete(user_tokens::table.filter(user_tokens::principal_id.eq(id)))
+        .execute(conn)
+        .map_err(db_error)?;
+    Ok(())
+}
