@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use credvault_domain::ids::ServiceAccountId;
@@ -25,7 +26,6 @@ use credvault_domain::principal::Principal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::throttle::Charged;
 use credvault_crypto::TokenHash;
 
 /// Entries above this count trigger a sweep of the expired ones.
@@ -101,7 +101,51 @@ impl TokenCache {
     }
 }
 
+/// What [`crate::throttle::limit_requests`] found out about a request's bearer token, kept in
+/// the request's extensions for [`Authenticated`].
+#[derive(Clone, Debug)]
+pub(crate) enum Authentication {
+    /// The token belongs to this principal.
+    Principal(Principal),
+    /// The token is unknown or expired.
+    InvalidToken,
+}
+
+/// Looks a bearer token up: in the cache, else in the store.
+///
+/// With `client` (the request's client address, from the middleware), a lookup in the store is
+/// first charged to that address: a token that is not cached costs its sender one request of
+/// the address's budget *before* the database does any work, so a flood of guessed tokens is
+/// refused with `429` without a query once the address is over its limit. A valid token pays
+/// this once per cache lifetime.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    token: &str,
+    client: Option<Option<IpAddr>>,
+) -> Result<Option<Principal>, ApiError> {
+    let token_hash = TokenHash::of(token).to_hex();
+    if let Some(principal) = state.token_cache.get(&token_hash) {
+        return Ok(Some(principal));
+    }
+    if let Some(client) = client {
+        state.throttle.check_peer(client)?;
+    }
+    let generation = state.token_cache.generation();
+    let store = state.store.clone();
+    let lookup_hash = token_hash.clone();
+    let principal = web::block(move || store.authenticate(&lookup_hash, Utc::now())).await??;
+    if let Some(principal) = &principal {
+        state
+            .token_cache
+            .put(token_hash, principal.clone(), generation);
+    }
+    Ok(principal)
+}
+
 /// The authenticated caller; extracting it answers `401` when there is none.
+///
+/// The request middleware has already authenticated the token and charged the request (see
+/// [`crate::throttle`]); without it (an app that does not install it) the token is looked up here.
 #[derive(Clone, Debug)]
 pub struct Authenticated(pub Principal);
 
@@ -110,62 +154,49 @@ impl FromRequest for Authenticated {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token_hash = bearer_token(req).map(|token| TokenHash::of(token).to_hex());
+        let known = req.extensions().get::<Authentication>().cloned();
+        let token = bearer_token(req.headers()).map(str::to_owned);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let req = req.clone();
         Box::pin(async move {
-            let Some(token_hash) = token_hash else {
+            let invalid = ApiError::Unauthenticated {
+                invalid_token: true,
+            };
+            match known {
+                Some(Authentication::Principal(principal)) => return Ok(Self(principal)),
+                Some(Authentication::InvalidToken) => return Err(invalid),
+                None => {}
+            }
+            let Some(token) = token else {
                 return Err(ApiError::Unauthenticated {
                     invalid_token: false,
                 });
             };
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            let principal = match state.token_cache.get(&token_hash) {
-                Some(principal) => Some(principal),
-                None => {
-                    let generation = state.token_cache.generation();
-                    let store = state.store.clone();
-                    let lookup_hash = token_hash.clone();
-                    let principal =
-                        web::block(move || store.authenticate(&lookup_hash, Utc::now())).await??;
-                    if let Some(principal) = &principal {
-                        state
-                            .token_cache
-                            .put(token_hash, principal.clone(), generation);
-                    }
-                    principal
-                }
-            };
-            // Each request is charged once (see `crate::throttle`): to the principal, or to the
-            // peer address when the token is unknown.
-            let first_charge = req.extensions().get::<Charged>().is_none();
-            req.extensions_mut().insert(Charged);
-            match principal {
-                Some(principal) => {
-                    if first_charge {
-                        state.throttle.check_principal(principal.id)?;
-                    }
-                    Ok(Self(principal))
-                }
-                None => {
-                    if first_charge {
-                        state.throttle.check_peer(req.peer_addr())?;
-                    }
-                    Err(ApiError::Unauthenticated {
-                        invalid_token: true,
-                    })
-                }
+            match authenticate(&state, &token, None).await? {
+                Some(principal) => Ok(Self(principal)),
+                None => Err(invalid),
             }
         })
     }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `400` when a request carries more than one `Authorization` header: which one counts would be
+/// a guess (RFC 9110 §5.3 allows repeating only list-valued fields, and this one is not).
+pub(crate) fn check_single_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.get_all(header::AUTHORIZATION).nth(1).is_some() {
+        return Err(ApiError::BadRequest(
+            "the request has more than one Authorization header; send one".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
+use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
 use crate::probe::policy::IpNet;
 use crate::tenancy::MembershipCache;
@@ -38,7 +39,21 @@ pub struct Settings {
     /// no limit. See [`crate::throttle`].
     pub rate_limit: Option<RateLimit>,
     /// Requests handled at once before new ones are answered `503` at once; `0` means no bound.
+    /// Every path counts, the operational ones included.
     pub max_in_flight: usize,
+    /// Requests one principal (or, without a valid token, one client address) may have in
+    /// flight at once; more are answered `429` with `Retry-After: 1`. `0` means no bound.
+    pub max_in_flight_per_client: usize,
+    /// How long after its head a request's body may take to arrive; a body still incomplete
+    /// then is answered `408` and the connection is closed.
+    pub body_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client address of a request from
+    /// one of them is the rightmost address in that header that is not a trusted proxy.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Token requests (`POST /api/v1/auth/token`) per `client_id`; `None` means no limit.
+    pub token_rate_limit: Option<RateLimit>,
+    /// How long a `/readyz` answer is reused before the database is pinged again.
+    pub readiness_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -52,6 +67,11 @@ impl Default for Settings {
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,
+            max_in_flight_per_client: 32,
+            body_timeout: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
+            token_rate_limit: RateLimit::per_minute(60),
+            readiness_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -71,6 +91,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rate limiters and the in-flight bound.
     pub throttle: Arc<Throttle>,
+    /// The cached answer of `/readyz`.
+    pub readiness: Arc<Readiness>,
     /// Tunables.
     pub settings: Settings,
 }
@@ -85,6 +107,7 @@ impl AppState {
             membership_cache: Arc::new(MembershipCache::new(settings.token_cache_ttl)),
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
+            readiness: Arc::new(Readiness::new(settings.readiness_ttl)),
             settings,
         }
     }

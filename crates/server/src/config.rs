@@ -116,6 +116,49 @@ pub struct Config {
     )]
     pub max_in_flight: usize,
 
+    /// Requests one principal (without a valid token: one client address) may have in flight
+    /// at once; more are answered 429 with Retry-After: 1, so that nobody holds the whole
+    /// CREDVAULT_MAX_IN_FLIGHT with slow requests. 0 disables the bound.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_MAX_IN_FLIGHT_PER_CLIENT",
+        default_value_t = 32
+    )]
+    pub max_in_flight_per_client: usize,
+
+    /// How long a request body may take to arrive after the request head, in seconds; a body
+    /// still incomplete then is answered 408 and the connection closed.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_BODY_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub body_timeout_seconds: u64,
+
+    /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For is believed: behind them
+    /// the client address (for rate limits) is the rightmost X-Forwarded-For address that is
+    /// not a trusted proxy. Default: none, the TCP peer is the client.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Token requests (POST /api/v1/auth/token) per minute for each client_id, known or not;
+    /// over it the answer is 429 with Retry-After. 0 disables the limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_TOKEN_REQUESTS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub token_requests_per_minute: u32,
+
     /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests, in seconds.
     #[arg(
         long,

@@ -71,7 +71,7 @@ fn no_rate_limit_never_refuses() {
 
 #[test]
 fn peers_are_keyed_by_ipv4_address_and_ipv6_network() {
-    let address = |text: &str| Some(text.parse::<SocketAddr>().unwrap());
+    let address = |text: &str| Some(text.parse::<SocketAddr>().unwrap().ip());
     assert_eq!(
         peer_key(address("192.0.2.7:1234")),
         "192.0.2.7".parse::<IpAddr>().unwrap()

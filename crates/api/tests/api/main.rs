@@ -20,6 +20,7 @@ mod probe_postgres;
 mod probe_sftp;
 mod secrets;
 mod service_accounts;
+mod slow_clients;
 mod sshd;
 mod tenancy;
 mod throttle;
