@@ -12,6 +12,7 @@ mod credentials_crud;
 mod credentials_patch;
 mod errors;
 mod fallback;
+mod health_and_metrics;
 mod helpers;
 mod openapi;
 mod operations;
