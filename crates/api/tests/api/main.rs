@@ -14,6 +14,7 @@ mod errors;
 mod fallback;
 mod health_and_metrics;
 mod helpers;
+mod http_semantics;
 mod openapi;
 mod operations;
 mod outage;
