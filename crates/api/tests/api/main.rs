@@ -7,6 +7,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod client_address;
 mod connection_tests;
 mod credentials_crud;
 mod credentials_patch;
