@@ -1,9 +1,11 @@
 //! Bearer authentication: `Authorization: Bearer <token>` → [`Principal`].
 //!
 //! The token is hashed (`TokenHash::of(token).to_hex()`) and looked up with
-//! `Store::authenticate`. Hits are remembered for a few seconds in a [`TokenCache`] keyed by the
-//! hash, so a burst of requests does not hit the database each time, while a revoked token stops
-//! working everywhere within that time. The token itself is never stored, logged or cached.
+//! `Store::authenticate_token`. Hits are remembered for a few seconds in a [`TokenCache`] keyed
+//! by the hash, so a burst of requests does not hit the database each time, while a revoked
+//! token stops working everywhere within that time. An entry never outlives its token's
+//! `expires_at`, and the time to live is at most [`MAX_TOKEN_CACHE_TTL`]. The token itself is
+//! never stored, logged or cached.
 //!
 //! Deleting a service account or one of its client credentials also evicts the account's cached
 //! tokens in this process at once ([`TokenCache::forget_service_account`]); other server
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use credvault_domain::ids::ServiceAccountId;
 use credvault_domain::principal::Principal;
 
@@ -31,10 +33,15 @@ use credvault_crypto::TokenHash;
 /// Entries above this count trigger a sweep of the expired ones.
 const SWEEP_THRESHOLD: usize = 10_000;
 
-/// Recently authenticated token hashes and their principals.
+/// The longest a token lookup may be cached: SPEC §8 allows "at most a few seconds" before a
+/// revoked token stops working everywhere. A longer time to live is cut to this.
+pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Recently authenticated token hashes, their principals and until when they may be used.
 #[derive(Debug)]
 pub struct TokenCache {
     ttl: Duration,
+    /// The principal of each token hash, and the instant its entry stops being valid.
     entries: Mutex<HashMap<String, (Principal, Instant)>>,
     /// Counts evictions. A lookup notes it before asking the store and caches its answer only if
     /// no eviction happened meanwhile, so an answer read just before a revocation is not kept.
@@ -42,10 +49,18 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    /// A cache whose entries live for `ttl` (`Duration::ZERO` disables it).
+    /// A cache whose entries live for `ttl` (`Duration::ZERO` disables it), at most
+    /// [`MAX_TOKEN_CACHE_TTL`].
     pub fn new(ttl: Duration) -> Self {
+        if ttl > MAX_TOKEN_CACHE_TTL {
+            log::warn!(
+                "a token cache time to live of {}s is cut to {}s",
+                ttl.as_secs(),
+                MAX_TOKEN_CACHE_TTL.as_secs()
+            );
+        }
         Self {
-            ttl,
+            ttl: ttl.min(MAX_TOKEN_CACHE_TTL),
             entries: Mutex::new(HashMap::new()),
             evictions: AtomicU64::new(0),
         }
@@ -69,22 +84,40 @@ impl TokenCache {
         self.evictions.load(Ordering::SeqCst)
     }
 
-    /// The principal cached for a token hash, if it was stored less than the time to live ago.
+    /// The principal cached for a token hash, if its entry is still valid: stored less than the
+    /// time to live ago, and its token not expired.
     pub fn get(&self, token_hash: &str) -> Option<Principal> {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.lock().ok()?;
+        let now = Instant::now();
         entries
             .get(token_hash)
-            .filter(|(_, stored_at)| stored_at.elapsed() < self.ttl)
+            .filter(|(_, valid_until)| now < *valid_until)
             .map(|(principal, _)| principal.clone())
     }
 
-    /// Caches a store answer, unless an eviction happened since `generation` was read.
-    pub fn put(&self, token_hash: String, principal: Principal, generation: u64) {
+    /// Caches a store answer for `min(ttl, expires_at - now)`, unless an eviction happened since
+    /// `generation` was read.
+    pub fn put(
+        &self,
+        token_hash: String,
+        principal: Principal,
+        expires_at: Option<DateTime<Utc>>,
+        generation: u64,
+    ) {
         if self.ttl.is_zero() {
             return;
+        }
+        let now = Instant::now();
+        let mut valid_until = now + self.ttl;
+        if let Some(expires_at) = expires_at {
+            // A token already expired (or expiring within the clock's rounding) is not cached.
+            let Ok(left) = (expires_at - Utc::now()).to_std() else {
+                return;
+            };
+            valid_until = valid_until.min(now + left);
         }
         let Ok(mut entries) = self.entries.lock() else {
             return;
@@ -94,10 +127,9 @@ impl TokenCache {
             return;
         }
         if entries.len() >= SWEEP_THRESHOLD {
-            let ttl = self.ttl;
-            entries.retain(|_, (_, stored_at)| stored_at.elapsed() < ttl);
+            entries.retain(|_, (_, entry_valid_until)| now < *entry_valid_until);
         }
-        entries.insert(token_hash, (principal, Instant::now()));
+        entries.insert(token_hash, (principal, valid_until));
     }
 }
 
@@ -133,13 +165,16 @@ pub(crate) async fn authenticate(
     let generation = state.token_cache.generation();
     let store = state.store.clone();
     let lookup_hash = token_hash.clone();
-    let principal = web::block(move || store.authenticate(&lookup_hash, Utc::now())).await??;
-    if let Some(principal) = &principal {
-        state
-            .token_cache
-            .put(token_hash, principal.clone(), generation);
-    }
-    Ok(principal)
+    let token = web::block(move || store.authenticate_token(&lookup_hash, Utc::now())).await??;
+    Ok(token.map(|token| {
+        state.token_cache.put(
+            token_hash,
+            token.principal.clone(),
+            token.expires_at,
+            generation,
+        );
+        token.principal
+    }))
 }
 
 /// The authenticated caller; extracting it answers `401` when there is none.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use credvault_persistence::Store;
 
-use crate::auth::TokenCache;
+use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
 use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
 use crate::probe::policy::IpNet;
@@ -22,7 +22,8 @@ use credvault_crypto::KeyRing;
 pub struct Settings {
     /// How long an authenticated token, and a principal's role in a team, are remembered in
     /// memory before the store is asked again. A revoked token keeps working for at most this
-    /// long; `Duration::ZERO` disables both caches.
+    /// long, and never past its own expiry; `Duration::ZERO` disables both caches. At most
+    /// [`crate::auth::MAX_TOKEN_CACHE_TTL`]; a longer value is cut to it.
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
@@ -100,11 +101,12 @@ pub struct AppState {
 impl AppState {
     /// Builds the state with fresh metrics and an empty token cache.
     pub fn new(store: Store, key_ring: KeyRing, settings: Settings) -> Self {
+        let cache_ttl = settings.token_cache_ttl.min(MAX_TOKEN_CACHE_TTL);
         Self {
             store,
             key_ring: Arc::new(key_ring),
             token_cache: Arc::new(TokenCache::new(settings.token_cache_ttl)),
-            membership_cache: Arc::new(MembershipCache::new(settings.token_cache_ttl)),
+            membership_cache: Arc::new(MembershipCache::new(cache_ttl)),
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
             readiness: Arc::new(Readiness::new(settings.readiness_ttl)),

@@ -67,12 +67,14 @@ pub struct Config {
     pub workers: Option<usize>,
 
     /// How long an authenticated token is remembered before the database is asked again, in
-    /// seconds (0 disables the cache). Keep it short: a revoked token works until it expires here.
+    /// seconds, at most 30 (0 disables the cache). Keep it short: a revoked token works until it
+    /// expires here (never past the token's own expiry).
     #[arg(
         long,
         global = true,
         env = "CREDVAULT_TOKEN_CACHE_SECONDS",
-        default_value_t = 5
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=30)
     )]
     pub token_cache_seconds: u64,
 
@@ -318,8 +320,31 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
-    use super::redact_url;
+    use clap::Parser;
+
+    use super::{Config, redact_url};
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn a_token_cache_over_30_seconds_is_refused_at_start_up() {
+        let parsed = Flags::try_parse_from(["credvault", "--token-cache-seconds", "30"]).unwrap();
+        assert_eq!(parsed.config.token_cache_seconds, 30);
+        let error =
+            Flags::try_parse_from(["credvault", "--token-cache-seconds", "31"]).unwrap_err();
+        assert!(error.to_string().contains("token-cache-seconds"), "{error}");
+    }
+
+    #[test]
+    fn a_body_timeout_of_zero_is_refused() {
+        assert!(Flags::try_parse_from(["credvault", "--body-timeout-seconds", "0"]).is_err());
+    }
 
     #[test]
     fn passwords_are_removed_from_database_urls() {

@@ -27,3 +27,4 @@ mod slow_clients;
 mod sshd;
 mod tenancy;
 mod throttle;
+mod token_cache;

@@ -5,12 +5,12 @@ use credvault_domain::ids::PrincipalId;
 use credvault_domain::principal::{Principal, PrincipalKind, Role};
 use diesel::prelude::*;
 
-use crate::StoreError;
 use crate::conn::DbConn;
 use crate::convert::{db_time, parse, utc};
 use crate::error::db_error;
 use crate::rows::{ApiTokenRow, MembershipRow, PrincipalRow};
 use crate::schema::{api_tokens, idempotency_keys, memberships, principals, service_accounts};
+use crate::{AuthenticatedToken, StoreError};
 
 /// Inserts a principal of `kind` with `role` in the team.
 pub(crate) fn insert_with_membership(
@@ -65,12 +65,13 @@ pub(crate) fn delete(conn: &mut DbConn, principal_id: &str) -> Result<(), StoreE
     Ok(())
 }
 
-/// The principal holding an unexpired token with this hash, with its service account if any.
+/// The principal holding an unexpired token with this hash, with its service account if any,
+/// and the token's expiry.
 pub(crate) fn authenticate(
     conn: &mut DbConn,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, StoreError> {
+) -> Result<Option<AuthenticatedToken>, StoreError> {
     let found = api_tokens::table
         .inner_join(principals::table.on(principals::id.eq(api_tokens::principal_id)))
         .left_join(
@@ -92,11 +93,15 @@ pub(crate) fn authenticate(
     if expires_at.is_some_and(|expires_at| utc(expires_at) <= now) {
         return Ok(None);
     }
-    Ok(Some(Principal {
+    let principal = Principal {
         id: parse("api_tokens.principal_id", &principal_id)?,
         kind: parse("principals.kind", &kind)?,
         service_account: service_account
             .map(|id| parse("service_accounts.id", &id))
             .transpose()?,
+    };
+    Ok(Some(AuthenticatedToken {
+        principal,
+        expires_at: expires_at.map(utc),
     }))
 }
