@@ -145,21 +145,21 @@ pub(crate) enum Authentication {
 
 /// Looks a bearer token up: in the cache, else in the store.
 ///
-/// With `client` (the request's client address, from the middleware), a lookup in the store is
-/// first charged to that address: a token that is not cached costs its sender one request of
+/// With `charge_to` (the request's client address, as the middleware decided it), a lookup in
+/// the store is first charged to that address: a token that is not cached costs its sender one request of
 /// the address's budget *before* the database does any work, so a flood of guessed tokens is
 /// refused with `429` without a query once the address is over its limit. A valid token pays
 /// this once per cache lifetime.
 pub(crate) async fn authenticate(
     state: &AppState,
     token: &str,
-    client: Option<Option<IpAddr>>,
+    charge_to: Option<Option<IpAddr>>,
 ) -> Result<Option<Principal>, ApiError> {
     let token_hash = TokenHash::of(token).to_hex();
     if let Some(principal) = state.token_cache.get(&token_hash) {
         return Ok(Some(principal));
     }
-    if let Some(client) = client {
+    if let Some(client) = charge_to {
         state.throttle.check_peer(client)?;
     }
     let generation = state.token_cache.generation();
