@@ -181,6 +181,8 @@ fn run_backend(
         // limiter's work on the measured path without ever answering 429.
         ("CREDVAULT_RATE_LIMIT_PER_SECOND", "1000000".to_owned()),
         ("CREDVAULT_RATE_LIMIT_BURST", "1000000".to_owned()),
+        // Likewise the one token may hold every connection's request in flight at once.
+        ("CREDVAULT_MAX_IN_FLIGHT_PER_CLIENT", "1000000".to_owned()),
     ];
     let mut migrate = Command::new(&tools.server_binary);
     migrate.arg("migrate").stdout(Stdio::null());

@@ -377,6 +377,7 @@ impl Server {
             .env("CREDVAULT_BIND", "127.0.0.1:0")
             // Schemathesis is a flood by design; the limits have their own tests.
             .env("CREDVAULT_RATE_LIMIT_PER_SECOND", "0")
+            .env("CREDVAULT_TOKEN_REQUESTS_PER_MINUTE", "0")
             // Should a connection test run after all, it may reach this machine only.
             .env("CREDVAULT_PROBE_ALLOW", "127.0.0.0/8")
             .arg("serve")

@@ -23,6 +23,7 @@ fn token_verification(c: &mut Criterion) {
         cache.put(
             TokenHash::of(other.expose()).to_hex(),
             principal,
+            None,
             cache.generation(),
         );
     }
@@ -35,6 +36,7 @@ fn token_verification(c: &mut Criterion) {
     cache.put(
         TokenHash::of(token.expose()).to_hex(),
         principal,
+        None,
         cache.generation(),
     );
 

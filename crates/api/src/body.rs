@@ -2,7 +2,7 @@
 //! every failure is a problem+json answer with the right status.
 
 use actix_web::HttpRequest;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, Payload};
 use credvault_domain::patch::MAX_DEPTH;
 use credvault_domain::validate::ValidationErrors;
@@ -38,6 +38,25 @@ pub async fn read_raw(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiE
             limit: MAX_BODY_BYTES,
         }),
     }
+}
+
+/// `415` unless the request's `Content-Encoding` is absent or `identity`: bodies are read as
+/// sent (actix decodes content codings only in its `Json`/`Form`/`Bytes` extractors, which no
+/// handler uses), so a gzip body would otherwise be taken for malformed JSON.
+pub fn check_content_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::UnsupportedContentEncoding)?;
+        let identity = text
+            .split(',')
+            .map(str::trim)
+            .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case("identity"));
+        if !identity {
+            return Err(ApiError::UnsupportedContentEncoding);
+        }
+    }
+    Ok(())
 }
 
 /// `application/json` or `application/merge-patch+json`, with at most a UTF-8 charset.

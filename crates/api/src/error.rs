@@ -60,9 +60,19 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// `408`, closing the connection: the body did not arrive within the body deadline.
+    #[error("the request body did not arrive within {seconds} seconds")]
+    RequestTimeout {
+        /// The deadline, in whole seconds.
+        seconds: u64,
+    },
     /// `415`: the body is not `application/json` or `application/merge-patch+json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// `415` with `Accept-Encoding: identity`: the body has a `Content-Encoding` (gzip, …);
+    /// bodies are read as sent, so only `identity` is accepted.
+    #[error("unsupported content encoding")]
+    UnsupportedContentEncoding,
     /// `422`: the body or query is well-formed but invalid; lists every failing field.
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
@@ -80,6 +90,10 @@ pub enum ApiError {
         /// Whole seconds until a request is allowed again, at least 1.
         retry_after_seconds: u64,
     },
+    /// `429` with `Retry-After: 1`: the caller (principal, or address without a token) already
+    /// has as many requests in flight as it may.
+    #[error("too many requests in flight from this client")]
+    TooManyInFlight,
     /// `503` with `Retry-After: 1`: the server is handling as many requests as it may at once.
     #[error("overloaded: too many requests in flight")]
     Overloaded,
@@ -136,6 +150,21 @@ impl ApiError {
             Self::UnsupportedMediaType => (
                 "unsupported-media-type",
                 "the body must be sent as application/json or application/merge-patch+json"
+                    .to_owned(),
+            ),
+            Self::RequestTimeout { seconds } => (
+                "request-timeout",
+                format!("the request body did not arrive within {seconds} seconds"),
+            ),
+            Self::UnsupportedContentEncoding => (
+                "unsupported-content-encoding",
+                "the body must not be content-encoded; the supported encoding is identity \
+                 (see the Accept-Encoding header)"
+                    .to_owned(),
+            ),
+            Self::TooManyInFlight => (
+                "too-many-in-flight",
+                "you have as many requests in flight as you may; retry when one has finished"
                     .to_owned(),
             ),
             Self::Validation(_) => (
@@ -224,10 +253,13 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -258,9 +290,15 @@ impl ResponseError for ApiError {
             Self::TooManyRequests {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
-            Self::Overloaded | Self::IdempotencyKeyInProgress => Some(1),
+            Self::Overloaded | Self::IdempotencyKeyInProgress | Self::TooManyInFlight => Some(1),
             _ => None,
         };
+        if let Self::UnsupportedContentEncoding = self {
+            response.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

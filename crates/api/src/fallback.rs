@@ -29,7 +29,8 @@ impl KnownPaths {
                     ("POST", item.post.is_some()),
                     ("DELETE", item.delete.is_some()),
                     ("OPTIONS", item.options.is_some()),
-                    ("HEAD", item.head.is_some()),
+                    // Every GET resource answers HEAD (see `crate::request_id`).
+                    ("HEAD", item.head.is_some() || item.get.is_some()),
                     ("PATCH", item.patch.is_some()),
                     ("TRACE", item.trace.is_some()),
                 ];

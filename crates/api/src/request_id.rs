@@ -4,15 +4,20 @@
 //! - takes the client's `X-Client-Request-ID` (must be a UUID, else `400`) or makes an id,
 //!   stores it in the request's extensions for handlers ([`CurrentRequestId`]),
 //! - echoes it as `X-Request-ID` on every response and writes it into problem bodies,
-//! - records the request in [`crate::metrics::Metrics`] and logs one line: method, route
-//!   pattern, status, latency and request id. Never a body, a header value or a raw path.
-//!   A 5xx also logs its cause (the error's `Display`) with the request id.
+//! - records the request in [`crate::metrics::Metrics`] and logs one line: method (one of a
+//!   fixed set, [`crate::metrics::method_label`]), route pattern, status, latency and request
+//!   id. Never a body, a header value or a raw path. A 5xx also logs its cause (the error's
+//!   `Display`) with the request id,
+//! - serves `HEAD` as `GET` (RFC 9110 §9.3.2): the request is routed as a `GET`, so every
+//!   `GET` resource answers `HEAD` with the same status and headers (404 and 401 included), and
+//!   actix's HTTP/1 encoder, which remembers that the request was a `HEAD`, sends no body.
 
 use std::future::{Ready, ready};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
@@ -60,11 +65,14 @@ fn client_request_id(headers: &HeaderMap) -> Result<Option<RequestId>, ()> {
 
 /// The middleware around every request (see the module docs).
 pub async fn track_request(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = crate::metrics::method_label(req.method().as_str());
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
@@ -93,7 +101,7 @@ pub async fn track_request(
     let status = response.status().as_u16();
     let latency = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.record(&method, &route, status, latency);
+        metrics.record(method, &route, status, latency);
     }
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use credvault_persistence::Store;
 
-use crate::auth::TokenCache;
+use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
+use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
 use crate::probe::policy::IpNet;
 use crate::tenancy::MembershipCache;
@@ -21,7 +22,8 @@ use credvault_crypto::KeyRing;
 pub struct Settings {
     /// How long an authenticated token, and a principal's role in a team, are remembered in
     /// memory before the store is asked again. A revoked token keeps working for at most this
-    /// long; `Duration::ZERO` disables both caches.
+    /// long, and never past its own expiry; `Duration::ZERO` disables both caches. At most
+    /// [`crate::auth::MAX_TOKEN_CACHE_TTL`]; a longer value is cut to it.
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
@@ -38,7 +40,21 @@ pub struct Settings {
     /// no limit. See [`crate::throttle`].
     pub rate_limit: Option<RateLimit>,
     /// Requests handled at once before new ones are answered `503` at once; `0` means no bound.
+    /// Every path counts, the operational ones included.
     pub max_in_flight: usize,
+    /// Requests one principal (or, without a valid token, one client address) may have in
+    /// flight at once; more are answered `429` with `Retry-After: 1`. `0` means no bound.
+    pub max_in_flight_per_client: usize,
+    /// How long after its head a request's body may take to arrive; a body still incomplete
+    /// then is answered `408` and the connection is closed.
+    pub body_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client address of a request from
+    /// one of them is the rightmost address in that header that is not a trusted proxy.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Token requests (`POST /api/v1/auth/token`) per `client_id`; `None` means no limit.
+    pub token_rate_limit: Option<RateLimit>,
+    /// How long a `/readyz` answer is reused before the database is pinged again.
+    pub readiness_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -52,6 +68,11 @@ impl Default for Settings {
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,
+            max_in_flight_per_client: 32,
+            body_timeout: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
+            token_rate_limit: RateLimit::per_minute(60),
+            readiness_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -71,6 +92,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rate limiters and the in-flight bound.
     pub throttle: Arc<Throttle>,
+    /// The cached answer of `/readyz`.
+    pub readiness: Arc<Readiness>,
     /// Tunables.
     pub settings: Settings,
 }
@@ -78,13 +101,15 @@ pub struct AppState {
 impl AppState {
     /// Builds the state with fresh metrics and an empty token cache.
     pub fn new(store: Store, key_ring: KeyRing, settings: Settings) -> Self {
+        let cache_ttl = settings.token_cache_ttl.min(MAX_TOKEN_CACHE_TTL);
         Self {
             store,
             key_ring: Arc::new(key_ring),
             token_cache: Arc::new(TokenCache::new(settings.token_cache_ttl)),
-            membership_cache: Arc::new(MembershipCache::new(settings.token_cache_ttl)),
+            membership_cache: Arc::new(MembershipCache::new(cache_ttl)),
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
+            readiness: Arc::new(Readiness::new(settings.readiness_ttl)),
             settings,
         }
     }

@@ -96,6 +96,15 @@ pub struct Ciphertext {
     pub bytes: Vec<u8>,
 }
 
+/// A bearer token that authenticates: whose it is and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedToken {
+    /// The principal the token authenticates as.
+    pub principal: Principal,
+    /// When the token stops working; `None` for a token without expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// A credential row: the domain value and its ciphertext, if it has secrets.
 #[derive(Clone, Debug)]
 pub struct StoredCredential {
@@ -629,6 +638,18 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Principal>, StoreError> {
+        Ok(self
+            .authenticate_token(token_hash, now)?
+            .map(|token| token.principal))
+    }
+
+    /// The principal holding an unexpired token with this hash, and when the token expires, so
+    /// that a cache of the answer does not outlive the token.
+    pub fn authenticate_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AuthenticatedToken>, StoreError> {
         repo::principals::authenticate(&mut *self.conn()?, token_hash, now)
     }
 

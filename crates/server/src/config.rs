@@ -68,12 +68,14 @@ pub struct Config {
     pub workers: Option<usize>,
 
     /// How long an authenticated token is remembered before the database is asked again, in
-    /// seconds (0 disables the cache). Keep it short: a revoked token works until it expires here.
+    /// seconds, at most 30 (0 disables the cache). Keep it short: a revoked token works until it
+    /// expires here (never past the token's own expiry).
     #[arg(
         long,
         global = true,
         env = "CREDVAULT_TOKEN_CACHE_SECONDS",
-        default_value_t = 5
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=30)
     )]
     pub token_cache_seconds: u64,
 
@@ -116,6 +118,49 @@ pub struct Config {
         default_value_t = 512
     )]
     pub max_in_flight: usize,
+
+    /// Requests one principal (without a valid token: one client address) may have in flight
+    /// at once; more are answered 429 with Retry-After: 1, so that nobody holds the whole
+    /// CREDVAULT_MAX_IN_FLIGHT with slow requests. 0 disables the bound.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_MAX_IN_FLIGHT_PER_CLIENT",
+        default_value_t = 32
+    )]
+    pub max_in_flight_per_client: usize,
+
+    /// How long a request body may take to arrive after the request head, in seconds; a body
+    /// still incomplete then is answered 408 and the connection closed.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_BODY_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub body_timeout_seconds: u64,
+
+    /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For is believed: behind them
+    /// the client address (for rate limits) is the rightmost X-Forwarded-For address that is
+    /// not a trusted proxy. Default: none, the TCP peer is the client.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Token requests (POST /api/v1/auth/token) per minute for each client_id, known or not;
+    /// over it the answer is 429 with Retry-After. 0 disables the limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_TOKEN_REQUESTS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub token_requests_per_minute: u32,
 
     /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests, in seconds.
     #[arg(
@@ -367,8 +412,31 @@ fn redact_keywords(conninfo: &str) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
-    use super::redact_url;
+    use clap::Parser;
+
+    use super::{Config, redact_url};
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn a_token_cache_over_30_seconds_is_refused_at_start_up() {
+        let parsed = Flags::try_parse_from(["credvault", "--token-cache-seconds", "30"]).unwrap();
+        assert_eq!(parsed.config.token_cache_seconds, 30);
+        let error =
+            Flags::try_parse_from(["credvault", "--token-cache-seconds", "31"]).unwrap_err();
+        assert!(error.to_string().contains("token-cache-seconds"), "{error}");
+    }
+
+    #[test]
+    fn a_body_timeout_of_zero_is_refused() {
+        assert!(Flags::try_parse_from(["credvault", "--body-timeout-seconds", "0"]).is_err());
+    }
 
     #[test]
     fn passwords_are_removed_from_database_urls() {

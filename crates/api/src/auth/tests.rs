@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{TimeDelta, Utc};
+
 use credvault_domain::ids::{PrincipalId, ServiceAccountId};
 use credvault_domain::principal::{Principal, PrincipalKind};
 
@@ -28,7 +30,12 @@ fn a_cached_token_is_found_until_forgotten() {
     let cache = TokenCache::new(Duration::from_secs(60));
     let account = ServiceAccountId::new();
     let principal = service_account_principal(account);
-    cache.put("hash".to_owned(), principal.clone(), cache.generation());
+    cache.put(
+        "hash".to_owned(),
+        principal.clone(),
+        None,
+        cache.generation(),
+    );
     assert_eq!(cache.get("hash"), Some(principal));
 
     cache.forget_service_account(account);
@@ -45,10 +52,11 @@ fn forgetting_an_account_keeps_other_principals() {
     cache.put(
         "forgotten".to_owned(),
         service_account_principal(forgotten),
+        None,
         generation,
     );
-    cache.put("other".to_owned(), other_account.clone(), generation);
-    cache.put("user".to_owned(), user.clone(), generation);
+    cache.put("other".to_owned(), other_account.clone(), None, generation);
+    cache.put("user".to_owned(), user.clone(), None, generation);
 
     cache.forget_service_account(forgotten);
     assert_eq!(cache.get("forgotten"), None);
@@ -67,6 +75,7 @@ fn an_answer_read_before_an_eviction_is_not_cached() {
     cache.put(
         "stale".to_owned(),
         service_account_principal(account),
+        None,
         generation,
     );
     assert_eq!(cache.get("stale"), None);
@@ -75,6 +84,53 @@ fn an_answer_read_before_an_eviction_is_not_cached() {
 #[test]
 fn a_zero_time_to_live_disables_the_cache() {
     let cache = TokenCache::new(Duration::ZERO);
-    cache.put("hash".to_owned(), user_principal(), cache.generation());
+    cache.put(
+        "hash".to_owned(),
+        user_principal(),
+        None,
+        cache.generation(),
+    );
     assert_eq!(cache.get("hash"), None);
+}
+
+#[test]
+fn an_entry_does_not_outlive_its_token() {
+    let cache = TokenCache::new(Duration::from_secs(30));
+    let expires_at = Utc::now() + TimeDelta::milliseconds(300);
+    cache.put(
+        "soon".to_owned(),
+        user_principal(),
+        Some(expires_at),
+        cache.generation(),
+    );
+    assert!(cache.get("soon").is_some());
+    while Utc::now() <= expires_at {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(cache.get("soon"), None);
+}
+
+#[test]
+fn an_expired_token_is_not_cached() {
+    let cache = TokenCache::new(Duration::from_secs(30));
+    let expired = Utc::now() - TimeDelta::seconds(1);
+    cache.put(
+        "expired".to_owned(),
+        user_principal(),
+        Some(expired),
+        cache.generation(),
+    );
+    assert_eq!(cache.get("expired"), None);
+}
+
+#[test]
+fn the_time_to_live_is_capped() {
+    assert_eq!(
+        TokenCache::new(Duration::from_secs(3600)).ttl,
+        crate::auth::MAX_TOKEN_CACHE_TTL
+    );
+    assert_eq!(
+        TokenCache::new(Duration::from_secs(5)).ttl,
+        Duration::from_secs(5)
+    );
 }

@@ -152,6 +152,8 @@ pub(crate) async fn issue_token(
         Some(_) => return Err(TokenError::UnsupportedGrantType),
     }
     let client = ClientAuthentication::from_request(&req, &mut params)?;
+    // Before the lookup, so that guessing one client's secret costs no database work either.
+    state.throttle.check_token_client(&client.client_id)?;
 
     let store = state.store.clone();
     let client_id = client.client_id;

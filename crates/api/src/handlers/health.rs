@@ -1,4 +1,12 @@
 //! Operational endpoints: liveness, readiness and metrics.
+//!
+//! `/readyz` asks the database, but not once per request: the answer is kept for
+//! [`crate::Settings::readiness_ttl`] and at most one ping is in flight, the callers that arrive
+//! meanwhile waiting for its answer ([`Readiness`]). A flood of health checks thus costs at most
+//! one database round trip per interval, on SQLite's single connection too.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
@@ -28,6 +36,51 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthCheckResponse { status: "ok" })
 }
 
+/// The latest readiness answer and the lock that lets one caller at a time ask the database.
+#[derive(Debug)]
+pub struct Readiness {
+    ttl: Duration,
+    /// When the answer was taken, and the answer (`Err` holds the logged cause).
+    latest: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+    pings: AtomicU64,
+}
+
+impl Readiness {
+    /// Answers are reused for `ttl` (`Duration::ZERO`: only by callers that waited for them).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            latest: tokio::sync::Mutex::new(None),
+            pings: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the database was pinged; reported in `/metrics`.
+    pub fn pings(&self) -> u64 {
+        self.pings.load(Ordering::Relaxed)
+    }
+
+    /// The readiness answer, from the cache or from one `ping` shared by every concurrent caller.
+    pub async fn check<F>(&self, ping: F) -> Result<(), String>
+    where
+        F: AsyncFnOnce() -> Result<(), String>,
+    {
+        let asked_at = Instant::now();
+        // The lock is held across the ping: callers that arrive meanwhile queue here (without
+        // holding a thread) and then find the fresh answer.
+        let mut latest = self.latest.lock().await;
+        if let Some((taken_at, answer)) = latest.as_ref()
+            && (taken_at.elapsed() < self.ttl || *taken_at >= asked_at)
+        {
+            return answer.clone();
+        }
+        self.pings.fetch_add(1, Ordering::Relaxed);
+        let answer = ping().await;
+        *latest = Some((Instant::now(), answer.clone()));
+        answer
+    }
+}
+
 /// Readiness: the database answers.
 #[utoipa::path(
     tag = "operations",
@@ -39,15 +92,20 @@ pub(crate) async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    // Whatever the failure, the answer is "not ready": a 503, never a 500.
-    blocking(move || store.ping())
+    let ping = async move || {
+        // Whatever the failure, the answer is "not ready": a 503, never a 500.
+        blocking(move || store.ping())
+            .await
+            .map_err(|error| match error {
+                ApiError::Unavailable(cause) | ApiError::Internal(cause) => cause,
+                other => other.to_string(),
+            })
+    };
+    state
+        .readiness
+        .check(ping)
         .await
-        .map_err(|error| match error {
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => {
-                ApiError::Unavailable(cause)
-            }
-            other => ApiError::Unavailable(other.to_string()),
-        })?;
+        .map_err(ApiError::Unavailable)?;
     Ok(HttpResponse::Ok().json(HealthCheckResponse { status: "ok" }))
 }
 
@@ -58,7 +116,24 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
 )]
 #[get("/metrics")]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = state.metrics.render();
+    text.push_str(
+        "# HELP credvault_http_requests_in_flight Requests being handled, this one included.\n",
+    );
+    text.push_str("# TYPE credvault_http_requests_in_flight gauge\n");
+    text.push_str(&format!(
+        "credvault_http_requests_in_flight {}\n",
+        state.throttle.in_flight()
+    ));
+    text.push_str(
+        "# HELP credvault_readiness_pings_total Database pings made to answer /readyz.\n",
+    );
+    text.push_str("# TYPE credvault_readiness_pings_total counter\n");
+    text.push_str(&format!(
+        "credvault_readiness_pings_total {}\n",
+        state.readiness.pings()
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(text)
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use credvault_domain::ids::PrincipalId;
 
-use super::{RateLimit, Throttle, peer_key, retry_after_seconds};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::{RateLimit, Throttle, client_address, peer_key, retry_after_seconds};
 use crate::error::ApiError;
 use crate::state::Settings;
 
@@ -71,7 +73,7 @@ fn no_rate_limit_never_refuses() {
 
 #[test]
 fn peers_are_keyed_by_ipv4_address_and_ipv6_network() {
-    let address = |text: &str| Some(text.parse::<SocketAddr>().unwrap());
+    let address = |text: &str| Some(text.parse::<SocketAddr>().unwrap().ip());
     assert_eq!(
         peer_key(address("192.0.2.7:1234")),
         "192.0.2.7".parse::<IpAddr>().unwrap()
@@ -112,4 +114,96 @@ fn zero_max_in_flight_means_no_bound() {
     let throttle = Arc::new(Throttle::new(&settings(None, 0)));
     let guards: Vec<_> = (0..1000).map(|_| throttle.enter().unwrap()).collect();
     assert_eq!(guards.len(), 1000);
+}
+
+fn forwarded(values: &[&str]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for value in values {
+        headers.append(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    headers
+}
+
+fn ip(text: &str) -> Option<IpAddr> {
+    Some(text.parse().unwrap())
+}
+
+#[test]
+fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+    let trusted = [
+        "10.0.0.0/8".parse().unwrap(),
+        "2001:db8::/32".parse().unwrap(),
+    ];
+    let headers = forwarded(&["198.51.100.7"]);
+    assert_eq!(
+        client_address(ip("192.0.2.1"), &headers, &trusted),
+        ip("192.0.2.1")
+    );
+    assert_eq!(
+        client_address(ip("10.1.2.3"), &headers, &trusted),
+        ip("198.51.100.7")
+    );
+    assert_eq!(
+        client_address(ip("::ffff:10.1.2.3"), &headers, &trusted),
+        ip("198.51.100.7")
+    );
+    assert_eq!(
+        client_address(ip("10.1.2.3"), &headers, &[]),
+        ip("10.1.2.3")
+    );
+}
+
+#[test]
+fn the_rightmost_untrusted_forwarded_address_is_the_client() {
+    let trusted = ["10.0.0.0/8".parse().unwrap()];
+    let peer = ip("10.0.0.1");
+    let cases = [
+        (vec!["203.0.113.9, 198.51.100.7"], "198.51.100.7"),
+        (vec!["198.51.100.7, 10.0.0.2"], "198.51.100.7"),
+        (
+            vec!["203.0.113.9", "198.51.100.7, 10.0.0.2"],
+            "198.51.100.7",
+        ),
+        (vec![" 2001:db8::1 ,10.9.9.9"], "2001:db8::1"),
+        // Only proxies: the leftmost of them.
+        (vec!["10.0.0.3, 10.0.0.2"], "10.0.0.3"),
+        // No header: the peer.
+        (vec![], "10.0.0.1"),
+        // A header that does not parse: the peer.
+        (vec!["198.51.100.7, not-an-address"], "10.0.0.1"),
+        (vec!["198.51.100.7:4711"], "10.0.0.1"),
+    ];
+    for (values, expected) in cases {
+        assert_eq!(
+            client_address(peer, &forwarded(&values), &trusted),
+            ip(expected),
+            "{values:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_client_gets_its_burst_then_429_while_others_are_unaffected() {
+    let throttle = Throttle::new(&Settings {
+        token_rate_limit: hourly(2),
+        ..Settings::default()
+    });
+    throttle.check_token_client("cvc_a").unwrap();
+    throttle.check_token_client("cvc_a").unwrap();
+    assert!(matches!(
+        throttle.check_token_client("cvc_a"),
+        Err(ApiError::TooManyRequests { .. })
+    ));
+    throttle.check_token_client("cvc_b").unwrap();
+}
+
+#[test]
+fn per_minute_spreads_the_budget_over_a_minute() {
+    assert_eq!(RateLimit::per_minute(0), None);
+    let limit = RateLimit::per_minute(60).unwrap();
+    assert_eq!(limit.burst.get(), 60);
+    assert_eq!(limit.replenish_interval, Duration::from_secs(1));
 }

@@ -13,7 +13,7 @@ credvault_persistence::backend_tests! {
         let response = app.owner.send("PUT", &path, &[], Some(b"{}"));
         let problem = response.problem(405);
         assert_eq!(problem["type"], "https://credvault.dev/problems/method-not-allowed");
-        assert_eq!(response.header("allow"), Some("GET, DELETE, PATCH"));
+        assert_eq!(response.header("allow"), Some("GET, DELETE, HEAD, PATCH"));
 
         // The answer depends on the path's shape only: another team's path, or no token at all,
         // gets the same 405, so it tells nothing about what exists.
@@ -22,7 +22,7 @@ credvault_persistence::backend_tests! {
         assert_eq!(app.anonymous.send("TRACE", "/healthz", &[], None).status, 405);
         assert_eq!(
             app.anonymous.send("POST", "/healthz", &[], None).header("allow"),
-            Some("GET")
+            Some("GET, HEAD")
         );
 
         app.owner.get("/api/v1/nothing-here").problem(404);

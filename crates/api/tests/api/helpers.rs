@@ -494,3 +494,146 @@ fn capture_logs() {
 pub(crate) fn log_lines() -> Vec<String> {
     LOG_LINES.lock().unwrap().clone()
 }
+
+/// A raw HTTP/1.1 connection, for requests a client library would not send: stalled bodies,
+/// made-up methods, repeated headers.
+pub(crate) struct RawConnection {
+    stream: std::net::TcpStream,
+    buffered: Vec<u8>,
+}
+
+impl RawConnection {
+    /// Connects to the server; reads give up after 30 seconds.
+    pub(crate) fn open(address: std::net::SocketAddr) -> Self {
+        let stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Self {
+            stream,
+            buffered: Vec::new(),
+        }
+    }
+
+    /// Writes bytes as they are.
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).unwrap();
+        self.stream.flush().unwrap();
+    }
+
+    /// Reads one response (its body by `Content-Length`).
+    pub(crate) fn read_response(&mut self) -> TestResponse {
+        let head_end = loop {
+            if let Some(end) = find(&self.buffered, b"\r\n\r\n") {
+                break end;
+            }
+            assert!(self.fill() > 0, "no response: closed or timed out");
+        };
+        let head = String::from_utf8(self.buffered[..head_end].to_vec()).unwrap();
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap();
+        let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .map(|line| {
+                let (name, value) = line.split_once(':').unwrap();
+                (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+            })
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(name, _)| name == "content-length")
+            .map_or(0, |(_, value)| value.parse().unwrap());
+        let body_start = head_end + 4;
+        while self.buffered.len() < body_start + length {
+            assert!(self.fill() > 0, "the connection closed inside a body");
+        }
+        let body =
+            String::from_utf8(self.buffered[body_start..body_start + length].to_vec()).unwrap();
+        self.buffered.drain(..body_start + length);
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Reads one response to a `HEAD` request: the head only, whatever `Content-Length` says.
+    pub(crate) fn read_head_response(&mut self) -> TestResponse {
+        let head_end = loop {
+            if let Some(end) = find(&self.buffered, b"\r\n\r\n") {
+                break end;
+            }
+            assert!(self.fill() > 0, "no response: closed or timed out");
+        };
+        let head = String::from_utf8(self.buffered[..head_end].to_vec()).unwrap();
+        self.buffered.drain(..head_end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .map(|line| {
+                let (name, value) = line.split_once(':').unwrap();
+                (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+            })
+            .collect();
+        TestResponse {
+            status,
+            headers,
+            body: String::new(),
+        }
+    }
+
+    /// Whether the server closed the connection (reads end) with nothing more sent.
+    pub(crate) fn is_closed_by_server(&mut self) -> bool {
+        self.buffered.is_empty() && self.fill() == 0
+    }
+
+    /// Whether the server has sent something (or closed) already, without waiting.
+    pub(crate) fn answered(&mut self) -> bool {
+        if !self.buffered.is_empty() {
+            return true;
+        }
+        self.stream.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let answered = match self.stream.peek(&mut byte) {
+            Ok(_) => true,
+            Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        self.stream.set_nonblocking(false).unwrap();
+        answered
+    }
+
+    fn fill(&mut self) -> usize {
+        use std::io::Read;
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk) {
+            Ok(read) => {
+                self.buffered.extend_from_slice(&chunk[..read]);
+                read
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                0
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => 0,
+            Err(error) => panic!("reading the response: {error}"),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}

@@ -7,12 +7,15 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod client_address;
 mod connection_tests;
 mod credentials_crud;
 mod credentials_patch;
 mod errors;
 mod fallback;
+mod health_and_metrics;
 mod helpers;
+mod http_semantics;
 mod idempotency;
 mod input_rules;
 mod openapi;
@@ -22,7 +25,9 @@ mod probe_postgres;
 mod probe_sftp;
 mod secrets;
 mod service_accounts;
+mod slow_clients;
 mod sshd;
 mod tenancy;
 mod throttle;
+mod token_cache;
 mod tokens;

@@ -12,6 +12,7 @@ mod postgres {
     use std::thread::JoinHandle;
     use std::time::Duration;
 
+    use credvault_api::Settings;
     use credvault_persistence::testing::TestDb;
     use credvault_persistence::{Store, StoreOptions};
 
@@ -111,7 +112,12 @@ mod postgres {
             connection_timeout: Duration::from_millis(500),
         };
         let store = Store::open(&relayed_url, &options).unwrap();
-        let app = TestApp::spawn_with_store(store);
+        // No cached readiness answer, so that the first `/readyz` after the cut asks the database.
+        let settings = Settings {
+            readiness_ttl: Duration::ZERO,
+            ..Settings::default()
+        };
+        let app = TestApp::spawn_with_settings(store, settings);
         let created = app.create_postgres("before the outage", "pw-outage");
         let id = created["id"].as_str().unwrap();
         assert_eq!(app.anonymous.get("/readyz").status, 200);

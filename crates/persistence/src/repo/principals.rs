@@ -5,7 +5,6 @@ use credvault_domain::ids::PrincipalId;
 use credvault_domain::principal::{Principal, PrincipalKind, Role};
 use diesel::prelude::*;
 
-use crate::StoreError;
 use crate::conn::DbConn;
 use crate::convert::{db_time, parse, utc};
 use crate::error::db_error;
@@ -13,6 +12,7 @@ use crate::rows::{ApiTokenRow, MembershipRow, PrincipalRow};
 use crate::schema::{
     api_tokens, idempotency_keys, memberships, principals, service_accounts, user_tokens,
 };
+use crate::{AuthenticatedToken, StoreError};
 
 /// What [`authenticate`] reads: the principal, the token's expiry, the principal's kind, its
 /// service account, and for a user token its id and last use.
@@ -84,13 +84,14 @@ pub(crate) fn delete(conn: &mut DbConn, principal_id: &str) -> Result<(), StoreE
 /// one writes nothing, so authenticating writes at most once a minute per token.
 pub(crate) const LAST_USED_PRECISION: TimeDelta = TimeDelta::seconds(60);
 
-/// The principal holding an unexpired token with this hash, with its service account if any.
+/// The principal holding an unexpired token with this hash, with its service account if any,
+/// and the token's expiry.
 /// A user token's `last_used_at` is set to `now` (to [`LAST_USED_PRECISION`]).
 pub(crate) fn authenticate(
     conn: &mut DbConn,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, StoreError> {
+) -> Result<Option<AuthenticatedToken>, StoreError> {
     let found = api_tokens::table
         .inner_join(principals::table.on(principals::id.eq(api_tokens::principal_id)))
         .left_join(
@@ -123,12 +124,16 @@ pub(crate) fn authenticate(
             log::warn!("could not record the use of user token {principal_id}: {error}");
         }
     }
-    Ok(Some(Principal {
+    let principal = Principal {
         id: parse("api_tokens.principal_id", &principal_id)?,
         kind: parse("principals.kind", &kind)?,
         service_account: service_account
             .map(|id| parse("service_accounts.id", &id))
             .transpose()?,
+    };
+    Ok(Some(AuthenticatedToken {
+        principal,
+        expires_at: expires_at.map(utc),
     }))
 }
 

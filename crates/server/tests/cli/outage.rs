@@ -244,14 +244,21 @@ mod postgres {
                 .patch(id, json!({"extra_data": {"password": "outage-secret-2"}}))
                 .unwrap(),
         );
-        assert_unavailable(&client.get_path("/readyz").unwrap());
+        // `/readyz` reuses its answer for a second.
+        let not_ready = wait_for("readiness to fail", Duration::from_secs(60), || {
+            let reply = client.get_path("/readyz").unwrap();
+            (reply.status != 200).then_some(reply)
+        });
+        assert_unavailable(&not_ready);
         assert_eq!(client.get_path("/healthz").unwrap().status, 200, "alive");
 
         cluster.start();
         wait_for("service to resume", Duration::from_secs(60), || {
             (client.list().unwrap().status == 200).then_some(())
         });
-        assert_eq!(client.get_path("/readyz").unwrap().status, 200);
+        wait_for("readiness to return", Duration::from_secs(60), || {
+            (client.get_path("/readyz").unwrap().status == 200).then_some(())
+        });
         let patched = client
             .patch(id, json!({"extra_data": {"password": "outage-secret-3"}}))
             .unwrap();

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use chrono::{SubsecRound, Utc};
 use credvault_domain::audit::{AuditAction, AuditEvent};
@@ -26,6 +25,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Authenticated;
 use crate::body;
+use crate::conditional::IfMatch;
 use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
@@ -116,7 +116,7 @@ pub(crate) async fn update_credential(
     let (team, credential_id_segment) = path.into_inner();
     let team = team_for(&state, &principal, &team, Action::UpdateIntegration).await?;
     let credential_id = credential_id(&credential_id_segment)?;
-    let expected_version = if_match(&req)?;
+    let if_match = IfMatch::from_headers(req.headers())?;
     let dry_run = dry_run(query.dry_run.as_deref())?;
     let raw_body = body::read_raw(&req, payload).await?;
     // A dry run stores no response, so it claims no key; it still answers a reused key.
@@ -134,6 +134,9 @@ pub(crate) async fn update_credential(
     // A failure releases the key before the answer goes out, so a corrected retry may use it.
     let outcome: Result<HttpResponse, ApiError> = async {
         let credential_patch = CredentialPatch::from_json(body::parse_json(&raw_body)?)?;
+        let expected_version = if_match
+            .expected_version(&state, team.id, credential_id)
+            .await?;
 
         let store = state.store.clone();
         let key_ring = state.key_ring.clone();
@@ -251,29 +254,6 @@ fn decide(
         secrets,
         event,
     })
-}
-
-/// The version named by `If-Match: "<version>"`; `*` or no header means any version.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let bad = || {
-        ApiError::BadRequest(
-            "the If-Match header must be one quoted version such as \"3\" (the ETag of the credential)"
-                .to_owned(),
-        )
-    };
-    let text = value.to_str().map_err(|_| bad())?.trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    text.strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        .and_then(|version| version.parse::<i64>().ok())
-        .filter(|version| *version > 0)
-        .map(Some)
-        .ok_or_else(bad)
 }
 
 fn dry_run(value: Option<&str>) -> Result<bool, ApiError> {
