@@ -170,23 +170,11 @@ impl TestApp {
     }
 }
 
-/// Another server over the same database, with its own store (pool, caches) and key ring: a
-/// second instance of a scaled-out deployment. It serves the principals of the [`TestApp`].
-pub(crate) struct Instance {
-    /// The `owner` of the app, through this instance.
-    pub(crate) owner: Client,
-    handle: ServerHandle,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
 impl TestApp {
-    /// Starts another instance over `db`, the app's database, with `key_ring`.
-    pub(crate) fn other_instance(&self, db: &TestDb, key_ring: KeyRing) -> Instance {
+    /// Starts another instance over `db`, the app's database, with `key_ring`: a second instance
+    /// of a scaled-out deployment with its own store (pool, caches). Returns it with the app's
+    /// `owner` as a client of it.
+    pub(crate) fn other_instance(&self, db: &TestDb, key_ring: KeyRing) -> (Instance, Client) {
         let store = Store::open(
             db.url(),
             &StoreOptions {
@@ -195,26 +183,9 @@ impl TestApp {
             },
         )
         .unwrap();
-        let state = AppState::new(store, key_ring, Settings::default());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let options = ServerOptions {
-            workers: Some(2),
-            shutdown_timeout: Duration::from_secs(1),
-            handle_signals: false,
-        };
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = credvault_api::server(listener, state, &options).unwrap();
-                sender.send(server.handle()).unwrap();
-                server.await
-            })
-        });
-        Instance {
-            owner: Client::new(&address, self.owner.token.clone()),
-            handle: receiver.recv().unwrap(),
-        }
+        let instance = Instance::with_key_ring(store, key_ring, Settings::default());
+        let owner = Client::new(&instance.base, self.owner.token.clone());
+        (instance, owner)
     }
 
     /// The principal id of `owner`.
@@ -253,7 +224,12 @@ pub(crate) struct Instance {
 impl Instance {
     /// Starts an instance over `store` with these settings; it creates no teams or principals.
     pub(crate) fn spawn(store: Store, settings: Settings) -> Instance {
-        let state = AppState::new(store, KeyRing::for_testing(), settings);
+        Self::with_key_ring(store, KeyRing::for_testing(), settings)
+    }
+
+    /// Starts an instance over `store` that opens secrets with `key_ring`.
+    pub(crate) fn with_key_ring(store: Store, key_ring: KeyRing, settings: Settings) -> Instance {
+        let state = AppState::new(store, key_ring, settings);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let options = ServerOptions {

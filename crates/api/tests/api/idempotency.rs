@@ -136,8 +136,8 @@ backend_tests! {
 
     fn two_instances_over_one_database_run_a_keyed_request_once(db: &TestDb) {
         let app = TestApp::spawn(db);
-        let other = app.other_instance(db, KeyRing::for_testing());
-        let clients = [&app.owner, &other.owner];
+        let (_other, other_owner) = app.other_instance(db, KeyRing::for_testing());
+        let clients = [&app.owner, &other_owner];
         let key = [("idempotency-key", "scaled-out-create")];
 
         let created = at_once(&clients, "POST", &app.integrations(), &key, &stripe_body());
@@ -145,7 +145,7 @@ backend_tests! {
         let first = one_success_or_retry(&created, 201);
         assert_eq!(credential_count(&app), 1);
         let id = first.json()["id"].as_str().unwrap().to_owned();
-        let retry = other.owner.send_json("POST", &app.integrations(), &key, &stripe_body());
+        let retry = other_owner.send_json("POST", &app.integrations(), &key, &stripe_body());
         assert_eq!((retry.status, &retry.body), (201, &first.body));
 
         let headers = [("idempotency-key", "scaled-out-patch"), ("if-match", "\"1\"")];
@@ -252,17 +252,15 @@ backend_tests! {
         let test_key = format!("test:{}", base64_of(b"credvault-test-key-32-bytes-long"));
         let rotated =
             KeyRing::parse(&format!("k2:{},{test_key}", base64_of(&[7; 32]))).unwrap();
-        let after_rotation = app.other_instance(db, rotated);
+        let (_after_rotation, after_rotation) = app.other_instance(db, rotated);
         let retry = after_rotation
-            .owner
             .send_json("POST", &app.integrations(), &key, &stripe_body());
         assert_eq!((retry.status, &retry.body), (201, &first.body));
 
         // Once the old key has left the configuration the request is no longer recognised.
         let new_key_only = KeyRing::parse(&format!("k2:{}", base64_of(&[7; 32]))).unwrap();
-        let without_old_key = app.other_instance(db, new_key_only);
+        let (_without_old_key, without_old_key) = app.other_instance(db, new_key_only);
         let unrecognised = without_old_key
-            .owner
             .send_json("POST", &app.integrations(), &key, &stripe_body());
         assert_eq!(unrecognised.error_fields(), ["Idempotency-Key"]);
         assert_eq!(credential_count(&app), 1);
