@@ -2,6 +2,10 @@
 //! cluster and an OpenSSH server: what is recorded, who may test, what is never written, and
 //! what cannot be tested.
 
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use credvault_persistence::backend_tests;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::testing::cluster::free_port;
@@ -27,6 +31,32 @@ fn create(app: &TestApp, body: &Value) -> String {
 
 fn test_path(app: &TestApp, id: &str) -> String {
     format!("{}/test", app.credential(id))
+}
+
+/// A TCP listener on loopback that counts the connections it accepts and closes each at once.
+pub(crate) struct Trap {
+    pub(crate) port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Trap {
+    pub(crate) fn start() -> Trap {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Trap { port, connections }
+    }
+
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
 /// Asserts a `200` connection test answer and returns it.
@@ -56,12 +86,14 @@ backend_tests! {
         assert_eq!(credential["health"]["status"], "healthy");
         assert_eq!(credential["health"]["notes"], json!([body["message"]]));
         assert!(credential["health"]["checked_at"].is_string(), "{credential}");
-        assert_eq!(credential["version"], 2);
+        // Server-owned state: no new version, and the owner stays the last to modify it.
+        assert_eq!(credential["version"], 1);
+        assert_eq!(credential["modified_by"], credential["created_by"]);
         let events = app.events(&id);
         let last = events.last().unwrap();
         assert_eq!(last["action"], "tested");
         assert_eq!(last["changed_fields"], json!(["status", "health"]));
-        assert_eq!(last["actor"]["id"], credential["modified_by"]);
+        assert_ne!(last["actor"]["id"], credential["created_by"], "the member tested it");
         // The secret is untouched.
         assert_eq!(app.stored_secret(&id, "password").as_deref(), Some(cluster.password.as_str()));
     }
@@ -218,7 +250,87 @@ backend_tests! {
         assert_eq!(body["code"], "refused_by_policy", "{body}");
     }
 
-    fn a_patch_body_is_tested_in_memory_and_nothing_is_saved(db: &TestDb) {
+    fn a_member_may_not_point_a_stored_secret_elsewhere_and_nothing_is_sent(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let trap = Trap::start();
+        let stored_password = "Very-Secret-Pw-42";
+        let id = create(&app, &json!({
+            "provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+            "extra_data": {"host": "db.internal.example", "port": 5432, "database": "dw",
+                           "username": "etl", "password": stored_password}
+        }));
+        for body in [
+            json!({"extra_data": {"host": "127.0.0.1", "port": trap.port, "ssl_mode": "disable"}}),
+            json!({"extra_data": {"host": "127.0.0.1"}}),
+            json!({"extra_data": {"port": trap.port}}),
+            json!({"extra_data": {"username": "postgres"}}),
+            json!({"extra_data": {"ssl_mode": "disable"}}),
+            json!({"extra_data": {"connection_string":
+                format!("host=127.0.0.1 port={} user=etl sslmode=disable", trap.port)}}),
+        ] {
+            let response = app.member.send_json("POST", &test_path(&app, &id), &[], &body);
+            let problem = response.problem(403);
+            assert!(!response.body.contains(stored_password), "{problem}");
+        }
+        assert_eq!(trap.connections(), 0, "nothing may reach the member's server");
+        assert_eq!(app.events(&id).len(), 1, "only the creation");
+
+        // SFTP: removing the host-key pin is a redirect too.
+        let sftp = create(&app, &json!({
+            "provider": "sftp", "kind": "user_password", "name": "Drop",
+            "extra_data": {"host": "127.0.0.1", "port": trap.port, "username": "drop",
+                           "password": stored_password,
+                           "host_key_sha256": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"}
+        }));
+        app.member
+            .send_json("POST", &test_path(&app, &sftp), &[],
+                       &json!({"extra_data": {"host_key_sha256": null}}))
+            .problem(403);
+        assert_eq!(trap.connections(), 0);
+
+        // Outsiders still get the 404 of a missing credential, byte for byte.
+        let request_id = [("x-client-request-id", "0192f3a4-1b2c-7d3e-8f40-0000000000f1")];
+        let body = json!({"extra_data": {"host": "127.0.0.1", "port": trap.port}});
+        let outsider = app.outsider.send_json("POST", &test_path(&app, &id), &request_id, &body);
+        let missing = app.outsider.send_json(
+            "POST",
+            &test_path(&app, "0192f3a4-1b2c-7d3e-8f40-123456789abc"),
+            &request_id,
+            &body,
+        );
+        outsider.problem(404);
+        assert_eq!(outsider.body, missing.body);
+        assert_eq!(trap.connections(), 0);
+    }
+
+    fn an_owner_tests_a_changed_credential_in_memory_and_the_test_is_audited(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let trap = Trap::start();
+        let id = create(&app, &postgres_body(5432, "etl", "dw", "Owner-Stored-Pw-1"));
+        let body = json!({"extra_data": {"port": trap.port, "ssl_mode": "disable"}});
+        let response = app.owner.send_json("POST", &test_path(&app, &id), &[], &body);
+        let answer = result(&response);
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert_eq!(trap.connections(), 1, "the owner's test connected there");
+
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["version"], 1);
+        assert_eq!(credential["extra_data"]["port"], 5432);
+        assert_eq!(credential["health"]["status"], "unknown", "nothing recorded on it");
+        let events = app.events(&id);
+        assert_eq!(events.len(), 2, "{events:?}");
+        let tested = &events[1];
+        assert_eq!(tested["action"], "tested");
+        assert_eq!(tested["request_id"], json!(response.header("x-request-id").unwrap()));
+        assert_eq!(tested["actor"]["id"], credential["created_by"]);
+        let fields = tested["changed_fields"].as_array().unwrap();
+        assert_eq!(fields[0], "body", "{tested}");
+        assert!(fields.contains(&json!("body.extra_data.port")), "{tested}");
+        assert!(fields.contains(&json!("body.extra_data.ssl_mode")), "{tested}");
+        assert!(!tested.to_string().contains(&trap.port.to_string()), "names, never values");
+    }
+
+    fn a_member_may_test_a_body_that_brings_its_own_secrets_and_it_is_audited(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
         let app = TestApp::spawn(db);
         let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database,
@@ -237,11 +349,25 @@ backend_tests! {
         assert_eq!(credential["status"], "credentials_saved");
         assert_eq!(credential["health"]["status"], "unknown");
         assert_eq!(app.stored_secret(&id, "password").as_deref(), Some("stored-wrong-pw"));
-        assert_eq!(app.events(&id).len(), 1, "only the creation");
+        let events = app.events(&id);
+        assert_eq!(events.len(), 2, "the creation and the test");
+        assert_eq!(events[1]["action"], "tested");
+        assert_eq!(events[1]["changed_fields"], json!(["body", "body.secrets.password"]));
+        assert_eq!(events[1]["secrets"], json!({"password": "set"}));
+        assert!(!events[1].to_string().contains(&cluster.password));
 
         // The stored value, tested as it is, still fails.
         let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
         assert_eq!(body["code"], "auth_failed", "{body}");
+
+        // A body that changes only descriptive fields is tested by a member too.
+        let response = app.member.send_json(
+            "POST",
+            &test_path(&app, &id),
+            &[],
+            &json!({"name": "Renamed for the test"}),
+        );
+        assert_eq!(result(&response)["code"], "auth_failed");
 
         // An invalid patch is a 422, as for PATCH itself.
         let response = app.member.send_json(
@@ -258,7 +384,9 @@ backend_tests! {
         let id = create(&app, &postgres_body(free_port(), "u", "d", "null-body-pw"));
         let body = result(&app.member.send_json("POST", &test_path(&app, &id), &[], &Value::Null));
         assert_eq!(body["code"], "unreachable", "{body}");
-        assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 2, "recorded");
+        let credential = app.owner.get(&app.credential(&id)).json();
+        assert_eq!(credential["health"]["status"], "error", "recorded");
+        assert_eq!(credential["version"], 1);
         app.member
             .send("POST", &test_path(&app, &id), &[("content-type", "text/plain")], Some(b"x"))
             .problem(415);
