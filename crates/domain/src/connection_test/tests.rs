@@ -59,14 +59,31 @@ fn sftp_key_file() -> (Credential, SecretMap) {
 fn every_connection_field_change_keeping_the_stored_password_redirects() {
     let stored = postgres();
     for (body, field) in [
-        (json!({"extra_data": {"host": "attacker.example"}}), "extra_data.host"),
+        (
+            json!({"extra_data": {"host": "attacker.example"}}),
+            "extra_data.host",
+        ),
         (json!({"extra_data": {"port": 15544}}), "extra_data.port"),
-        (json!({"extra_data": {"ssl_mode": "disable"}}), "extra_data.ssl_mode"),
-        (json!({"extra_data": {"username": "postgres"}}), "extra_data.username"),
-        (json!({"extra_data": {"database": "other"}}), "extra_data.database"),
-        (json!({"extra_data": {"connection_string": "host=attacker.example user=etl"}}),
-         "secrets.connection_string"),
-        (json!({"extra_data": {"probe_hint": "x"}}), "extra_data.probe_hint"),
+        (
+            json!({"extra_data": {"ssl_mode": "disable"}}),
+            "extra_data.ssl_mode",
+        ),
+        (
+            json!({"extra_data": {"username": "postgres"}}),
+            "extra_data.username",
+        ),
+        (
+            json!({"extra_data": {"database": "other"}}),
+            "extra_data.database",
+        ),
+        (
+            json!({"extra_data": {"connection_string": "host=attacker.example user=etl"}}),
+            "secrets.connection_string",
+        ),
+        (
+            json!({"extra_data": {"probe_hint": "x"}}),
+            "extra_data.probe_hint",
+        ),
     ] {
         assert_eq!(redirecting(&stored, body.clone()), [field], "{body}");
     }
@@ -101,7 +118,11 @@ fn descriptive_changes_and_kept_secrets_do_not_redirect() {
         json!({"extra_data": {"password": "Stored-Pw-42"}}),
         json!({"extra_data": {"host": "db.internal.example"}}),
     ] {
-        assert_eq!(redirecting(&stored, body.clone()), Vec::<String>::new(), "{body}");
+        assert_eq!(
+            redirecting(&stored, body.clone()),
+            Vec::<String>::new(),
+            "{body}"
+        );
     }
 }
 

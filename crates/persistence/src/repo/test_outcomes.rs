@@ -23,8 +23,9 @@ pub(crate) fn record_in_team(
     status: CredentialStatus,
     health: &Health,
 ) -> Result<usize, StoreError> {
-    let notes = serde_json::to_string(&health.notes)
-        .map_err(|_| StoreError::Database("credentials.health_notes could not be encoded".into()))?;
+    let notes = serde_json::to_string(&health.notes).map_err(|_| {
+        StoreError::Database("credentials.health_notes could not be encoded".into())
+    })?;
     diesel::update(
         credentials::table
             .filter(credentials::team_id.eq(team_id.to_string()))
