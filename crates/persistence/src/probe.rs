@@ -22,19 +22,32 @@
 //! assert!(!failure.message.contains("secret"));
 //! ```
 
-use std::time::Duration;
+use std::ffi::CString;
+use std::time::{Duration, Instant};
 
 use credvault_domain::secret::{MASK, SecretValue};
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, ConnectionError, PgConnection};
+
+mod libpq;
+
+pub use self::libpq::version as libpq_version;
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests;
 
+/// The first libpq version (16) with the `require_auth` keyword, as [`libpq_version`] counts.
+pub const REQUIRE_AUTH_SINCE: i32 = 160_000;
+
+/// Whether a libpq of this version (as [`libpq_version`] reports it) knows `require_auth`, the
+/// keyword that makes it refuse authentication methods the server asks for (cleartext, MD5).
+pub fn supports_require_auth(libpq_version: i32) -> bool {
+    libpq_version >= REQUIRE_AUTH_SINCE
+}
+
 /// Keywords [`postgres`] sets itself; [`Conninfo::set`] refuses them.
-pub const RESERVED_KEYWORDS: [&str; 7] = [
+pub const RESERVED_KEYWORDS: [&str; 8] = [
     "connect_timeout",
+    "tcp_user_timeout",
     "passfile",
     "sslcert",
     "sslkey",
@@ -139,8 +152,11 @@ impl Conninfo {
     /// (so no reallocation leaves a copy of a secret behind) that is wiped on drop.
     fn render(&self, timeout: Duration) -> SecretValue {
         let connect_timeout = connect_timeout_seconds(timeout).to_string();
+        // Unacknowledged data gives up within the test's time limit too (milliseconds).
+        let tcp_user_timeout = timeout.as_millis().max(1).to_string();
         let own = [
             ("connect_timeout", connect_timeout.as_str()),
+            ("tcp_user_timeout", tcp_user_timeout.as_str()),
             ("passfile", NO_FILE),
             ("sslcert", NO_FILE),
             ("sslkey", NO_FILE),
@@ -225,45 +241,56 @@ pub struct ProbeFailure {
     pub message: String,
 }
 
-/// Connects with `conninfo`, authenticates and runs `SELECT 1`, giving up after `timeout` while
-/// connecting.
+/// Connects with `conninfo`, authenticates and runs `SELECT 1`, giving up at `timeout`.
 ///
-/// Blocking: call it off the async workers. `timeout` bounds the connection (libpq's
-/// `connect_timeout`, per address tried); a server that accepts the login and then never answers
-/// the query is not bounded here, so callers that need a hard deadline run this on a thread of
-/// its own and stop waiting for it.
+/// Blocking: call it off the async workers. libpq is driven without blocking (its
+/// `PQconnectStart`/`PQconnectPoll` and `PQsendQuery` API, with `poll` on its socket bounded by
+/// what is left of `timeout`), so a server that accepts the login and then never answers is
+/// left at the deadline: the connection and its socket are closed and the call returns
+/// `Timeout`. No cancel request is sent: `PQcancel` would open a second connection without any
+/// deadline to the same, possibly stalled, server.
 pub fn postgres(conninfo: &Conninfo, timeout: Duration) -> Result<(), ProbeFailure> {
+    let deadline = Instant::now() + timeout;
     let text = conninfo.render(timeout);
     let secrets: Vec<&SecretValue> = conninfo.secrets().collect();
     let failure = |kind: FailureKind, message: &str| ProbeFailure {
         kind,
         message: scrub(message, &secrets, generic_message(kind)),
     };
-    let mut connection = match PgConnection::establish(text.expose()) {
-        Ok(connection) => connection,
-        Err(ConnectionError::BadConnection(message)) => {
-            return Err(failure(classify(&message), &message));
-        }
-        Err(ConnectionError::InvalidCString(_)) => {
+    // Sized up front (the NUL included), so building the C string does not reallocate and leave
+    // a copy of the password behind; wiped below.
+    let mut bytes = Vec::with_capacity(text.expose().len() + 1);
+    bytes.extend_from_slice(text.expose().as_bytes());
+    drop(text);
+    let c_text = match CString::new(bytes) {
+        Ok(c_text) => c_text,
+        Err(error) => {
+            wipe(error.into_vec());
             return Err(failure(
                 FailureKind::Error,
                 "the connection settings contain a NUL character",
             ));
         }
-        Err(ConnectionError::CouldntSetupConfiguration(error)) => {
-            return Err(failure(
-                FailureKind::Error,
-                &format!("connected, but the session could not be set up: {error}"),
-            ));
-        }
-        Err(other) => return Err(failure(FailureKind::Error, &other.to_string())),
     };
-    connection.batch_execute("SELECT 1").map_err(|error| {
-        failure(
+    let result = libpq::connect_and_query(&c_text, deadline);
+    wipe(c_text.into_bytes_with_nul());
+    result.map_err(|error| match error {
+        libpq::Error::Deadline { step } => failure(
+            FailureKind::Timeout,
+            &format!("no answer in time while {step}"),
+        ),
+        libpq::Error::Connect(message) => failure(classify(&message), &message),
+        libpq::Error::Query(message) => failure(
             FailureKind::Error,
-            &format!("connected, but SELECT 1 failed: {error}"),
-        )
+            &format!("connected, but SELECT 1 failed: {message}"),
+        ),
     })
+}
+
+/// Overwrites a buffer that held the connection string.
+fn wipe(mut bytes: Vec<u8>) {
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
 }
 
 /// Classifies a libpq (or server) error message.

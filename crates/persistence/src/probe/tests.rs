@@ -18,7 +18,7 @@ fn values_are_quoted_and_escaped() {
     assert_eq!(
         text.expose(),
         "host='db.internal' dbname='it\\'s \\\\ odd' password='p\\'w d' connect_timeout='3' \
-         passfile='/dev/null/credvault-probe-none' sslcert='/dev/null/credvault-probe-none' \
+         tcp_user_timeout='2500' passfile='/dev/null/credvault-probe-none' sslcert='/dev/null/credvault-probe-none' \
          sslkey='/dev/null/credvault-probe-none' gssencmode='disable'"
     );
 }
