@@ -27,10 +27,15 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// How long a connection test may take before it answers `timeout`.
     pub probe_timeout: Duration,
-    /// Networks connection tests may connect to; empty means every address not denied.
+    /// Networks connection tests may connect to; empty means every public address that is not
+    /// denied. A network here also opens the part of a default-denied range it names (loopback,
+    /// private ranges, …; see [`crate::probe::policy`]).
     pub probe_allow: Vec<IpNet>,
     /// Networks connection tests never connect to; wins over `probe_allow`.
     pub probe_deny: Vec<IpNet>,
+    /// The addresses of this server's database, which connection tests never connect to (on
+    /// their ports).
+    pub database_addresses: Vec<SocketAddr>,
     /// The addresses this server listens on, which connection tests never connect to.
     /// [`crate::server`] adds its listener's address itself.
     pub listen_addresses: Vec<SocketAddr>,
@@ -49,6 +54,7 @@ impl Default for Settings {
             probe_timeout: Duration::from_secs(10),
             probe_allow: Vec::new(),
             probe_deny: Vec::new(),
+            database_addresses: Vec::new(),
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,

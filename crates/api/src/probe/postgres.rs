@@ -32,13 +32,15 @@ const MAX_ADDRESSES: usize = 4;
 /// Options of a connection string that are passed on to libpq. Anything else is refused: the
 /// file options (`sslrootcert`, `sslcert`, `sslkey`, `passfile`, `service`, …) would read files
 /// of this server, and an unknown option may be one of them in a later libpq.
-const PASSED_OPTIONS: [&str; 17] = [
+///
+/// `options` (server settings sent at start-up, `-c name=value`) is refused too: it would let a
+/// caller set server GUCs on any server the test reaches.
+const PASSED_OPTIONS: [&str; 16] = [
     "dbname",
     "user",
     "sslmode",
     "application_name",
     "fallback_application_name",
-    "options",
     "client_encoding",
     "channel_binding",
     "target_session_attrs",
@@ -438,18 +440,18 @@ mod tests {
     #[test]
     fn a_literal_host_becomes_host_and_hostaddr() {
         let (conninfo, place) = checked_conninfo(
-            params("postgresql://etl:pw@127.0.0.1:6543/dw?sslmode=require"),
+            params("postgresql://etl:pw@192.0.2.10:6543/dw?sslmode=require"),
             &ProbePolicy::default(),
             SCRAM_18,
         )
         .unwrap();
-        assert_eq!(conninfo.get("host"), Some("127.0.0.1"));
-        assert_eq!(conninfo.get("hostaddr"), Some("127.0.0.1"));
+        assert_eq!(conninfo.get("host"), Some("192.0.2.10"));
+        assert_eq!(conninfo.get("hostaddr"), Some("192.0.2.10"));
         assert_eq!(conninfo.get("port"), Some("6543"));
         assert_eq!(conninfo.get("sslmode"), Some("require"));
         assert_eq!(conninfo.get("user"), Some("etl"));
         assert_eq!(conninfo.get("password"), None, "secret, not readable back");
-        assert_eq!(place, "etl@127.0.0.1:6543/dw");
+        assert_eq!(place, "etl@192.0.2.10:6543/dw");
     }
 
     #[test]
@@ -461,6 +463,8 @@ mod tests {
             "host=/var/run/postgresql user=postgres",
             "postgresql://%2Fvar%2Frun%2Fpostgresql/db",
             "user=postgres dbname=x",
+            "host=192.0.2.1 options='-c log_statement=all'",
+            "postgresql://u@192.0.2.1/db?options=-csearch_path%3Dx",
         ] {
             let failure =
                 checked_conninfo(params(text), &ProbePolicy::default(), SCRAM_18).unwrap_err();
@@ -503,7 +507,7 @@ mod tests {
     #[test]
     fn connect_timeout_in_the_string_is_ignored() {
         let (conninfo, _) = checked_conninfo(
-            params("host=127.0.0.1 connect_timeout=600 user=u"),
+            params("host=192.0.2.10 connect_timeout=600 user=u"),
             &ProbePolicy::default(),
             SCRAM_18,
         )

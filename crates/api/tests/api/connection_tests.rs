@@ -73,7 +73,7 @@ fn result(response: &TestResponse) -> Value {
 backend_tests! {
     fn a_member_tests_a_stored_postgres_credential_and_the_outcome_is_recorded(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database,
                                              &cluster.password));
 
@@ -100,7 +100,7 @@ backend_tests! {
 
     fn a_failed_test_records_the_error_and_never_shows_the_password(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let wrong = "Http-Wrong-Password-2468";
         let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database, wrong));
 
@@ -121,7 +121,7 @@ backend_tests! {
 
     fn a_stored_sftp_credential_is_tested_by_a_member(db: &TestDb) {
         let Some(sshd) = Sshd::start() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &json!({
             "provider": "sftp", "kind": "key_file", "name": "Partner drop",
             "extra_data": {"host": "127.0.0.1", "port": sshd.port, "username": USER,
@@ -137,7 +137,7 @@ backend_tests! {
     }
 
     fn outsiders_get_404_and_anonymous_callers_401(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &postgres_body(1, "u", "d", "outsider-pw"));
         let response = app.outsider.send("POST", &test_path(&app, &id), &[], None);
         let not_found = response.problem(404);
@@ -160,7 +160,7 @@ backend_tests! {
 
     fn a_candidate_test_writes_nothing(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let body = result(&app.member.post_json(
             &format!("{}/test", app.integrations()),
             &postgres_body(cluster.port, &cluster.user, &cluster.database, &cluster.password),
@@ -179,7 +179,7 @@ backend_tests! {
     }
 
     fn an_invalid_candidate_is_422_with_every_field(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let response = app.member.post_json(
             &format!("{}/test", app.integrations()),
             &json!({"provider": "postgresql", "kind": "user_password",
@@ -198,7 +198,7 @@ backend_tests! {
     }
 
     fn credentials_that_cannot_be_tested_offline_are_422(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &json!({
             "provider": "stripe", "kind": "api_key", "name": "Payments",
             "extra_data": {"api_key": "sk_test_untestable"}
@@ -220,7 +220,7 @@ backend_tests! {
     }
 
     fn a_pending_credential_without_its_password_is_422(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &json!({
             "provider": "sftp", "kind": "user_password", "name": "Half done",
             "extra_data": {"host": "127.0.0.1", "username": USER}
@@ -230,7 +230,7 @@ backend_tests! {
     }
 
     fn the_servers_own_address_is_refused_by_policy(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &json!({
             "provider": "sftp", "kind": "user_password", "name": "Loop",
             "extra_data": {"host": "127.0.0.1", "port": app.address.port(), "username": "u",
@@ -251,7 +251,7 @@ backend_tests! {
     }
 
     fn a_member_may_not_point_a_stored_secret_elsewhere_and_nothing_is_sent(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let trap = Trap::start();
         let stored_password = "Very-Secret-Pw-42";
         let id = create(&app, &json!({
@@ -304,7 +304,7 @@ backend_tests! {
     }
 
     fn an_owner_tests_a_changed_credential_in_memory_and_the_test_is_audited(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let trap = Trap::start();
         let id = create(&app, &postgres_body(5432, "etl", "dw", "Owner-Stored-Pw-1"));
         let body = json!({"extra_data": {"port": trap.port, "ssl_mode": "disable"}});
@@ -332,7 +332,7 @@ backend_tests! {
 
     fn a_member_may_test_a_body_that_brings_its_own_secrets_and_it_is_audited(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &postgres_body(cluster.port, &cluster.user, &cluster.database,
                                              "stored-wrong-pw"));
         let response = app.member.send_json(
@@ -380,7 +380,7 @@ backend_tests! {
     }
 
     fn a_null_body_tests_the_stored_credential_and_other_media_types_are_415(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &postgres_body(free_port(), "u", "d", "null-body-pw"));
         let body = result(&app.member.send_json("POST", &test_path(&app, &id), &[], &Value::Null));
         assert_eq!(body["code"], "unreachable", "{body}");
@@ -395,7 +395,7 @@ backend_tests! {
 
     fn a_revoked_credential_keeps_its_status(db: &TestDb) {
         let Some(cluster) = cluster() else { return };
-        let app = TestApp::spawn(db);
+        let app = TestApp::spawn_for_probes(db);
         let mut body = postgres_body(cluster.port, &cluster.user, &cluster.database,
                                      &cluster.password);
         body["status"] = json!("revoked");
@@ -406,5 +406,80 @@ backend_tests! {
         assert_eq!(credential["status"], "revoked");
         assert_eq!(credential["health"]["status"], "healthy");
         assert_eq!(app.events(&id).last().unwrap()["changed_fields"], json!(["health"]));
+    }
+
+    fn the_default_policy_refuses_every_special_range_and_connects_to_none(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        let trap = Trap::start();
+        let candidate = |host: &str, port: u16| {
+            let mut body = postgres_body(port, "etl", "dw", "policy-pw-1");
+            body["extra_data"]["host"] = json!(host);
+            result(&app.member.post_json(&format!("{}/test", app.integrations()), &body))
+        };
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::1",
+        ] {
+            let body = candidate(host, trap.port);
+            assert_eq!(body["code"], "refused_by_policy", "{host}: {body}");
+        }
+        for host in [
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "64:ff9b::a9fe:a9fe",
+            "fe80::1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "fd12:3456::1",
+            "100.64.0.1",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+            "0.0.0.0",
+            "::",
+        ] {
+            let body = candidate(host, 5432);
+            assert_eq!(body["code"], "refused_by_policy", "{host}: {body}");
+        }
+        // The same for a stored credential, and for SFTP.
+        let id = create(&app, &json!({
+            "provider": "sftp", "kind": "user_password", "name": "Loop",
+            "extra_data": {"host": "127.0.0.1", "port": trap.port, "username": "u",
+                           "password": "policy-pw-2"}
+        }));
+        let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+        assert_eq!(body["code"], "refused_by_policy", "{body}");
+        assert_eq!(trap.connections(), 0, "no connection was made");
+    }
+
+    fn an_operator_opens_loopback_but_never_the_database_of_the_server(db: &TestDb) {
+        let trap = Trap::start();
+        let database = format!("127.0.0.1:{}", trap.port).parse().unwrap();
+        let settings = credvault_api::Settings {
+            database_addresses: vec![database],
+            ..crate::helpers::loopback_probe_settings()
+        };
+        let app = TestApp::spawn_with_settings(db.store().clone(), settings);
+        let body = result(&app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &postgres_body(trap.port, "etl", "dw", "database-pw-1"),
+        ));
+        assert_eq!(body["code"], "refused_by_policy", "{body}");
+        assert!(body["message"].as_str().unwrap().contains("database"), "{body}");
+        assert_eq!(trap.connections(), 0);
+        // Another port on loopback is open to tests now.
+        let other = Trap::start();
+        let body = result(&app.member.post_json(
+            &format!("{}/test", app.integrations()),
+            &postgres_body(other.port, "etl", "dw", "database-pw-1"),
+        ));
+        assert_ne!(body["code"], "refused_by_policy", "{body}");
+        assert_eq!(other.connections(), 1);
     }
 }

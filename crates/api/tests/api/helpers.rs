@@ -62,6 +62,12 @@ impl TestApp {
         Self::spawn_with_settings(store, Settings::default())
     }
 
+    /// Starts a server over `db` whose connection tests may reach servers on loopback (the
+    /// default policy refuses loopback, so the tests against local servers opt in).
+    pub(crate) fn spawn_for_probes(db: &TestDb) -> TestApp {
+        Self::spawn_with_settings(db.store().clone(), loopback_probe_settings())
+    }
+
     /// Starts a server over any store with these settings (rate limits, for example).
     pub(crate) fn spawn_with_settings(store: Store, settings: Settings) -> TestApp {
         capture_logs();
@@ -167,6 +173,14 @@ impl TestApp {
         let response = self.owner.get(&format!("{}/events", self.credential(id)));
         assert_eq!(response.status, 200, "{}", response.body);
         response.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+/// Settings whose connection tests may reach loopback (`127.0.0.0/8`, `::1`), and nothing else.
+pub(crate) fn loopback_probe_settings() -> Settings {
+    Settings {
+        probe_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+        ..Settings::default()
     }
 }
 

@@ -56,6 +56,7 @@ pub fn run(config: &Config) -> Result<()> {
         probe_timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
         probe_allow: config.probe_allow.clone(),
         probe_deny: config.probe_deny.clone(),
+        database_addresses: config.database_addresses(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };
