@@ -11,6 +11,7 @@ use credvault_persistence::Store;
 
 use crate::auth::TokenCache;
 use crate::metrics::Metrics;
+use crate::probe::executor::{ProbeExecutor, ProbeLimits};
 use crate::probe::policy::IpNet;
 use crate::tenancy::MembershipCache;
 use crate::throttle::{RateLimit, Throttle};
@@ -36,6 +37,13 @@ pub struct Settings {
     /// The addresses of this server's database, which connection tests never connect to (on
     /// their ports).
     pub database_addresses: Vec<SocketAddr>,
+    /// Connection tests running at once on this server; beyond it a test is a `503`.
+    pub probe_max_concurrent: usize,
+    /// Connection tests running at once for one team; beyond it a test is a `429`.
+    pub probe_max_per_team: usize,
+    /// Connection tests each principal may start, on top of the general rate limit; `None`
+    /// means no limit of its own. See [`crate::probe::executor`].
+    pub probe_rate_limit: Option<RateLimit>,
     /// The addresses this server listens on, which connection tests never connect to.
     /// [`crate::server`] adds its listener's address itself.
     pub listen_addresses: Vec<SocketAddr>,
@@ -55,6 +63,9 @@ impl Default for Settings {
             probe_allow: Vec::new(),
             probe_deny: Vec::new(),
             database_addresses: Vec::new(),
+            probe_max_concurrent: 32,
+            probe_max_per_team: 4,
+            probe_rate_limit: RateLimit::per_second(1, 10),
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,
@@ -77,6 +88,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rate limiters and the in-flight bound.
     pub throttle: Arc<Throttle>,
+    /// Where connection tests run, within their limits.
+    pub probes: ProbeExecutor,
     /// Tunables.
     pub settings: Settings,
 }
@@ -91,6 +104,12 @@ impl AppState {
             membership_cache: Arc::new(MembershipCache::new(settings.token_cache_ttl)),
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
+            probes: ProbeExecutor::new(ProbeLimits {
+                max_concurrent: settings.probe_max_concurrent,
+                max_per_team: settings.probe_max_per_team,
+                rate_limit: settings.probe_rate_limit,
+                timeout: settings.probe_timeout,
+            }),
             settings,
         }
     }

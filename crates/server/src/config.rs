@@ -5,6 +5,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use credvault_api::probe::policy::IpNet;
+use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
 use credvault_persistence::StoreOptions;
 
@@ -159,6 +161,45 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub probe_deny: Vec<IpNet>,
+
+    /// Connection tests that may run at once on this server; more are answered 503 with
+    /// Retry-After. Each running test holds a thread and a socket until its time limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_MAX_CONCURRENT",
+        default_value_t = 32
+    )]
+    pub probe_max_concurrent: usize,
+
+    /// Connection tests that may run at once for one team; more are answered 429 with
+    /// Retry-After, so that one team cannot take every slot.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_MAX_PER_TEAM",
+        default_value_t = 4
+    )]
+    pub probe_max_per_team: usize,
+
+    /// Connection tests each principal may start per minute on average, on top of the general
+    /// rate limit; over it the answer is 429 with Retry-After. 0 disables this limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub probe_rate_limit_per_minute: u32,
+
+    /// Connection tests a principal may start at once after being idle (0: one).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_RATE_LIMIT_BURST",
+        default_value_t = 10
+    )]
+    pub probe_rate_limit_burst: u32,
 }
 
 /// The master key specification; `Debug` never shows it.
@@ -198,6 +239,15 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(PathBuf::from)
+    }
+
+    /// The per-principal rate limit of connection tests, `None` when disabled.
+    pub fn probe_rate_limit(&self) -> Option<RateLimit> {
+        let per_minute = NonZeroU32::new(self.probe_rate_limit_per_minute)?;
+        Some(RateLimit {
+            burst: NonZeroU32::new(self.probe_rate_limit_burst).unwrap_or(NonZeroU32::MIN),
+            replenish_interval: Duration::from_secs(60) / per_minute.get(),
+        })
     }
 
     /// The addresses of the PostgreSQL database (none for SQLite), resolved now, for the

@@ -21,7 +21,7 @@ use credvault_domain::validate::ValidationErrors;
 use ssh2::{ErrorCode, HashType, KeyboardInteractivePrompt, Prompt, Session};
 
 use crate::probe::policy::ProbePolicy;
-use crate::probe::{Failure, Fields, TestCode, remaining};
+use crate::probe::{Failure, Fields, ShutDownAt, TestCode, remaining};
 
 /// The undeclared `extra_data` key that pins the server's host key.
 pub const HOST_KEY_FIELD: &str = "host_key_sha256";
@@ -139,8 +139,29 @@ pub(crate) fn test(
     policy: &ProbePolicy,
     deadline: Instant,
 ) -> Result<String, Failure> {
+    test_until(target, policy, deadline).map_err(|failure| {
+        // A step that failed because the socket was shut down at the deadline ran out of time.
+        if failure.code != TestCode::Timeout && Instant::now() >= deadline {
+            Failure::new(
+                TestCode::Timeout,
+                format!("no answer in time ({})", failure.message),
+            )
+        } else {
+            failure
+        }
+    })
+}
+
+fn test_until(
+    target: &SftpTarget,
+    policy: &ProbePolicy,
+    deadline: Instant,
+) -> Result<String, Failure> {
     let addresses = policy.resolve(&target.host, target.port)?;
     let (stream, address) = connect(&addresses, deadline)?;
+    // libssh2's timeout bounds each call, not the whole test: the socket is shut down at the
+    // deadline, whatever libssh2 is waiting for then.
+    let _deadline = ShutDownAt::arm(&stream, deadline);
     let place = format!("{}@{}:{}", target.username, target.host, target.port);
 
     let mut session = Session::new()

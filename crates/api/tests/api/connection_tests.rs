@@ -5,13 +5,14 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use credvault_persistence::backend_tests;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::testing::cluster::free_port;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{Client, TestApp, TestResponse};
 use crate::probe_postgres::cluster;
 use crate::sshd::{Sshd, USER};
 
@@ -409,7 +410,12 @@ backend_tests! {
     }
 
     fn the_default_policy_refuses_every_special_range_and_connects_to_none(db: &TestDb) {
-        let app = TestApp::spawn(db);
+        // The default policy, without the per-principal limit of tests (this test sends many).
+        let settings = credvault_api::Settings {
+            probe_rate_limit: None,
+            ..credvault_api::Settings::default()
+        };
+        let app = TestApp::spawn_with_settings(db.store().clone(), settings);
         let trap = Trap::start();
         let candidate = |host: &str, port: u16| {
             let mut body = postgres_body(port, "etl", "dw", "policy-pw-1");
@@ -481,5 +487,136 @@ backend_tests! {
         ));
         assert_ne!(body["code"], "refused_by_policy", "{body}");
         assert_eq!(other.connections(), 1);
+    }
+}
+
+/// A PostgreSQL server that lets every login in (`AuthenticationOk`, `ReadyForQuery`) and then
+/// never answers a query; it reports `query` when a query arrives and `eof` when the client
+/// closes the connection.
+struct StallingPostgres {
+    port: u16,
+    events: std::sync::mpsc::Receiver<&'static str>,
+}
+
+impl StallingPostgres {
+    fn start() -> StallingPostgres {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (sender, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let sender = sender.clone();
+                std::thread::spawn(move || {
+                    let mut head = [0u8; 8];
+                    if stream.read_exact(&mut head).is_err() {
+                        return;
+                    }
+                    let mut length = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
+                    if head[4..] == 80_877_103u32.to_be_bytes() {
+                        // SSLRequest: no TLS here; then the startup message follows.
+                        stream.write_all(b"N").unwrap();
+                        let mut length_bytes = [0u8; 4];
+                        stream.read_exact(&mut length_bytes).unwrap();
+                        length = u32::from_be_bytes(length_bytes) as usize - 4;
+                    } else {
+                        length -= 8;
+                    }
+                    let mut startup = vec![0u8; length];
+                    stream.read_exact(&mut startup).unwrap();
+                    stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0]).unwrap();
+                    stream.write_all(&[b'Z', 0, 0, 0, 5, b'I']).unwrap();
+                    let mut buffer = [0u8; 512];
+                    let mut reported = false;
+                    loop {
+                        match stream.read(&mut buffer) {
+                            Ok(0) | Err(_) => {
+                                let _ = sender.send("eof");
+                                return;
+                            }
+                            Ok(_) if !reported => {
+                                reported = true;
+                                let _ = sender.send("query");
+                            }
+                            Ok(_) => {}
+                        }
+                    }
+                });
+            }
+        });
+        StallingPostgres { port, events }
+    }
+
+    /// The next event, waiting at most a generous while (a liveness bound, not a speed check).
+    fn next(&self) -> &'static str {
+        self.events
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or("nothing")
+    }
+}
+
+fn stalling_body(port: u16) -> Value {
+    let mut body = postgres_body(port, "etl", "dw", "stalled-pw-1");
+    body["extra_data"]["ssl_mode"] = json!("disable");
+    // The fake server authenticates nobody; a libpq with require_auth would refuse it.
+    body["extra_data"]["require_auth"] = json!("any");
+    body
+}
+
+/// Deadlines and limits, in a module of their own (the macro makes `sqlite`/`postgres` modules).
+mod limits {
+    use super::*;
+
+    backend_tests! {
+        fn a_stalled_server_is_left_at_the_deadline_and_the_limits_answer_429_and_503(db: &TestDb) {
+            let settings = credvault_api::Settings {
+                probe_timeout: Duration::from_secs(2),
+                probe_max_concurrent: 2,
+                probe_max_per_team: 1,
+                probe_rate_limit: None,
+                ..crate::helpers::loopback_probe_settings()
+            };
+            let app = TestApp::spawn_with_settings(db.store().clone(), settings);
+            let stalling = StallingPostgres::start();
+            let candidate = format!("{}/test", app.integrations());
+            let outsider_candidate = format!("/api/v1/teams/{}/integrations/test", app.other_team.label);
+
+            let member = Client::new(app.member.base_url(), app.member.token().map(str::to_owned));
+            let path = candidate.clone();
+            let body = stalling_body(stalling.port);
+            let stalled = std::thread::spawn(move || member.post_json(&path, &body));
+            assert_eq!(stalling.next(), "query", "the test logged in and sent SELECT 1");
+
+            // Meanwhile the server serves other requests and other tenants.
+            let list = app.outsider.get(&format!("/api/v1/teams/{}/integrations", app.other_team.label));
+            assert_eq!(list.status, 200, "{}", list.body);
+            // The team's one slot is taken: 429 with Retry-After.
+            let busy_team = app.owner.post_json(&candidate, &stalling_body(stalling.port));
+            busy_team.problem(429);
+            assert!(busy_team.header("retry-after").is_some());
+            // Another team still gets a slot; with both slots taken the server answers 503.
+            let outsider = Client::new(app.outsider.base_url(), app.outsider.token().map(str::to_owned));
+            let path = outsider_candidate.clone();
+            let body = stalling_body(stalling.port);
+            let second = std::thread::spawn(move || outsider.post_json(&path, &body));
+            assert_eq!(stalling.next(), "query");
+            let busy_server = app.outsider.post_json(&outsider_candidate, &stalling_body(free_port()));
+            busy_server.problem(503);
+            assert!(busy_server.header("retry-after").is_some());
+
+            // At the deadline each test gives up and closes its connection.
+            for handle in [stalled, second] {
+                let body = result(&handle.join().unwrap());
+                assert_eq!(body["code"], "timeout", "{body}");
+                assert!(body["message"].as_str().unwrap().contains("SELECT 1"), "{body}");
+            }
+            assert_eq!(stalling.next(), "eof");
+            assert_eq!(stalling.next(), "eof");
+            assert_eq!(app.state.probes.running(), 0, "no test thread is left");
+            // The slots are free again.
+            let body = result(&app.owner.post_json(&candidate, &postgres_body(free_port(), "u", "d", "pw-12")));
+            assert_eq!(body["code"], "unreachable", "{body}");
+        }
     }
 }

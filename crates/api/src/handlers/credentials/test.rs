@@ -21,7 +21,7 @@ use credvault_domain::audit::{AuditAction, AuditEvent};
 use credvault_domain::authz::{Action, authorize};
 use credvault_domain::connection_test::redirecting_fields;
 use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
-use credvault_domain::ids::{CredentialId, EventId, RequestId};
+use credvault_domain::ids::{CredentialId, EventId, RequestId, TeamId};
 use credvault_domain::patch::{
     CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
 };
@@ -134,7 +134,7 @@ pub(crate) async fn test_credential(
         // No body, or one that changes nothing: the stored credential as it is.
         let target = probe::target_for(&credential, &secrets)?;
         drop(secrets);
-        let outcome = run(&state, target).await?;
+        let outcome = run(&state, team.id, &principal, target).await?;
         let mut event = tested_event(&credential, &principal, request_id);
         if with_body {
             event.changed_fields.push("body".to_owned());
@@ -159,7 +159,7 @@ pub(crate) async fn test_credential(
     let candidate_secrets = patched.secrets.unwrap_or(secrets);
     let target = probe::target_for(&patched.credential, &candidate_secrets)?;
     drop(candidate_secrets);
-    let outcome = run(&state, target).await?;
+    let outcome = run(&state, team.id, &principal, target).await?;
     let mut event = tested_event(&credential, &principal, request_id);
     event.changed_fields.push("body".to_owned());
     event.changed_fields.extend(
@@ -215,7 +215,7 @@ pub(crate) async fn test_candidate_credential(
     let candidate = new_credential(&input, CredentialId::new(), team.id, principal.id, now)?;
     let target = probe::target_for(&candidate.credential, &candidate.secrets)?;
     drop(candidate.secrets);
-    let outcome = run(&state, target).await?;
+    let outcome = run(&state, team.id, &principal, target).await?;
     log_outcome(&candidate.credential, &outcome, "candidate");
     Ok(respond(outcome))
 }
@@ -246,11 +246,18 @@ async fn optional_body(
     Ok(Some(raw_body).filter(|bytes| !bytes.trim_ascii().is_empty()))
 }
 
-/// Runs the test on the blocking pool.
-async fn run(state: &AppState, target: Target) -> Result<TestOutcome, ApiError> {
+/// Runs the test on a thread of its own, within the limits of connection tests.
+async fn run(
+    state: &AppState,
+    team_id: TeamId,
+    principal: &Principal,
+    target: Target,
+) -> Result<TestOutcome, ApiError> {
     let policy = ProbePolicy::from_settings(&state.settings);
-    let timeout = state.settings.probe_timeout;
-    Ok(web::block(move || probe::run(target, policy, timeout)).await?)
+    state
+        .probes
+        .run(team_id, principal.id, target, policy)
+        .await
 }
 
 /// Appends the `tested` event and, with a `record`, writes the outcome on the stored credential
