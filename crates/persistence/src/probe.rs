@@ -343,9 +343,11 @@ pub fn classify(message: &str) -> FailureKind {
 
 /// A short message: whitespace collapsed, truncated, and never holding a secret value.
 ///
-/// Each secret found in the text is replaced by the mask. A secret shorter than four characters
-/// cannot be masked without mangling the text, so a message that contains one is replaced by
-/// `fallback`, as is an empty message.
+/// Each secret found in the text is replaced by the mask: first in the raw text, then, after
+/// the whitespace is collapsed, in its collapsed form too, so a secret that holds a tab, a
+/// double space or line breaks (a PEM key) is removed however it was echoed. A secret shorter
+/// than four characters cannot be masked without mangling the text, so a message that contains
+/// one is replaced by `fallback`, as is an empty message.
 ///
 /// ```
 /// use credvault_domain::secret::SecretValue;
@@ -356,17 +358,14 @@ pub fn classify(message: &str) -> FailureKind {
 /// assert_eq!(scrub("", &[], "failed"), "failed");
 /// ```
 pub fn scrub(message: &str, secrets: &[&SecretValue], fallback: &str) -> String {
-    let mut text = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    for secret in secrets {
-        let value = secret.expose();
-        if value.is_empty() || !text.contains(value) {
-            continue;
-        }
-        if value.chars().count() < 4 {
-            return fallback.to_owned();
-        }
-        text = text.replace(value, MASK);
-    }
+    let Some(raw) = mask_each(message.to_owned(), secrets.iter().map(|s| s.expose())) else {
+        return fallback.to_owned();
+    };
+    let collapsed = collapse(&raw);
+    let collapsed_secrets: Vec<String> = secrets.iter().map(|s| collapse(s.expose())).collect();
+    let Some(mut text) = mask_each(collapsed, collapsed_secrets.iter().map(String::as_str)) else {
+        return fallback.to_owned();
+    };
     if text.is_empty() {
         return fallback.to_owned();
     }
@@ -374,6 +373,25 @@ pub fn scrub(message: &str, secrets: &[&SecretValue], fallback: &str) -> String 
         text = text.chars().take(MAX_MESSAGE_CHARS - 1).collect::<String>() + "…";
     }
     text
+}
+
+/// The text with every run of whitespace made one space, trimmed.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text with each value replaced by the mask; `None` when a value too short to mask occurs.
+fn mask_each<'a>(mut text: String, values: impl Iterator<Item = &'a str>) -> Option<String> {
+    for value in values {
+        if value.is_empty() || !text.contains(value) {
+            continue;
+        }
+        if value.chars().count() < 4 {
+            return None;
+        }
+        text = text.replace(value, MASK);
+    }
+    Some(text)
 }
 
 fn generic_message(kind: FailureKind) -> &'static str {

@@ -154,3 +154,28 @@ fn long_messages_are_truncated() {
     assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS);
     assert!(message.ends_with('…'));
 }
+
+#[test]
+fn secrets_with_whitespace_are_scrubbed_raw_and_collapsed() {
+    let pem = SecretValue::from(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nBG5vbmUAAAAE\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    let tabbed = SecretValue::from("pass\tword  with spaces");
+    let secrets = [&pem, &tabbed];
+    for message in [
+        // Echoed as given.
+        format!("bad key {}; then", pem.expose()),
+        format!("password '{}' refused", tabbed.expose()),
+        // Echoed with the whitespace already collapsed (as a one-line log would).
+        "bad key -----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA BG5vbmUAAAAE -----END OPENSSH PRIVATE KEY-----; then".to_owned(),
+        "password 'pass word with spaces' refused".to_owned(),
+        // Collapsed differently: line breaks as tabs, doubled spaces.
+        "key -----BEGIN OPENSSH PRIVATE KEY-----\tb3BlbnNzaC1rZXktdjEAAAAA  BG5vbmUAAAAE\t-----END OPENSSH PRIVATE KEY----- x".to_owned(),
+    ] {
+        let scrubbed = scrub(&message, &secrets, "failed");
+        for part in ["b3BlbnNzaC1rZXktdjEAAAAA", "BG5vbmUAAAAE", "with spaces"] {
+            assert!(!scrubbed.contains(part), "{message:?} -> {scrubbed:?}");
+        }
+        assert!(scrubbed.contains(MASK), "{scrubbed:?}");
+    }
+}
