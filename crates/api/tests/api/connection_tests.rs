@@ -620,3 +620,41 @@ mod limits {
         }
     }
 }
+
+/// Recording an outcome is server-owned state: no new version, no new `ETag`.
+mod recording {
+    use super::*;
+
+    backend_tests! {
+        fn a_test_keeps_the_etag_and_an_owners_if_match_still_succeeds(db: &TestDb) {
+            let app = TestApp::spawn_for_probes(db);
+            let id = create(&app, &postgres_body(free_port(), "etl", "dw", "etag-pw-1"));
+            let before = app.owner.get(&app.credential(&id));
+            let etag = before.header("etag").unwrap().to_owned();
+
+            for _ in 0..3 {
+                let body = result(&app.member.send("POST", &test_path(&app, &id), &[], None));
+                assert_eq!(body["code"], "unreachable", "{body}");
+            }
+            let after = app.owner.get(&app.credential(&id));
+            assert_eq!(after.header("etag"), Some(etag.as_str()));
+            let credential = after.json();
+            assert_eq!(credential["version"], 1);
+            assert_eq!(credential["updated_at"], before.json()["updated_at"]);
+            assert_eq!(credential["status"], "error");
+            assert_eq!(credential["health"]["status"], "error");
+            let events = app.events(&id);
+            assert_eq!(events.len(), 4, "the creation and three tests");
+            assert!(events[1..].iter().all(|event| event["action"] == "tested"));
+
+            let response = app.owner.send_json(
+                "PATCH",
+                &app.credential(&id),
+                &[("if-match", etag.as_str())],
+                &json!({"name": "Renamed after the tests"}),
+            );
+            assert_eq!(response.status, 200, "{}", response.body);
+            assert_eq!(response.json()["version"], 2);
+        }
+    }
+}
