@@ -4,8 +4,9 @@
 //! The caller decides *where* to connect (it resolves the host once and checks the addresses
 //! against its outbound policy, then passes them as `hostaddr`); this module only speaks libpq.
 //! Whatever the caller sets, [`postgres`] adds the keywords that keep the test from borrowing the
-//! server's own identity: no password file, no client certificate, no GSSAPI encryption, and a
-//! bounded `connect_timeout`.
+//! server's own identity: no password file, no client certificate, no GSSAPI encryption; and
+//! `tcp_user_timeout`. libpq is driven without blocking (`probe::libpq`), so the test never
+//! outlives its deadline.
 //!
 //! ```
 //! use std::time::Duration;
