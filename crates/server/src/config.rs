@@ -346,7 +346,7 @@ pub fn database_endpoints(url: &str) -> Vec<(String, u16)> {
             .filter_map(|pair| pair.split_once('='))
             .filter(|(key, _)| *key == name)
             .map(|(_, value)| value.to_owned())
-            .last()
+            .next_back()
     };
     let default_port = parameter("port")
         .and_then(|port| port.parse().ok())
