@@ -140,6 +140,64 @@ fn a_port_that_never_answers_is_a_timeout() {
     drop(silent);
 }
 
+/// A server that asks every client for its password in clear (as a rogue server would) and
+/// tells whether one arrived: `password`, or `none` when the client hung up first.
+fn cleartext_asking_server() -> (u16, std::thread::JoinHandle<&'static str>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = [0u8; 8];
+        stream.read_exact(&mut head).unwrap();
+        let mut length = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize - 8;
+        if head[4..] == 80_877_103u32.to_be_bytes() {
+            stream.write_all(b"N").unwrap();
+            let mut length_bytes = [0u8; 4];
+            stream.read_exact(&mut length_bytes).unwrap();
+            length = u32::from_be_bytes(length_bytes) as usize - 4;
+        }
+        let mut startup = vec![0u8; length];
+        stream.read_exact(&mut startup).unwrap();
+        // AuthenticationCleartextPassword.
+        stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).unwrap();
+        let mut kind = [0u8; 1];
+        match stream.read_exact(&mut kind) {
+            Ok(()) if kind[0] == b'p' => "password",
+            _ => "none",
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn require_auth_refuses_a_server_that_asks_for_the_password_in_clear() {
+    let version = probe::libpq_version();
+    if !probe::supports_require_auth(version) {
+        // What this libpq cannot do is said in docs/SECURITY.md; the API then sets nothing.
+        eprintln!("skipped: libpq {version} has no require_auth (build with bundled-libpq)");
+        return;
+    }
+    let (port, server) = cleartext_asking_server();
+    let mut conninfo = conninfo(port, "etl", "Cleartext-Bait-Pw-1", "dw");
+    conninfo.set("sslmode", "disable").unwrap();
+    conninfo.set("require_auth", "scram-sha-256").unwrap();
+    let failure = failure(&conninfo);
+    assert_eq!(failure.kind, FailureKind::AuthFailed, "{failure:?}");
+    assert!(!failure.message.contains("Cleartext-Bait-Pw-1"));
+    assert_eq!(server.join().unwrap(), "none", "the password was sent");
+}
+
+#[test]
+fn without_require_auth_libpq_answers_a_cleartext_request() {
+    // The reason the API sets require_auth: without it the password goes out in clear.
+    let (port, server) = cleartext_asking_server();
+    let mut conninfo = conninfo(port, "etl", "Cleartext-Bait-Pw-2", "dw");
+    conninfo.set("sslmode", "disable").unwrap();
+    let _ = probe::postgres(&conninfo, TIMEOUT);
+    assert_eq!(server.join().unwrap(), "password");
+}
+
 fn record(version: i64) -> TestRecord {
     TestRecord {
         version,
