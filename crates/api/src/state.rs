@@ -12,6 +12,7 @@ use credvault_persistence::Store;
 use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
 use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
+use crate::probe::executor::{ProbeExecutor, ProbeLimits};
 use crate::probe::policy::IpNet;
 use crate::tenancy::MembershipCache;
 use crate::throttle::{RateLimit, Throttle};
@@ -29,10 +30,22 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// How long a connection test may take before it answers `timeout`.
     pub probe_timeout: Duration,
-    /// Networks connection tests may connect to; empty means every address not denied.
+    /// Networks connection tests may connect to; empty means every public address that is not
+    /// denied. A network here also opens the part of a default-denied range it names (loopback,
+    /// private ranges, …; see [`crate::probe::policy`]).
     pub probe_allow: Vec<IpNet>,
     /// Networks connection tests never connect to; wins over `probe_allow`.
     pub probe_deny: Vec<IpNet>,
+    /// The addresses of this server's database, which connection tests never connect to (on
+    /// their ports).
+    pub database_addresses: Vec<SocketAddr>,
+    /// Connection tests running at once on this server; beyond it a test is a `503`.
+    pub probe_max_concurrent: usize,
+    /// Connection tests running at once for one team; beyond it a test is a `429`.
+    pub probe_max_per_team: usize,
+    /// Connection tests each principal may start, on top of the general rate limit; `None`
+    /// means no limit of its own. See [`crate::probe::executor`].
+    pub probe_rate_limit: Option<RateLimit>,
     /// The addresses this server listens on, which connection tests never connect to.
     /// [`crate::server`] adds its listener's address itself.
     pub listen_addresses: Vec<SocketAddr>,
@@ -65,6 +78,10 @@ impl Default for Settings {
             probe_timeout: Duration::from_secs(10),
             probe_allow: Vec::new(),
             probe_deny: Vec::new(),
+            database_addresses: Vec::new(),
+            probe_max_concurrent: 32,
+            probe_max_per_team: 4,
+            probe_rate_limit: RateLimit::per_second(1, 10),
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
             max_in_flight: 512,
@@ -94,6 +111,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// The cached answer of `/readyz`.
     pub readiness: Arc<Readiness>,
+    /// Where connection tests run, within their limits.
+    pub probes: ProbeExecutor,
     /// Tunables.
     pub settings: Settings,
 }
@@ -110,6 +129,12 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
             readiness: Arc::new(Readiness::new(settings.readiness_ttl)),
+            probes: ProbeExecutor::new(ProbeLimits {
+                max_concurrent: settings.probe_max_concurrent,
+                max_per_team: settings.probe_max_per_team,
+                rate_limit: settings.probe_rate_limit,
+                timeout: settings.probe_timeout,
+            }),
             settings,
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod connection_test;
 pub mod credential;
 pub mod ids;
 pub mod patch;

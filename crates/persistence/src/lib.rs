@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use credvault_domain::audit::AuditEvent;
-use credvault_domain::credential::{Credential, CredentialStatus};
+use credvault_domain::credential::{Credential, CredentialStatus, Health};
 use credvault_domain::ids::{
     ClientCredentialId, CredentialId, PrincipalId, ServiceAccountId, TeamId,
 };
@@ -155,6 +155,19 @@ pub enum UpdateError<E> {
     /// The closure refused the change; nothing was written.
     #[error("the update was rejected")]
     Rejected(E),
+}
+
+/// The outcome of a connection test to write on the tested credential ([`Store::record_test`]).
+#[derive(Clone, Debug)]
+pub struct TestRecord {
+    /// The version that was tested; a credential changed since keeps its state.
+    pub version: i64,
+    /// The status after the test.
+    pub status: CredentialStatus,
+    /// The health after the test.
+    pub health: Health,
+    /// The field names the event gets when the outcome is written, e.g. `status`, `health`.
+    pub recorded_fields: Vec<String>,
 }
 
 /// Filters of the credential list.
@@ -828,6 +841,54 @@ impl Store {
                     ..event.clone()
                 },
             )
+        })
+    }
+
+    /// Appends the `tested` event of a connection test and, with a `record`, writes the test's
+    /// outcome (`health` and `status`) in the same transaction, without a new version: the
+    /// outcome is server-owned state, so `version`, `updated_at`, `modified_by` and the `ETag`
+    /// stay, and an owner's `If-Match` keeps working while members test.
+    ///
+    /// The outcome is written only if the credential is still at `record.version` (otherwise it
+    /// describes an older state); the event is appended either way and names
+    /// `record.recorded_fields` only when the outcome was written. Returns whether it was.
+    /// `NotFound` (and nothing written) when the team has no such credential.
+    pub fn record_test(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+        record: Option<&TestRecord>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let recorded = match record {
+                Some(record) => {
+                    repo::test_outcomes::record_in_team(
+                        conn,
+                        team_id,
+                        id,
+                        record.version,
+                        record.status,
+                        &record.health,
+                    )? == 1
+                }
+                None => false,
+            };
+            if !recorded && !repo::test_outcomes::exists_in_team(conn, team_id, id)? {
+                return Err(StoreError::NotFound);
+            }
+            let mut event = AuditEvent {
+                team_id,
+                credential_id: id,
+                ..event.clone()
+            };
+            if let (true, Some(record)) = (recorded, record) {
+                event
+                    .changed_fields
+                    .extend(record.recorded_fields.iter().cloned());
+            }
+            repo::events::insert(conn, &event)?;
+            Ok(recorded)
         })
     }
 

@@ -4,8 +4,9 @@
 //! The caller decides *where* to connect (it resolves the host once and checks the addresses
 //! against its outbound policy, then passes them as `hostaddr`); this module only speaks libpq.
 //! Whatever the caller sets, [`postgres`] adds the keywords that keep the test from borrowing the
-//! server's own identity: no password file, no client certificate, no GSSAPI encryption, and a
-//! bounded `connect_timeout`.
+//! server's own identity: no password file, no client certificate, no GSSAPI encryption; and
+//! `tcp_user_timeout`. libpq is driven without blocking (`probe::libpq`), so the test never
+//! outlives its deadline.
 //!
 //! ```
 //! use std::time::Duration;
@@ -22,19 +23,32 @@
 //! assert!(!failure.message.contains("secret"));
 //! ```
 
-use std::time::Duration;
+use std::ffi::CString;
+use std::time::{Duration, Instant};
 
 use credvault_domain::secret::{MASK, SecretValue};
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, ConnectionError, PgConnection};
+
+mod libpq;
+
+pub use self::libpq::version as libpq_version;
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests;
 
+/// The first libpq version (16) with the `require_auth` keyword, as [`libpq_version`] counts.
+pub const REQUIRE_AUTH_SINCE: i32 = 160_000;
+
+/// Whether a libpq of this version (as [`libpq_version`] reports it) knows `require_auth`, the
+/// keyword that makes it refuse authentication methods the server asks for (cleartext, MD5).
+pub fn supports_require_auth(libpq_version: i32) -> bool {
+    libpq_version >= REQUIRE_AUTH_SINCE
+}
+
 /// Keywords [`postgres`] sets itself; [`Conninfo::set`] refuses them.
-pub const RESERVED_KEYWORDS: [&str; 7] = [
+pub const RESERVED_KEYWORDS: [&str; 8] = [
     "connect_timeout",
+    "tcp_user_timeout",
     "passfile",
     "sslcert",
     "sslkey",
@@ -139,8 +153,11 @@ impl Conninfo {
     /// (so no reallocation leaves a copy of a secret behind) that is wiped on drop.
     fn render(&self, timeout: Duration) -> SecretValue {
         let connect_timeout = connect_timeout_seconds(timeout).to_string();
+        // Unacknowledged data gives up within the test's time limit too (milliseconds).
+        let tcp_user_timeout = timeout.as_millis().max(1).to_string();
         let own = [
             ("connect_timeout", connect_timeout.as_str()),
+            ("tcp_user_timeout", tcp_user_timeout.as_str()),
             ("passfile", NO_FILE),
             ("sslcert", NO_FILE),
             ("sslkey", NO_FILE),
@@ -225,45 +242,56 @@ pub struct ProbeFailure {
     pub message: String,
 }
 
-/// Connects with `conninfo`, authenticates and runs `SELECT 1`, giving up after `timeout` while
-/// connecting.
+/// Connects with `conninfo`, authenticates and runs `SELECT 1`, giving up at `timeout`.
 ///
-/// Blocking: call it off the async workers. `timeout` bounds the connection (libpq's
-/// `connect_timeout`, per address tried); a server that accepts the login and then never answers
-/// the query is not bounded here, so callers that need a hard deadline run this on a thread of
-/// its own and stop waiting for it.
+/// Blocking: call it off the async workers. libpq is driven without blocking (its
+/// `PQconnectStart`/`PQconnectPoll` and `PQsendQuery` API, with `poll` on its socket bounded by
+/// what is left of `timeout`), so a server that accepts the login and then never answers is
+/// left at the deadline: the connection and its socket are closed and the call returns
+/// `Timeout`. No cancel request is sent: `PQcancel` would open a second connection without any
+/// deadline to the same, possibly stalled, server.
 pub fn postgres(conninfo: &Conninfo, timeout: Duration) -> Result<(), ProbeFailure> {
+    let deadline = Instant::now() + timeout;
     let text = conninfo.render(timeout);
     let secrets: Vec<&SecretValue> = conninfo.secrets().collect();
     let failure = |kind: FailureKind, message: &str| ProbeFailure {
         kind,
         message: scrub(message, &secrets, generic_message(kind)),
     };
-    let mut connection = match PgConnection::establish(text.expose()) {
-        Ok(connection) => connection,
-        Err(ConnectionError::BadConnection(message)) => {
-            return Err(failure(classify(&message), &message));
-        }
-        Err(ConnectionError::InvalidCString(_)) => {
+    // Sized up front (the NUL included), so building the C string does not reallocate and leave
+    // a copy of the password behind; wiped below.
+    let mut bytes = Vec::with_capacity(text.expose().len() + 1);
+    bytes.extend_from_slice(text.expose().as_bytes());
+    drop(text);
+    let c_text = match CString::new(bytes) {
+        Ok(c_text) => c_text,
+        Err(error) => {
+            wipe(error.into_vec());
             return Err(failure(
                 FailureKind::Error,
                 "the connection settings contain a NUL character",
             ));
         }
-        Err(ConnectionError::CouldntSetupConfiguration(error)) => {
-            return Err(failure(
-                FailureKind::Error,
-                &format!("connected, but the session could not be set up: {error}"),
-            ));
-        }
-        Err(other) => return Err(failure(FailureKind::Error, &other.to_string())),
     };
-    connection.batch_execute("SELECT 1").map_err(|error| {
-        failure(
+    let result = libpq::connect_and_query(&c_text, deadline);
+    wipe(c_text.into_bytes_with_nul());
+    result.map_err(|error| match error {
+        libpq::Error::Deadline { step } => failure(
+            FailureKind::Timeout,
+            &format!("no answer in time while {step}"),
+        ),
+        libpq::Error::Connect(message) => failure(classify(&message), &message),
+        libpq::Error::Query(message) => failure(
             FailureKind::Error,
-            &format!("connected, but SELECT 1 failed: {error}"),
-        )
+            &format!("connected, but SELECT 1 failed: {message}"),
+        ),
     })
+}
+
+/// Overwrites a buffer that held the connection string.
+fn wipe(mut bytes: Vec<u8>) {
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
 }
 
 /// Classifies a libpq (or server) error message.
@@ -316,9 +344,11 @@ pub fn classify(message: &str) -> FailureKind {
 
 /// A short message: whitespace collapsed, truncated, and never holding a secret value.
 ///
-/// Each secret found in the text is replaced by the mask. A secret shorter than four characters
-/// cannot be masked without mangling the text, so a message that contains one is replaced by
-/// `fallback`, as is an empty message.
+/// Each secret found in the text is replaced by the mask: first in the raw text, then, after
+/// the whitespace is collapsed, in its collapsed form too, so a secret that holds a tab, a
+/// double space or line breaks (a PEM key) is removed however it was echoed. A secret shorter
+/// than four characters cannot be masked without mangling the text, so a message that contains
+/// one is replaced by `fallback`, as is an empty message.
 ///
 /// ```
 /// use credvault_domain::secret::SecretValue;
@@ -329,17 +359,14 @@ pub fn classify(message: &str) -> FailureKind {
 /// assert_eq!(scrub("", &[], "failed"), "failed");
 /// ```
 pub fn scrub(message: &str, secrets: &[&SecretValue], fallback: &str) -> String {
-    let mut text = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    for secret in secrets {
-        let value = secret.expose();
-        if value.is_empty() || !text.contains(value) {
-            continue;
-        }
-        if value.chars().count() < 4 {
-            return fallback.to_owned();
-        }
-        text = text.replace(value, MASK);
-    }
+    let Some(raw) = mask_each(message.to_owned(), secrets.iter().map(|s| s.expose())) else {
+        return fallback.to_owned();
+    };
+    let collapsed = collapse(&raw);
+    let collapsed_secrets: Vec<String> = secrets.iter().map(|s| collapse(s.expose())).collect();
+    let Some(mut text) = mask_each(collapsed, collapsed_secrets.iter().map(String::as_str)) else {
+        return fallback.to_owned();
+    };
     if text.is_empty() {
         return fallback.to_owned();
     }
@@ -347,6 +374,25 @@ pub fn scrub(message: &str, secrets: &[&SecretValue], fallback: &str) -> String 
         text = text.chars().take(MAX_MESSAGE_CHARS - 1).collect::<String>() + "…";
     }
     text
+}
+
+/// The text with every run of whitespace made one space, trimmed.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text with each value replaced by the mask; `None` when a value too short to mask occurs.
+fn mask_each<'a>(mut text: String, values: impl Iterator<Item = &'a str>) -> Option<String> {
+    for value in values {
+        if value.is_empty() || !text.contains(value) {
+            continue;
+        }
+        if value.chars().count() < 4 {
+            return None;
+        }
+        text = text.replace(value, MASK);
+    }
+    Some(text)
 }
 
 fn generic_message(kind: FailureKind) -> &'static str {

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use credvault_api::probe::policy::IpNet;
+use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
 use credvault_persistence::StoreOptions;
 
@@ -182,7 +185,10 @@ pub struct Config {
     pub probe_timeout_seconds: u64,
 
     /// Networks (CIDR, comma-separated) that connection tests may connect to; empty: every
-    /// address that is not denied. See docs/SECURITY.md.
+    /// public address that is not denied. Loopback, link-local, private (RFC 1918, ULA) and
+    /// other special ranges are refused unless a network here names them or a part of them,
+    /// e.g. `10.20.0.0/16` (and `0.0.0.0/0,::/0` to keep public addresses too). See
+    /// docs/SECURITY.md.
     #[arg(
         long,
         global = true,
@@ -191,9 +197,9 @@ pub struct Config {
     )]
     pub probe_allow: Vec<IpNet>,
 
-    /// Networks (CIDR, comma-separated) that connection tests never connect to, e.g.
-    /// `127.0.0.0/8,10.0.0.0/8,169.254.0.0/16`. Wins over --probe-allow. The server's own listen
-    /// address is always refused.
+    /// Networks (CIDR, comma-separated) that connection tests never connect to, e.g. the
+    /// addresses of other instances behind a load balancer. Wins over --probe-allow. The
+    /// server's own listen address and its database's address are always refused.
     #[arg(
         long,
         global = true,
@@ -201,6 +207,45 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub probe_deny: Vec<IpNet>,
+
+    /// Connection tests that may run at once on this server; more are answered 503 with
+    /// Retry-After. Each running test holds a thread and a socket until its time limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_MAX_CONCURRENT",
+        default_value_t = 32
+    )]
+    pub probe_max_concurrent: usize,
+
+    /// Connection tests that may run at once for one team; more are answered 429 with
+    /// Retry-After, so that one team cannot take every slot.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_MAX_PER_TEAM",
+        default_value_t = 4
+    )]
+    pub probe_max_per_team: usize,
+
+    /// Connection tests each principal may start per minute on average, on top of the general
+    /// rate limit; over it the answer is 429 with Retry-After. 0 disables this limit.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub probe_rate_limit_per_minute: u32,
+
+    /// Connection tests a principal may start at once after being idle (0: one).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_PROBE_RATE_LIMIT_BURST",
+        default_value_t = 10
+    )]
+    pub probe_rate_limit_burst: u32,
 }
 
 /// The master key specification; `Debug` never shows it.
@@ -240,6 +285,31 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(PathBuf::from)
+    }
+
+    /// The per-principal rate limit of connection tests, `None` when disabled.
+    pub fn probe_rate_limit(&self) -> Option<RateLimit> {
+        let per_minute = NonZeroU32::new(self.probe_rate_limit_per_minute)?;
+        Some(RateLimit {
+            burst: NonZeroU32::new(self.probe_rate_limit_burst).unwrap_or(NonZeroU32::MIN),
+            replenish_interval: Duration::from_secs(60) / per_minute.get(),
+        })
+    }
+
+    /// The addresses of the PostgreSQL database (none for SQLite), resolved now, for the
+    /// connection tests' outbound policy: a test never connects to the vault's own database.
+    pub fn database_addresses(&self) -> Vec<SocketAddr> {
+        let mut addresses = Vec::new();
+        for (host, port) in database_endpoints(&self.database_url) {
+            match (host.as_str(), port).to_socket_addrs() {
+                Ok(resolved) => addresses.extend(resolved),
+                Err(error) => log::warn!(
+                    "the database host {host} could not be resolved for the connection tests' \
+                     policy: {error}"
+                ),
+            }
+        }
+        addresses
     }
 
     /// Loads the key ring: from CREDVAULT_MASTER_KEYS, else from the key file, creating a
@@ -298,6 +368,62 @@ fn write_private_file(path: &Path, contents: &str) -> Result<()> {
     file.write_all(contents.as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing the master key file {}", path.display()))
+}
+
+/// The TCP `(host, port)` pairs of a `postgres://` or `postgresql://` URL: every host of the
+/// authority (`a,b:5433,[::1]`) and the `host`/`hostaddr`/`port` query parameters; Unix-domain
+/// socket directories are left out. Empty for any other URL.
+pub fn database_endpoints(url: &str) -> Vec<(String, u16)> {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return Vec::new();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    let query = tail.split_once('?').map_or("", |(_, query)| query);
+    let parameter = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
+            .next_back()
+    };
+    let default_port = parameter("port")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(5432);
+    let mut endpoints = Vec::new();
+    for host in hosts.split(',').filter(|host| !host.is_empty()) {
+        let (name, port) = match host.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((name, after)) => (name, after.strip_prefix(':')),
+                None => continue,
+            },
+            None => match host.rsplit_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (host, None),
+            },
+        };
+        let port = port
+            .and_then(|port| port.parse().ok())
+            .unwrap_or(default_port);
+        endpoints.push((name.to_owned(), port));
+    }
+    for name in ["host", "hostaddr"] {
+        if let Some(value) = parameter(name) {
+            for host in value.split(',') {
+                endpoints.push((host.to_owned(), default_port));
+            }
+        }
+    }
+    endpoints
+        .retain(|(host, _)| !host.is_empty() && !host.starts_with('/') && !host.starts_with('%'));
+    endpoints
 }
 
 /// The connection parameters whose values are masked: libpq's password, the password of the
@@ -484,5 +610,40 @@ mod tests {
             redact_url("host=db password = 'top secret \\' pw' sslpassword=x"),
             "host=db password = •••• sslpassword=••••"
         );
+    }
+}
+
+#[cfg(test)]
+mod database_endpoint_tests {
+    use super::database_endpoints;
+
+    fn endpoints(url: &str) -> Vec<(String, u16)> {
+        database_endpoints(url)
+    }
+
+    #[test]
+    fn the_hosts_and_ports_of_a_postgres_url_are_found() {
+        let pair = |host: &str, port| (host.to_owned(), port);
+        assert_eq!(
+            endpoints("postgres://app:pw@db.internal:6543/vault"),
+            [pair("db.internal", 6543)]
+        );
+        assert_eq!(
+            endpoints("postgresql://127.0.0.1/vault"),
+            [pair("127.0.0.1", 5432)]
+        );
+        assert_eq!(
+            endpoints("postgres://u@a,b:5433,[::1]:5434/db?port=6000"),
+            [pair("a", 6000), pair("b", 5433), pair("::1", 5434)]
+        );
+        assert_eq!(
+            endpoints("postgres:///vault?host=10.0.0.5&port=5433"),
+            [pair("10.0.0.5", 5433)]
+        );
+        assert_eq!(
+            endpoints("postgres:///vault?host=/var/run/postgresql"),
+            Vec::<(String, u16)>::new()
+        );
+        assert!(endpoints("sqlite://credvault.db").is_empty());
     }
 }

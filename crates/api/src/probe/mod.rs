@@ -6,16 +6,20 @@
 //! machine-readable [`TestCode`], a short human message that never holds a secret, and the
 //! latency.
 //!
-//! Every test is bounded: each step gets what is left of the time limit, and the test runs on a
-//! thread of its own that [`run`] stops waiting for at the limit (plus a second of grace), so a
-//! server that accepts and then stalls cannot hold a request longer than that. Where the test
-//! may connect is decided by [`policy::ProbePolicy`]: the host is resolved once, every address
-//! checked, and only checked addresses are dialled.
+//! Every test is bounded by a hard deadline: each step gets what is left of the time limit,
+//! libpq is driven without blocking and closed at the deadline, and the SSH socket is shut down
+//! at the deadline, so a server that accepts and then stalls holds neither the thread nor the
+//! socket past it. Tests run on threads of their own within the limits of
+//! [`executor::ProbeExecutor`]. Where the test may connect is decided by
+//! [`policy::ProbePolicy`]: the host is resolved once, every address checked, and only checked
+//! addresses are dialled.
 
+pub mod executor;
 pub mod policy;
 pub mod postgres;
 pub mod sftp;
 
+use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -28,9 +32,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use self::policy::ProbePolicy;
-
-/// How long [`run`] waits past the time limit for a test to report on its own.
-const GRACE: Duration = Duration::from_secs(1);
 
 /// The outcome of a connection test, for machines: `ok` (connected and authenticated),
 /// `auth_failed` (login refused: password, key, passphrase, role), `unreachable` (connection
@@ -270,35 +271,13 @@ impl Fields<'_> {
     }
 }
 
-/// Runs a test within `timeout` and reports its outcome. Blocking: call it off the async
-/// workers.
+/// Runs a test within `timeout` and reports its outcome. Blocking, for at most about `timeout`:
+/// call it off the async workers ([`executor::ProbeExecutor::run`] gives it a thread).
 pub fn run(target: Target, policy: ProbePolicy, timeout: Duration) -> TestOutcome {
     let started = Instant::now();
     let deadline = started + timeout;
     let secrets = target.secrets();
-    let (sender, receiver) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("credvault-probe".to_owned())
-        .spawn(move || {
-            // The receiver may have stopped waiting; then nobody needs the result.
-            let _ = sender.send(target.test(&policy, deadline));
-        });
-    let result = match spawned {
-        Ok(_) => receiver.recv_timeout(timeout + GRACE).unwrap_or_else(|_| {
-            Err(Failure::new(
-                TestCode::Timeout,
-                format!(
-                    "the test did not finish within {} s",
-                    timeout.as_secs_f64().ceil()
-                ),
-            ))
-        }),
-        Err(error) => Err(Failure::new(
-            TestCode::Error,
-            format!("the test could not be started: {error}"),
-        )),
-    };
-    let (code, message) = match result {
+    let (code, message) = match target.test(&policy, deadline) {
         Ok(message) => (TestCode::Ok, message),
         Err(failure) => (failure.code, failure.message),
     };
@@ -307,6 +286,36 @@ pub fn run(target: Target, policy: ProbePolicy, timeout: Duration) -> TestOutcom
         code,
         message: credvault_persistence::probe::scrub(&message, &secrets, "the test failed"),
         latency: started.elapsed(),
+    }
+}
+
+/// Shuts a socket down at a deadline unless dropped before: then a library that blocks on it
+/// (libssh2 between its own timeouts) gets an error at once, and the test's thread ends.
+pub(crate) struct ShutDownAt {
+    // Dropping the sender wakes the watchdog, which then leaves the socket alone.
+    _cancel: mpsc::Sender<()>,
+}
+
+impl ShutDownAt {
+    /// Arms the watchdog of `stream`; a socket that cannot be shared is closed by the caller's
+    /// own timeouts only.
+    pub(crate) fn arm(stream: &TcpStream, deadline: Instant) -> Self {
+        let (cancel, cancelled) = mpsc::channel::<()>();
+        if let Ok(socket) = stream.try_clone() {
+            let spawned = std::thread::Builder::new()
+                .name("credvault-probe-deadline".to_owned())
+                .spawn(move || {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(left) {
+                        // The peer sees the connection end; libssh2's next read or write fails.
+                        let _ = socket.shutdown(Shutdown::Both);
+                    }
+                });
+            if let Err(error) = spawned {
+                log::warn!("the deadline of a connection test could not be armed: {error}");
+            }
+        }
+        Self { _cancel: cancel }
     }
 }
 

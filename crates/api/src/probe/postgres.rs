@@ -11,6 +11,7 @@
 mod connection_string;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Once;
 use std::time::Instant;
 
 use credvault_domain::secret::SecretValue;
@@ -31,13 +32,15 @@ const MAX_ADDRESSES: usize = 4;
 /// Options of a connection string that are passed on to libpq. Anything else is refused: the
 /// file options (`sslrootcert`, `sslcert`, `sslkey`, `passfile`, `service`, …) would read files
 /// of this server, and an unknown option may be one of them in a later libpq.
-const PASSED_OPTIONS: [&str; 17] = [
+///
+/// `options` (server settings sent at start-up, `-c name=value`) is refused too: it would let a
+/// caller set server GUCs on any server the test reaches.
+const PASSED_OPTIONS: [&str; 16] = [
     "dbname",
     "user",
     "sslmode",
     "application_name",
     "fallback_application_name",
-    "options",
     "client_encoding",
     "channel_binding",
     "target_session_attrs",
@@ -51,13 +54,22 @@ const PASSED_OPTIONS: [&str; 17] = [
     "keepalives_count",
 ];
 
-/// Options of a connection string that the test sets itself and so ignores.
-const IGNORED_OPTIONS: [&str; 2] = ["connect_timeout", "gssencmode"];
+/// Options of a connection string that the test sets itself and so ignores (`require_auth`
+/// comes from `extra_data.require_auth`).
+const IGNORED_OPTIONS: [&str; 4] = [
+    "connect_timeout",
+    "gssencmode",
+    "require_auth",
+    "tcp_user_timeout",
+];
 
 /// What a PostgreSQL test connects with.
 #[derive(Clone, Debug)]
 pub struct PostgresTarget {
     source: Source,
+    /// Whether the login must be SCRAM (`extra_data.require_auth` absent or `scram-sha-256`);
+    /// `false` when the credential opted in to `any`.
+    scram_only: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -77,9 +89,11 @@ impl PostgresTarget {
     /// Reads a `user_password` credential: its `connection_string` if stored, else `host`,
     /// `port`, `database`, `username`, `password` and `ssl_mode`.
     pub(crate) fn from_fields(mut fields: Fields<'_>) -> Result<Self, ValidationErrors> {
+        let scram_only = fields.text("require_auth").as_deref() != Some("any");
         if let Some(connection_string) = fields.secret("connection_string") {
             return fields.finish(Self {
                 source: Source::ConnectionString(connection_string),
+                scram_only,
             });
         }
         let host = fields.required_text("host");
@@ -94,7 +108,7 @@ impl PostgresTarget {
             password,
             ssl_mode: fields.text("ssl_mode"),
         };
-        fields.finish(Self { source })
+        fields.finish(Self { source, scram_only })
     }
 
     /// The secrets of the test.
@@ -149,7 +163,11 @@ pub(crate) fn test(
         Source::ConnectionString(text) => connection_string::parse(text.expose())
             .map_err(|error| Failure::new(TestCode::Error, error.to_string()))?,
     };
-    let (conninfo, place) = checked_conninfo(params, policy)?;
+    let auth = AuthRule {
+        scram_only: target.scram_only,
+        libpq_version: pg_probe::libpq_version(),
+    };
+    let (conninfo, place) = checked_conninfo(params, policy, auth)?;
     let timeout = remaining(deadline, "connecting to PostgreSQL")?;
     match pg_probe::postgres(&conninfo, timeout) {
         Ok(()) => Ok(format!(
@@ -173,11 +191,45 @@ fn code(kind: FailureKind) -> TestCode {
     }
 }
 
+/// Which authentication the test accepts, and whether the linked libpq can enforce it.
+#[derive(Clone, Copy, Debug)]
+struct AuthRule {
+    /// Refuse every authentication method but SCRAM (the default).
+    scram_only: bool,
+    /// `PQlibVersion()` of the linked libpq.
+    libpq_version: i32,
+}
+
+impl AuthRule {
+    /// The `require_auth` value to set, if any: `scram-sha-256` unless the credential opted in
+    /// to `any`, and only where libpq has the keyword (16 and later); older ones are told about
+    /// once in the log.
+    fn require_auth(self) -> Option<&'static str> {
+        if !self.scram_only {
+            return None;
+        }
+        if pg_probe::supports_require_auth(self.libpq_version) {
+            return Some("scram-sha-256");
+        }
+        static TOLD: Once = Once::new();
+        TOLD.call_once(|| {
+            log::warn!(
+                "the linked libpq (version {}) has no require_auth: PostgreSQL connection tests \
+                 cannot refuse a server that asks for the password in clear or as MD5; build \
+                 with the bundled-libpq feature (libpq 18) to refuse them",
+                self.libpq_version
+            );
+        });
+        None
+    }
+}
+
 /// Checks the parameters against the policy and builds the libpq connection string with the
 /// checked addresses; also returns a description of the place (`user@host:port/database`).
 fn checked_conninfo(
     params: ConnParams,
     policy: &ProbePolicy,
+    auth: AuthRule,
 ) -> Result<(Conninfo, String), Failure> {
     let ConnParams {
         host,
@@ -281,6 +333,9 @@ fn checked_conninfo(
         "application_name",
         "credvault connection test",
     )?;
+    if let Some(methods) = auth.require_auth() {
+        set(&mut conninfo, "require_auth", methods)?;
+    }
     if let Some(password) = password {
         conninfo
             .set_secret("password", password)
@@ -319,20 +374,84 @@ mod tests {
         connection_string::parse(text).unwrap()
     }
 
+    /// The rule of a credential that did not opt out, with libpq 18.
+    const SCRAM_18: AuthRule = AuthRule {
+        scram_only: true,
+        libpq_version: 180_001,
+    };
+
+    #[test]
+    fn require_auth_is_scram_unless_opted_out_and_only_where_libpq_has_it() {
+        let text = "host=192.0.2.1 user=etl require_auth=password";
+        let (conninfo, _) =
+            checked_conninfo(params(text), &ProbePolicy::default(), SCRAM_18).unwrap();
+        assert_eq!(conninfo.get("require_auth"), Some("scram-sha-256"));
+        let opted_in = AuthRule {
+            scram_only: false,
+            ..SCRAM_18
+        };
+        let (conninfo, _) =
+            checked_conninfo(params(text), &ProbePolicy::default(), opted_in).unwrap();
+        assert_eq!(conninfo.get("require_auth"), None);
+        for (version, expected) in [
+            (150_014, None),
+            (159_999, None),
+            (160_000, Some("scram-sha-256")),
+            (170_002, Some("scram-sha-256")),
+        ] {
+            let rule = AuthRule {
+                scram_only: true,
+                libpq_version: version,
+            };
+            let (conninfo, _) =
+                checked_conninfo(params(text), &ProbePolicy::default(), rule).unwrap();
+            assert_eq!(conninfo.get("require_auth"), expected, "libpq {version}");
+        }
+    }
+
+    #[test]
+    fn the_target_reads_the_opt_in_of_the_credential() {
+        let secrets: credvault_domain::secret::SecretMap = [(
+            "password".to_owned(),
+            credvault_domain::secret::SecretValue::from("pw-1234"),
+        )]
+        .into_iter()
+        .collect();
+        for (extra, scram_only) in [
+            (serde_json::json!({}), true),
+            (serde_json::json!({"require_auth": "scram-sha-256"}), true),
+            (serde_json::json!({"require_auth": "any"}), false),
+        ] {
+            let mut extra_data = serde_json::json!({"host": "192.0.2.1", "username": "etl"});
+            extra_data
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let fields = Fields {
+                extra_data: extra_data.as_object().unwrap(),
+                secrets: &secrets,
+                errors: ValidationErrors::new(),
+            };
+            let target = PostgresTarget::from_fields(fields).unwrap();
+            assert_eq!(target.scram_only, scram_only, "{extra}");
+        }
+    }
+
     #[test]
     fn a_literal_host_becomes_host_and_hostaddr() {
         let (conninfo, place) = checked_conninfo(
-            params("postgresql://etl:pw@127.0.0.1:6543/dw?sslmode=require"),
+            params("postgresql://etl:pw@192.0.2.10:6543/dw?sslmode=require"),
             &ProbePolicy::default(),
+            SCRAM_18,
         )
         .unwrap();
-        assert_eq!(conninfo.get("host"), Some("127.0.0.1"));
-        assert_eq!(conninfo.get("hostaddr"), Some("127.0.0.1"));
+        assert_eq!(conninfo.get("host"), Some("192.0.2.10"));
+        assert_eq!(conninfo.get("hostaddr"), Some("192.0.2.10"));
         assert_eq!(conninfo.get("port"), Some("6543"));
         assert_eq!(conninfo.get("sslmode"), Some("require"));
         assert_eq!(conninfo.get("user"), Some("etl"));
         assert_eq!(conninfo.get("password"), None, "secret, not readable back");
-        assert_eq!(place, "etl@127.0.0.1:6543/dw");
+        assert_eq!(place, "etl@192.0.2.10:6543/dw");
     }
 
     #[test]
@@ -344,8 +463,11 @@ mod tests {
             "host=/var/run/postgresql user=postgres",
             "postgresql://%2Fvar%2Frun%2Fpostgresql/db",
             "user=postgres dbname=x",
+            "host=192.0.2.1 options='-c log_statement=all'",
+            "postgresql://u@192.0.2.1/db?options=-csearch_path%3Dx",
         ] {
-            let failure = checked_conninfo(params(text), &ProbePolicy::default()).unwrap_err();
+            let failure =
+                checked_conninfo(params(text), &ProbePolicy::default(), SCRAM_18).unwrap_err();
             assert_eq!(
                 failure.code,
                 TestCode::RefusedByPolicy,
@@ -361,9 +483,12 @@ mod tests {
             ..crate::state::Settings::default()
         };
         let policy = ProbePolicy::from_settings(&policy_settings);
-        let failure =
-            checked_conninfo(params("host=db.example.invalid hostaddr=10.1.2.3"), &policy)
-                .unwrap_err();
+        let failure = checked_conninfo(
+            params("host=db.example.invalid hostaddr=10.1.2.3"),
+            &policy,
+            SCRAM_18,
+        )
+        .unwrap_err();
         assert_eq!(failure.code, TestCode::RefusedByPolicy);
         assert!(failure.message.contains("10.0.0.0/8"), "{failure:?}");
     }
@@ -373,6 +498,7 @@ mod tests {
         let failure = checked_conninfo(
             params("postgresql://a.example:5432,b.example:5433/db"),
             &ProbePolicy::default(),
+            SCRAM_18,
         )
         .unwrap_err();
         assert_eq!(failure.code, TestCode::Error);
@@ -381,8 +507,9 @@ mod tests {
     #[test]
     fn connect_timeout_in_the_string_is_ignored() {
         let (conninfo, _) = checked_conninfo(
-            params("host=127.0.0.1 connect_timeout=600 user=u"),
+            params("host=192.0.2.10 connect_timeout=600 user=u"),
             &ProbePolicy::default(),
+            SCRAM_18,
         )
         .unwrap();
         assert_eq!(conninfo.get("connect_timeout"), None);

@@ -21,7 +21,7 @@ use credvault_domain::validate::ValidationErrors;
 use ssh2::{ErrorCode, HashType, KeyboardInteractivePrompt, Prompt, Session};
 
 use crate::probe::policy::ProbePolicy;
-use crate::probe::{Failure, Fields, TestCode, remaining};
+use crate::probe::{Failure, Fields, ShutDownAt, TestCode, remaining};
 
 /// The undeclared `extra_data` key that pins the server's host key.
 pub const HOST_KEY_FIELD: &str = "host_key_sha256";
@@ -139,8 +139,29 @@ pub(crate) fn test(
     policy: &ProbePolicy,
     deadline: Instant,
 ) -> Result<String, Failure> {
+    test_until(target, policy, deadline).map_err(|failure| {
+        // A step that failed because the socket was shut down at the deadline ran out of time.
+        if failure.code != TestCode::Timeout && Instant::now() >= deadline {
+            Failure::new(
+                TestCode::Timeout,
+                format!("no answer in time ({})", failure.message),
+            )
+        } else {
+            failure
+        }
+    })
+}
+
+fn test_until(
+    target: &SftpTarget,
+    policy: &ProbePolicy,
+    deadline: Instant,
+) -> Result<String, Failure> {
     let addresses = policy.resolve(&target.host, target.port)?;
     let (stream, address) = connect(&addresses, deadline)?;
+    // libssh2's timeout bounds each call, not the whole test: the socket is shut down at the
+    // deadline, whatever libssh2 is waiting for then.
+    let _deadline = ShutDownAt::arm(&stream, deadline);
     let place = format!("{}@{}:{}", target.username, target.host, target.port);
 
     let mut session = Session::new()
@@ -261,10 +282,18 @@ fn login(session: &Session, target: &SftpTarget) -> Result<(), Failure> {
             }
             let offers = |name: &str| methods.split(',').any(|method| method == name);
             if !offers("password") && offers("keyboard-interactive") {
-                let mut prompter = PasswordPrompter(password);
-                session
-                    .userauth_keyboard_interactive(user, &mut prompter)
-                    .map_err(|error| ssh_failure(&error, "logging in"))
+                let mut prompter = PasswordPrompter {
+                    password,
+                    refused: false,
+                };
+                let result = session.userauth_keyboard_interactive(user, &mut prompter);
+                if prompter.refused {
+                    return Err(Failure::new(
+                        TestCode::AuthFailed,
+                        "the server's keyboard-interactive challenge was not a single password                          prompt (a one-time code, a new password or several prompts); the test                          answers only a password prompt and sent nothing",
+                    ));
+                }
+                result.map_err(|error| ssh_failure(&error, "logging in"))
             } else {
                 session
                     .userauth_password(user, password.expose())
@@ -285,8 +314,14 @@ fn login(session: &Session, target: &SftpTarget) -> Result<(), Failure> {
     }
 }
 
-/// Answers every keyboard-interactive prompt with the password.
-struct PasswordPrompter<'a>(&'a SecretValue);
+/// Answers a keyboard-interactive challenge with the password only when it is a single prompt
+/// that asks for the password ([`is_password_prompt`]); any other challenge (a one-time code, a
+/// new password, several prompts) gets empty answers, so the login fails without the password
+/// having been sent.
+struct PasswordPrompter<'a> {
+    password: &'a SecretValue,
+    refused: bool,
+}
 
 impl KeyboardInteractivePrompt for PasswordPrompter<'_> {
     fn prompt<'b>(
@@ -295,8 +330,44 @@ impl KeyboardInteractivePrompt for PasswordPrompter<'_> {
         _instructions: &str,
         prompts: &[Prompt<'b>],
     ) -> Vec<String> {
-        prompts.iter().map(|_| self.0.expose().to_owned()).collect()
+        match prompts {
+            // A challenge without prompts (an informational round) needs no answer.
+            [] => Vec::new(),
+            [prompt] if is_password_prompt(&prompt.text, prompt.echo) => {
+                vec![self.password.expose().to_owned()]
+            }
+            _ => {
+                self.refused = true;
+                prompts.iter().map(|_| String::new()).collect()
+            }
+        }
     }
+}
+
+/// Words of a prompt that ask for something other than the current password.
+const NOT_THE_PASSWORD: [&str; 14] = [
+    "new", "again", "retype", "re-enter", "confirm", "repeat", "verif", "otp", "one-time",
+    "one time", "code", "token", "passcode", "pin",
+];
+
+/// Whether a keyboard-interactive prompt asks for the account's current password: its input is
+/// not echoed, and its text names a password ("Password:", "user@host's password:") and nothing
+/// else (a one-time code, a token, a new or repeated password).
+pub fn is_password_prompt(text: &str, echo: bool) -> bool {
+    let text = text.trim().to_lowercase();
+    let words: Vec<&str> = text
+        .split(|ch: char| !ch.is_alphanumeric() && ch != '-')
+        .filter(|word| !word.is_empty())
+        .collect();
+    !echo
+        && text.contains("password")
+        && !NOT_THE_PASSWORD.iter().any(|part| {
+            if part.contains(' ') || part.contains('-') {
+                text.contains(part)
+            } else {
+                words.iter().any(|word| word.starts_with(part))
+            }
+        })
 }
 
 /// The test's failure for a libssh2 error during `step`.
@@ -352,6 +423,73 @@ mod tests {
         assert_eq!(parse_fingerprint(&padded).unwrap(), hash);
         assert!(parse_fingerprint("SHA256:tooshort").is_none());
         assert!(parse_fingerprint("MD5:aa:bb").is_none());
+    }
+
+    #[test]
+    fn only_a_single_password_prompt_is_answered_with_the_password() {
+        for text in [
+            "Password:",
+            "Password: ",
+            "etl@sftp.example's password:",
+            "Password for etl@EXAMPLE.COM:",
+            "(etl@sftp.example) Password:",
+        ] {
+            assert!(is_password_prompt(text, false), "{text}");
+            assert!(!is_password_prompt(text, true), "echoed: {text}");
+        }
+        for text in [
+            "Verification code:",
+            "One-time password (OATH) for `etl':",
+            "OTP:",
+            "Enter PASSCODE:",
+            "New password:",
+            "Retype new password:",
+            "Confirm password:",
+            "Password again:",
+            "Enter your token:",
+            "PIN:",
+            "Username:",
+            "Duo two-factor login; enter a code:",
+        ] {
+            assert!(!is_password_prompt(text, false), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_prompter_refuses_challenges_that_are_not_one_password_prompt() {
+        let password = SecretValue::from("prompt-pw-123");
+        let prompt = |text: &'static str, echo: bool| Prompt {
+            text: text.into(),
+            echo,
+        };
+        let mut prompter = PasswordPrompter {
+            password: &password,
+            refused: false,
+        };
+        let answers = prompter.prompt("etl", "", &[prompt("Password:", false)]);
+        assert_eq!(answers, ["prompt-pw-123"]);
+        assert!(!prompter.refused);
+        assert!(prompter.prompt("etl", "", &[]).is_empty());
+        assert!(!prompter.refused);
+
+        for challenge in [
+            vec![prompt("Verification code:", false)],
+            vec![prompt("New password:", false)],
+            vec![
+                prompt("Password:", false),
+                prompt("Verification code:", false),
+            ],
+            vec![prompt("Password:", true)],
+        ] {
+            let mut prompter = PasswordPrompter {
+                password: &password,
+                refused: false,
+            };
+            let answers = prompter.prompt("etl", "", &challenge);
+            assert_eq!(answers.len(), challenge.len());
+            assert!(answers.iter().all(String::is_empty), "{answers:?}");
+            assert!(prompter.refused);
+        }
     }
 
     #[test]

@@ -62,6 +62,12 @@ impl TestApp {
         Self::spawn_with_settings(store, Settings::default())
     }
 
+    /// Starts a server over `db` whose connection tests may reach servers on loopback (the
+    /// default policy refuses loopback, so the tests against local servers opt in).
+    pub(crate) fn spawn_for_probes(db: &TestDb) -> TestApp {
+        Self::spawn_with_settings(db.store().clone(), loopback_probe_settings())
+    }
+
     /// Starts a server over any store with these settings (rate limits, for example).
     pub(crate) fn spawn_with_settings(store: Store, settings: Settings) -> TestApp {
         capture_logs();
@@ -197,6 +203,14 @@ impl TestApp {
             .unwrap()
             .unwrap()
             .id
+    }
+}
+
+/// Settings whose connection tests may reach loopback (`127.0.0.0/8`, `::1`), and nothing else.
+pub(crate) fn loopback_probe_settings() -> Settings {
+    Settings {
+        probe_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+        ..Settings::default()
     }
 }
 

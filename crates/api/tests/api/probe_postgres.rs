@@ -9,6 +9,8 @@ use credvault_api::probe::{self, TestCode, TestOutcome};
 use credvault_persistence::testing::cluster::{ScramCluster, free_port, scram_cluster};
 use serde_json::{Value, json};
 
+use crate::helpers::loopback_probe_settings;
+
 use crate::probe_sftp::{SHORT_TIMEOUT, TIMEOUT, target};
 
 /// The process's SCRAM cluster, or `None` after saying why the test skips.
@@ -24,7 +26,11 @@ pub(crate) fn cluster() -> Option<&'static ScramCluster> {
 
 fn test(extra_data: Value) -> TestOutcome {
     let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t", "extra_data": extra_data});
-    probe::run(target(body), ProbePolicy::default(), TIMEOUT)
+    probe::run(
+        target(body),
+        ProbePolicy::from_settings(&loopback_probe_settings()),
+        TIMEOUT,
+    )
 }
 
 fn fields(cluster: &ScramCluster, password: &str) -> Value {
@@ -56,7 +62,11 @@ fn an_internal_postgresql_credential_is_tested_the_same_way() {
     let Some(cluster) = cluster() else { return };
     let body = json!({"provider": "internal_postgresql", "kind": "user_password", "name": "t",
                       "extra_data": fields(cluster, &cluster.password)});
-    let outcome = probe::run(target(body), ProbePolicy::default(), TIMEOUT);
+    let outcome = probe::run(
+        target(body),
+        ProbePolicy::from_settings(&loopback_probe_settings()),
+        TIMEOUT,
+    );
     assert_eq!(outcome.code, TestCode::Ok, "{outcome:?}");
 }
 
@@ -124,7 +134,11 @@ fn a_port_that_never_answers_is_a_timeout() {
     let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t",
                       "extra_data": {"host": "127.0.0.1", "port": port, "username": "u",
                                      "password": "silent-pw"}});
-    let outcome = probe::run(target(body), ProbePolicy::default(), SHORT_TIMEOUT);
+    let outcome = probe::run(
+        target(body),
+        ProbePolicy::from_settings(&loopback_probe_settings()),
+        SHORT_TIMEOUT,
+    );
     assert_eq!(outcome.code, TestCode::Timeout, "{outcome:?}");
     drop(silent);
 }
@@ -142,7 +156,7 @@ fn the_servers_own_address_is_refused_by_policy() {
     let Some(cluster) = cluster() else { return };
     let policy = ProbePolicy::from_settings(&Settings {
         listen_addresses: vec![format!("0.0.0.0:{}", cluster.port).parse().unwrap()],
-        ..Settings::default()
+        ..loopback_probe_settings()
     });
     let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t",
                       "extra_data": fields(cluster, &cluster.password)});

@@ -12,6 +12,8 @@ use credvault_domain::patch::{NewCredential, new_credential};
 use credvault_persistence::testing::cluster::free_port;
 use serde_json::{Value, json};
 
+use crate::helpers::loopback_probe_settings;
+
 use crate::sshd::{Sshd, USER};
 
 /// The bound of tests that should answer: generous, so a busy machine does not make them fail.
@@ -34,7 +36,11 @@ pub(crate) fn target(body: Value) -> Target {
 }
 
 fn test(extra_data: Value) -> TestOutcome {
-    test_with(extra_data, ProbePolicy::default(), TIMEOUT)
+    test_with(
+        extra_data,
+        ProbePolicy::from_settings(&loopback_probe_settings()),
+        TIMEOUT,
+    )
 }
 
 fn test_with(extra_data: Value, policy: ProbePolicy, timeout: Duration) -> TestOutcome {
@@ -165,7 +171,7 @@ fn a_port_that_never_answers_is_a_timeout() {
     let port = silent.local_addr().unwrap().port();
     let outcome = test_with(
         json!({"host": "127.0.0.1", "port": port, "username": USER, "password": "silent-pw"}),
-        ProbePolicy::default(),
+        ProbePolicy::from_settings(&loopback_probe_settings()),
         SHORT_TIMEOUT,
     );
     assert_eq!(outcome.code, TestCode::Timeout, "{outcome:?}");
@@ -178,7 +184,7 @@ fn the_servers_own_address_is_refused_by_policy() {
     let own: SocketAddr = format!("127.0.0.1:{}", sshd.port).parse().unwrap();
     let policy = ProbePolicy::from_settings(&Settings {
         listen_addresses: vec![own],
-        ..Settings::default()
+        ..loopback_probe_settings()
     });
     let outcome = test_with(password_login(&sshd, &sshd.password), policy, TIMEOUT);
     assert_eq!(outcome.code, TestCode::RefusedByPolicy, "{outcome:?}");
@@ -192,7 +198,7 @@ fn the_servers_own_address_is_refused_by_policy() {
 fn a_denied_network_is_refused_by_policy() {
     let policy = ProbePolicy::from_settings(&Settings {
         probe_deny: vec!["127.0.0.0/8".parse().unwrap()],
-        ..Settings::default()
+        ..loopback_probe_settings()
     });
     let outcome = test_with(
         json!({"host": "localhost", "port": 22, "username": USER, "password": "denied-pw"}),

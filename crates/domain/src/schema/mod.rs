@@ -187,6 +187,13 @@ const PORT: FieldSpec = FieldSpec::plain("port", FieldType::Port);
 const USERNAME: FieldSpec = FieldSpec::plain("username", FieldType::Text).max_len(200);
 const DATABASE: FieldSpec = FieldSpec::plain("database", FieldType::Text).max_len(200);
 const SSL_MODE: FieldSpec = FieldSpec::plain("ssl_mode", FieldType::Enum(SSL_MODES));
+/// Which authentication a PostgreSQL connection test accepts (`extra_data.require_auth`, named
+/// after libpq's keyword): `scram-sha-256` (the default: a server that asks for the password in
+/// clear or as MD5, or for none, is refused where the linked libpq supports it) or `any` (the
+/// credential opts in to whatever the server asks for, cleartext and MD5 included).
+pub const REQUIRE_AUTH_VALUES: &[&str] = &["scram-sha-256", "any"];
+const REQUIRE_AUTH: FieldSpec =
+    FieldSpec::plain("require_auth", FieldType::Enum(REQUIRE_AUTH_VALUES));
 const SITE_URL: FieldSpec = FieldSpec::plain("site_url", FieldType::Url).max_len(2048);
 const PASSWORD: FieldSpec = FieldSpec::secret("password", FieldType::Text).max_len(1024);
 const CONNECTION_STRING: FieldSpec =
@@ -225,6 +232,7 @@ const POSTGRES_PASSWORD: &[FieldSpec] = &[
     DATABASE,
     USERNAME.required_when(UNLESS_CONNECTION_STRING),
     SSL_MODE,
+    REQUIRE_AUTH,
     PASSWORD.required_when(UNLESS_CONNECTION_STRING),
     CONNECTION_STRING,
 ];

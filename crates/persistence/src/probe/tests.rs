@@ -18,7 +18,7 @@ fn values_are_quoted_and_escaped() {
     assert_eq!(
         text.expose(),
         "host='db.internal' dbname='it\\'s \\\\ odd' password='p\\'w d' connect_timeout='3' \
-         passfile='/dev/null/credvault-probe-none' sslcert='/dev/null/credvault-probe-none' \
+         tcp_user_timeout='2500' passfile='/dev/null/credvault-probe-none' sslcert='/dev/null/credvault-probe-none' \
          sslkey='/dev/null/credvault-probe-none' gssencmode='disable'"
     );
 }
@@ -153,4 +153,29 @@ fn long_messages_are_truncated() {
     let message = scrub(&"x".repeat(1000), &[], "fallback");
     assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS);
     assert!(message.ends_with('…'));
+}
+
+#[test]
+fn secrets_with_whitespace_are_scrubbed_raw_and_collapsed() {
+    let pem = SecretValue::from(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nBG5vbmUAAAAE\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    let tabbed = SecretValue::from("pass\tword  with spaces");
+    let secrets = [&pem, &tabbed];
+    for message in [
+        // Echoed as given.
+        format!("bad key {}; then", pem.expose()),
+        format!("password '{}' refused", tabbed.expose()),
+        // Echoed with the whitespace already collapsed (as a one-line log would).
+        "bad key -----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA BG5vbmUAAAAE -----END OPENSSH PRIVATE KEY-----; then".to_owned(),
+        "password 'pass word with spaces' refused".to_owned(),
+        // Collapsed differently: line breaks as tabs, doubled spaces.
+        "key -----BEGIN OPENSSH PRIVATE KEY-----\tb3BlbnNzaC1rZXktdjEAAAAA  BG5vbmUAAAAE\t-----END OPENSSH PRIVATE KEY----- x".to_owned(),
+    ] {
+        let scrubbed = scrub(&message, &secrets, "failed");
+        for part in ["b3BlbnNzaC1rZXktdjEAAAAA", "BG5vbmUAAAAE", "with spaces"] {
+            assert!(!scrubbed.contains(part), "{message:?} -> {scrubbed:?}");
+        }
+        assert!(scrubbed.contains(MASK), "{scrubbed:?}");
+    }
 }

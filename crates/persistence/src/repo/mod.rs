@@ -13,6 +13,7 @@ pub(crate) mod idempotency;
 pub(crate) mod principals;
 pub(crate) mod service_accounts;
 pub(crate) mod teams;
+pub(crate) mod test_outcomes;
 pub(crate) mod user_tokens;
 
 use uuid::Uuid;

@@ -60,6 +60,10 @@ pub fn run(config: &Config) -> Result<()> {
         probe_timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
         probe_allow: config.probe_allow.clone(),
         probe_deny: config.probe_deny.clone(),
+        database_addresses: config.database_addresses(),
+        probe_max_concurrent: config.probe_max_concurrent,
+        probe_max_per_team: config.probe_max_per_team,
+        probe_rate_limit: config.probe_rate_limit(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };

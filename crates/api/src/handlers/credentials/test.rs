@@ -1,30 +1,32 @@
 //! Connection tests: `POST /api/v1/teams/{team}/integrations/{credential_id}/test` tests a stored
 //! credential, `POST /api/v1/teams/{team}/integrations/test` tests candidate values (SPEC §4).
 //!
-//! The stored credential's secrets are opened only in memory, for the test. Its outcome is
-//! recorded on the credential (`health`, and `status` `connected`/`error`) with a `tested` audit
-//! event, through `Store::update_credential`, so the version rises like on any change: `health`
-//! is part of the representation, and an `ETag` that stayed the same while the body changed
-//! would let caches and `If-Match` lie. The outcome is recorded only if the credential is still
-//! the version that was tested; a `revoked` credential keeps its status (only `health` changes).
+//! The stored credential's secrets are opened only in memory, for the test. Every test of a
+//! stored credential appends a `tested` audit event with the actor and request id, whatever it
+//! found. Its outcome is server-owned state: `health`, and `status` `connected`/`error` (a
+//! `revoked` credential keeps its status), written by `Store::record_test` without a new
+//! version, so a member's tests never change the `ETag` that an owner's `If-Match` holds. The
+//! outcome is written only if the credential is still the version that was tested.
 //!
 //! With a body, the stored-credential endpoint applies it as a PATCH in memory (SPEC §3
-//! `dry_run`) and tests the would-be credential; like a candidate test, that writes nothing.
-
-use std::convert::Infallible;
+//! `dry_run`) and tests the would-be credential; that saves nothing on the credential, and its
+//! event names the body's changed fields (`body.extra_data.host`), never a value. A body that
+//! would make the test use a stored secret somewhere else (`domain::connection_test`) needs the
+//! `owner` role: otherwise a member could send a stored password to a server of its own.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{SubsecRound, Utc};
 use credvault_domain::audit::{AuditAction, AuditEvent};
-use credvault_domain::authz::Action;
+use credvault_domain::authz::{Action, authorize};
+use credvault_domain::connection_test::redirecting_fields;
 use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
-use credvault_domain::ids::{CredentialId, EventId, RequestId};
+use credvault_domain::ids::{CredentialId, EventId, RequestId, TeamId};
 use credvault_domain::patch::{
-    CredentialPatch, NewCredential, PatchError, apply_patch, new_credential,
+    CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
 };
 use credvault_domain::principal::Principal;
-use credvault_persistence::{CredentialChange, SecretsUpdate, StoredCredential, UpdateError};
+use credvault_persistence::{StoredCredential, TestRecord};
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -37,7 +39,7 @@ use crate::probe::policy::ProbePolicy;
 use crate::probe::{self, Target, TestOutcome};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
-use crate::tenancy::{blocking, credential_id, team_for};
+use crate::tenancy::{blocking, credential_id, team_and_role_for, team_for};
 
 /// Test a stored credential's connection.
 ///
@@ -46,17 +48,22 @@ use crate::tenancy::{blocking, credential_id, team_for};
 /// list the home directory. A test that ran answers `200` with `ok` and a machine-readable
 /// `code`, whatever it found; it is bounded by the server's test timeout (10 s by default).
 /// The outcome is recorded as the credential's `health`, its `status` becomes `connected` or
-/// `error` (a `revoked` credential keeps its status) and a `tested` audit event is appended; the
-/// version rises.
+/// `error` (a `revoked` credential keeps its status), and a `tested` audit event is appended;
+/// the version and `ETag` stay, since the outcome is server-owned state.
 ///
 /// An optional body (absent, empty or `null` for none) is a PATCH (as for
 /// `PATCH …/{credential_id}`) applied in memory to the stored credential before the test, so
-/// that a change can be tested before it is saved; then nothing is recorded. An SFTP server's
-/// host key can be pinned with the non-secret
+/// that a change can be tested before it is saved; then only the `tested` event is written,
+/// naming the fields the body changed (`body.extra_data.host`). A body that changes a connection
+/// field (`host`, `port`, `username`, `database`, `ssl_mode`, a secret such as
+/// `connection_string`, or any undeclared `extra_data` key such as `host_key_sha256`) while a
+/// stored secret would be used requires the `owner` role (`403` for a member); a body that
+/// replaces every stored secret, or changes only descriptive fields, may be tested by a member.
+/// An SFTP server's host key can be pinned with the non-secret
 /// `extra_data.host_key_sha256` (`SHA256:…` as `ssh-keygen -lf` prints it); without it the
 /// message names the key seen. Connections to this server's own address and to networks the
-/// operator denied answer `refused_by_policy`. Credentials that cannot be tested by connecting
-/// (OAuth, API keys, WordPress) are a `422`. Requires the `member` role.
+/// outbound policy does not allow answer `refused_by_policy`. Credentials that cannot be tested
+/// by connecting (OAuth, API keys, WordPress) are a `422`. Requires the `member` role.
 #[utoipa::path(
     tag = "credentials",
     params(
@@ -64,7 +71,7 @@ use crate::tenancy::{blocking, credential_id, team_for};
         ("credential_id" = uuid::Uuid, Path, description = "The credential's id"),
     ),
     request_body(
-        description = "Optional: a PATCH to apply in memory before testing (nothing is saved)",
+        description = "Optional: a PATCH to apply in memory before testing (nothing is saved); connection changes need the `owner` role",
         content(
             (Option<PatchCredentialRequest> = "application/json"),
             (Option<PatchCredentialRequest> = "application/merge-patch+json"),
@@ -74,7 +81,7 @@ use crate::tenancy::{blocking, credential_id, team_for};
         (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
         (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not used: members and owners may both test", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A member sent a body that would use a stored secret at another place or as another user; that needs the `owner` role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -94,7 +101,8 @@ pub(crate) async fn test_credential(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (team, credential_id_segment) = path.into_inner();
-    let team = team_for(&state, &principal, &team, Action::TestIntegration).await?;
+    let (team, role) =
+        team_and_role_for(&state, &principal, &team, Action::TestIntegration).await?;
     let credential_id = credential_id(&credential_id_segment)?;
     let credential_patch = match optional_body(&req, payload).await? {
         None => None,
@@ -110,26 +118,58 @@ pub(crate) async fn test_credential(
         .ok_or(ApiError::NotFound)?;
     let secrets = open(&state.key_ring, &stored).map_err(ApiError::internal)?;
     let StoredCredential { credential, .. } = stored;
-    let Some(credential_patch) = credential_patch else {
+    let patched = match &credential_patch {
+        None => None,
+        Some(credential_patch) => Some(
+            apply_patch(&credential, Some(&secrets), credential_patch).map_err(
+                |error| match error {
+                    PatchError::Invalid(errors) => ApiError::Validation(errors),
+                    other => ApiError::internal(other),
+                },
+            )?,
+        ),
+    };
+    let with_body = patched.is_some();
+    let Some(patched) = patched.filter(PatchOutcome::changed) else {
+        // No body, or one that changes nothing: the stored credential as it is.
         let target = probe::target_for(&credential, &secrets)?;
         drop(secrets);
-        let outcome = run(&state, target).await?;
-        record(&state, &principal, request_id, &credential, &outcome).await?;
+        let outcome = run(&state, team.id, &principal, target).await?;
+        let mut event = tested_event(&credential, &principal, request_id);
+        if with_body {
+            event.changed_fields.push("body".to_owned());
+        }
+        let record = test_record(&credential, &outcome);
+        record_test(&state, &credential, Some(record), event).await?;
         log_outcome(&credential, &outcome, "stored");
         return Ok(respond(outcome));
     };
 
-    let patched =
-        apply_patch(&credential, Some(&secrets), &credential_patch).map_err(
-            |error| match error {
-                PatchError::Invalid(errors) => ApiError::Validation(errors),
-                other => ApiError::internal(other),
-            },
-        )?;
+    // A body that would send a stored secret elsewhere needs the role that may change the
+    // credential (SPEC §1: members test, never write; §2: they never learn a secret).
+    let redirecting = redirecting_fields(
+        credential.schema(),
+        &credential.secret_fields,
+        &patched.changed_fields,
+        &patched.secret_effects,
+    );
+    if !redirecting.is_empty() {
+        authorize(Some(role), Action::UpdateIntegration)?;
+    }
     let candidate_secrets = patched.secrets.unwrap_or(secrets);
     let target = probe::target_for(&patched.credential, &candidate_secrets)?;
     drop(candidate_secrets);
-    let outcome = run(&state, target).await?;
+    let outcome = run(&state, team.id, &principal, target).await?;
+    let mut event = tested_event(&credential, &principal, request_id);
+    event.changed_fields.push("body".to_owned());
+    event.changed_fields.extend(
+        patched
+            .changed_fields
+            .iter()
+            .map(|field| format!("body.{field}")),
+    );
+    event.secrets = patched.secret_effects;
+    record_test(&state, &credential, None, event).await?;
     log_outcome(&patched.credential, &outcome, "patched");
     Ok(respond(outcome))
 }
@@ -175,7 +215,7 @@ pub(crate) async fn test_candidate_credential(
     let candidate = new_credential(&input, CredentialId::new(), team.id, principal.id, now)?;
     let target = probe::target_for(&candidate.credential, &candidate.secrets)?;
     drop(candidate.secrets);
-    let outcome = run(&state, target).await?;
+    let outcome = run(&state, team.id, &principal, target).await?;
     log_outcome(&candidate.credential, &outcome, "candidate");
     Ok(respond(outcome))
 }
@@ -206,97 +246,81 @@ async fn optional_body(
     Ok(Some(raw_body).filter(|bytes| !bytes.trim_ascii().is_empty()))
 }
 
-/// Runs the test on the blocking pool.
-async fn run(state: &AppState, target: Target) -> Result<TestOutcome, ApiError> {
+/// Runs the test on a thread of its own, within the limits of connection tests.
+async fn run(
+    state: &AppState,
+    team_id: TeamId,
+    principal: &Principal,
+    target: Target,
+) -> Result<TestOutcome, ApiError> {
     let policy = ProbePolicy::from_settings(&state.settings);
-    let timeout = state.settings.probe_timeout;
-    Ok(web::block(move || probe::run(target, policy, timeout)).await?)
+    state
+        .probes
+        .run(team_id, principal.id, target, policy)
+        .await
 }
 
-/// Records the outcome on the stored credential, if it is still the version that was tested.
-async fn record(
+/// Appends the `tested` event and, with a `record`, writes the outcome on the stored credential
+/// (without a new version; only if it is still the version that was tested).
+async fn record_test(
     state: &AppState,
-    principal: &Principal,
-    request_id: RequestId,
     tested: &Credential,
-    outcome: &TestOutcome,
+    record: Option<TestRecord>,
+    event: AuditEvent,
 ) -> Result<(), ApiError> {
     let store = state.store.clone();
-    let (team_id, credential_id, tested_version) = (tested.team_id, tested.id, tested.version);
-    let principal = principal.clone();
-    let outcome = outcome.clone();
-    let result = web::block(move || {
-        store.update_credential(team_id, credential_id, None, |stored| {
-            Ok::<_, Infallible>(recorded_change(
-                &stored.credential,
-                tested_version,
-                &principal,
-                request_id,
-                &outcome,
-            ))
-        })
-    })
-    .await?;
-    match result {
+    let (team_id, credential_id) = (tested.team_id, tested.id);
+    match blocking(move || store.record_test(team_id, credential_id, record.as_ref(), &event)).await
+    {
         Ok(_) => Ok(()),
         // Deleted while it was being tested: the answer is still the test's.
-        Err(UpdateError::Store(credvault_persistence::StoreError::NotFound)) => Ok(()),
-        Err(UpdateError::Store(error)) => Err(error.into()),
-        Err(UpdateError::Rejected(never)) => match never {},
+        Err(ApiError::NotFound) => Ok(()),
+        Err(error) => Err(error),
     }
 }
 
-/// The change that records a test's outcome: `health`, `status`, and the `tested` event.
-fn recorded_change(
-    current: &Credential,
-    tested_version: i64,
-    principal: &Principal,
-    request_id: RequestId,
-    outcome: &TestOutcome,
-) -> CredentialChange {
-    if current.version != tested_version {
-        // Changed while it was being tested: the outcome describes an older version.
-        return CredentialChange::Unchanged;
+/// The `tested` event of a test of `tested`, naming no field yet.
+fn tested_event(tested: &Credential, principal: &Principal, request_id: RequestId) -> AuditEvent {
+    AuditEvent {
+        id: EventId::new(),
+        team_id: tested.team_id,
+        credential_id: tested.id,
+        action: AuditAction::Tested,
+        actor: actor(principal),
+        changed_fields: Vec::new(),
+        secrets: Default::default(),
+        request_id,
+        at: Utc::now().trunc_subsecs(6),
     }
-    let now = Utc::now().trunc_subsecs(6);
-    let mut credential = current.clone();
-    credential.health = Health {
+}
+
+/// The outcome to write on the tested credential: `health`, and `status` `connected`/`error`
+/// unless it is `revoked`.
+fn test_record(tested: &Credential, outcome: &TestOutcome) -> TestRecord {
+    let health = Health {
         status: if outcome.ok() {
             HealthStatus::Healthy
         } else {
             HealthStatus::Error
         },
         notes: vec![outcome.message.clone()],
-        checked_at: Some(now),
+        checked_at: Some(Utc::now().trunc_subsecs(6)),
     };
-    if credential.status != CredentialStatus::Revoked {
-        credential.status = if outcome.ok() {
-            CredentialStatus::Connected
-        } else {
-            CredentialStatus::Error
-        };
-    }
-    credential.modified_by = principal.id;
-    let mut changed_fields = Vec::new();
-    if credential.status != current.status {
-        changed_fields.push("status".to_owned());
-    }
-    changed_fields.push("health".to_owned());
-    let event = AuditEvent {
-        id: EventId::new(),
-        team_id: current.team_id,
-        credential_id: current.id,
-        action: AuditAction::Tested,
-        actor: actor(principal),
-        changed_fields,
-        secrets: Default::default(),
-        request_id,
-        at: now,
+    let status = match tested.status {
+        CredentialStatus::Revoked => CredentialStatus::Revoked,
+        _ if outcome.ok() => CredentialStatus::Connected,
+        _ => CredentialStatus::Error,
     };
-    CredentialChange::Update {
-        credential,
-        secrets: SecretsUpdate::Keep,
-        event,
+    let mut recorded_fields = Vec::new();
+    if status != tested.status {
+        recorded_fields.push("status".to_owned());
+    }
+    recorded_fields.push("health".to_owned());
+    TestRecord {
+        version: tested.version,
+        status,
+        health,
+        recorded_fields,
     }
 }
 
