@@ -599,6 +599,7 @@ impl Store {
     }
 
     /// A page of a credential's audit events, oldest first (the credential may be deleted).
+    /// `NotFound` when the team never held the credential, with or without a cursor.
     pub fn list_events(
         &self,
         team_id: TeamId,

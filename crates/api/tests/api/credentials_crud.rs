@@ -228,4 +228,61 @@ backend_tests! {
         let path = format!("{}/events", app.credential(&uuid::Uuid::now_v7().to_string()));
         app.owner.get(&path).problem(404);
     }
+
+    fn events_with_a_cursor_are_404_for_a_credential_the_team_never_had(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        // A real cursor, taken from another credential's trail, and a well-formed made-up one.
+        let ours = app.create_postgres("ours", "pw-cursor-1");
+        let our_id = ours["id"].as_str().unwrap();
+        app.owner.patch_json(&app.credential(our_id), &json!({"name": "renamed"}));
+        let first = app.owner.get(&format!("{}/events?limit=1", app.credential(our_id))).json();
+        let real_cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let made_up_cursor = uuid::Uuid::now_v7().simple().to_string();
+        let theirs = app.outsider.post_json(
+            &format!("/api/v1/teams/{}/integrations", app.other_team.label),
+            &json!({"provider": "stripe", "kind": "api_key", "name": "their billing",
+                    "extra_data": {"api_key": "sk-cursor-other"}}),
+        );
+        let their_id = theirs.json()["id"].as_str().unwrap().to_owned();
+        let missing_id = uuid::Uuid::now_v7().to_string();
+
+        // The same request id on every request, so the 404 bodies can be compared byte for byte.
+        let request_id = [("x-client-request-id", "0192f3a4-1b2c-7d3e-8f40-00000000c0de")];
+        let get = |path: &str| app.owner.send("GET", path, &request_id, None);
+        let reference = get(&format!("{}/events", app.credential(&missing_id)));
+        reference.problem(404);
+        for id in [&missing_id, &their_id] {
+            for cursor in [&real_cursor, &made_up_cursor] {
+                let path = format!("{}/events?cursor={cursor}", app.credential(id));
+                let response = get(&path);
+                assert_eq!(response.status, 404, "{path}: {}", response.body);
+                assert_eq!(response.body, reference.body, "{path}");
+                assert_eq!(response.header("content-type"), reference.header("content-type"));
+            }
+        }
+
+        // A credential of the team, deleted or not, pages as before: past its end is an empty
+        // page, not a 404, with or without a cursor.
+        let doomed = app.create_postgres("doomed", "pw-cursor-2");
+        let doomed_id = doomed["id"].as_str().unwrap();
+        assert_eq!(app.owner.delete(&app.credential(doomed_id)).status, 204);
+        for id in [our_id, doomed_id] {
+            let all = app.owner.get(&format!("{}/events", app.credential(id)));
+            assert_eq!(all.status, 200, "{}", all.body);
+            assert_eq!(all.json()["items"].as_array().unwrap().len(), 2);
+            let first = app.owner.get(&format!("{}/events?limit=1", app.credential(id))).json();
+            let cursor = first["next_cursor"].as_str().unwrap();
+            let second = app
+                .owner
+                .get(&format!("{}/events?limit=1&cursor={cursor}", app.credential(id)))
+                .json();
+            assert_eq!(second["items"].as_array().unwrap().len(), 1);
+            let last_cursor = second["items"][0]["id"].as_str().unwrap().replace('-', "");
+            let past_the_end = app
+                .owner
+                .get(&format!("{}/events?cursor={last_cursor}", app.credential(id)));
+            assert_eq!(past_the_end.status, 200, "{}", past_the_end.body);
+            assert_eq!(past_the_end.json(), json!({"items": [], "next_cursor": null}));
+        }
+    }
 }

@@ -19,6 +19,10 @@ pub(crate) fn insert(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreE
     Ok(())
 }
 
+/// A page of the credential's events; `NotFound` when the team holds no event of it at all (the
+/// credential never existed in the team), whatever the cursor says, so that a cursor does not
+/// turn the 404 of a missing credential into an empty page. A deleted credential keeps its trail
+/// and so its pages.
 pub(crate) fn list_in_team(
     conn: &mut DbConn,
     team_id: TeamId,
@@ -36,7 +40,25 @@ pub(crate) fn list_in_team(
         query = query.filter(audit_events::id.gt(after.to_string()));
     }
     let rows = query.load(conn).map_err(db_error)?;
+    if rows.is_empty() && (page.after.is_none() || !any_in_team(conn, team_id, credential_id)?) {
+        return Err(StoreError::NotFound);
+    }
     into_page(rows, page, AuditEventRow::into_domain, |event| {
         *event.id.as_uuid()
     })
+}
+
+/// Whether the team holds any event of the credential.
+fn any_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    credential_id: CredentialId,
+) -> Result<bool, StoreError> {
+    diesel::select(diesel::dsl::exists(
+        audit_events::table
+            .filter(audit_events::team_id.eq(team_id.to_string()))
+            .filter(audit_events::credential_id.eq(credential_id.to_string())),
+    ))
+    .get_result(conn)
+    .map_err(db_error)
 }
