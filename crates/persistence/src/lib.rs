@@ -114,7 +114,8 @@ pub enum CredentialChange {
     /// Nothing changed: write nothing, bump nothing, record no event.
     Unchanged,
     /// Write this state. The store sets `version` to the stored version + 1 and `updated_at`
-    /// to the time of the write (µs precision); `modified_by` is taken as given.
+    /// to the time of the write (µs precision), and the event's `at` to that same instant;
+    /// `modified_by` is taken as given.
     Update {
         /// The new state.
         credential: Credential,
@@ -243,13 +244,17 @@ fn decide_and_write<E>(
         credential: old,
         ciphertext: old_ciphertext,
     } = stored;
+    // One clock reading for the row and its event, taken after the row was read (or locked): the
+    // write below applies only if nobody wrote since that read, so the trail's times never go
+    // backwards, and a delete (stamped under its lock) always comes after.
+    let written_at = now();
     let credential = Credential {
         id: old.id,
         team_id: old.team_id,
         created_at: old.created_at,
         created_by: old.created_by,
         version: current + 1,
-        updated_at: now(),
+        updated_at: written_at,
         ..credential
     };
     let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
@@ -262,6 +267,7 @@ fn decide_and_write<E>(
     let event = rows::AuditEventRow::from_domain(&AuditEvent {
         team_id: old.team_id,
         credential_id: old.id,
+        at: written_at,
         ..event
     })?;
     let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
@@ -577,6 +583,10 @@ impl Store {
 
     /// Deletes the credential and its ciphertext and appends `event`; the audit trail stays.
     /// `NotFound` when the team has no such credential.
+    ///
+    /// The event's `at` is stamped here, once the row is deleted (PostgreSQL: while its row lock
+    /// is held; SQLite: under the write lock), so it is the last event of the trail, in order and
+    /// in time: an update that lost the race finds no row and records nothing.
     pub fn delete_credential(
         &self,
         team_id: TeamId,
@@ -592,6 +602,7 @@ impl Store {
                 &AuditEvent {
                     team_id,
                     credential_id: id,
+                    at: now(),
                     ..event.clone()
                 },
             )

@@ -174,6 +174,66 @@ backend_tests! {
         assert_eq!(listed["items"], json!([]));
     }
 
+    fn a_delete_racing_patches_is_the_last_event_in_order_and_in_time(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        const PATCHERS: usize = 4;
+        const PATCHES_EACH: usize = 6;
+        for round in 0..3 {
+            let created = app.create_postgres(&format!("raced {round}"), "pw-race");
+            let id = created["id"].as_str().unwrap().to_owned();
+            let start = std::sync::Barrier::new(PATCHERS + 1);
+            let (patched, deleted) = std::thread::scope(|scope| {
+                let patchers: Vec<_> = (0..PATCHERS)
+                    .map(|patcher| {
+                        let (app, id, start) = (&app, &id, &start);
+                        scope.spawn(move || {
+                            start.wait();
+                            (0..PATCHES_EACH)
+                                .map(|index| {
+                                    let name = format!("r{round} p{patcher} #{index}");
+                                    app.owner.patch_json(&app.credential(id), &json!({"name": name}))
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                start.wait();
+                // Let some PATCHes in first, then delete while the rest are in flight.
+                while app.events(&id).len() < 3
+                    && !patchers.iter().all(|patcher| patcher.is_finished())
+                {
+                    std::thread::yield_now();
+                }
+                let deleted = app.owner.delete(&app.credential(&id));
+                let patched: Vec<_> =
+                    patchers.into_iter().flat_map(|patcher| patcher.join().unwrap()).collect();
+                (patched, deleted)
+            });
+            assert_eq!(deleted.status, 204, "{}", deleted.body);
+            let succeeded = patched.iter().filter(|response| response.status == 200).count();
+            for response in &patched {
+                assert!([200, 404].contains(&response.status), "{}", response.body);
+            }
+
+            let events = app.events(&id);
+            let actions: Vec<&str> =
+                events.iter().map(|event| event["action"].as_str().unwrap()).collect();
+            assert_eq!(actions.first(), Some(&"created"), "{actions:?}");
+            assert_eq!(actions.last(), Some(&"deleted"), "round {round}: {actions:?}");
+            assert_eq!(actions.iter().filter(|action| **action == "deleted").count(), 1);
+            // Exactly the PATCHes that answered 200 left an event; a 404 wrote nothing.
+            assert_eq!(events.len(), succeeded + 2, "{actions:?}");
+            let times: Vec<chrono::DateTime<chrono::Utc>> = events
+                .iter()
+                .map(|event| event["at"].as_str().unwrap().parse().unwrap())
+                .collect();
+            assert!(
+                times.windows(2).all(|pair| pair[0] <= pair[1]),
+                "round {round}: times go backwards: {times:?} ({actions:?})"
+            );
+        }
+    }
+
     fn events_record_who_changed_which_fields(db: &TestDb) {
         let app = TestApp::spawn(db);
         let created = app.create_postgres("audited", "pw-events-1");

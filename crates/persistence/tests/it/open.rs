@@ -47,7 +47,13 @@ fn an_unknown_scheme_is_refused() {
 fn an_in_memory_sqlite_store_works_for_its_lifetime() {
     let store = Store::open("sqlite::memory:", &quick()).unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
-    assert_eq!(store.migrate().unwrap().len(), 2);
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/sqlite"
+    ))
+    .unwrap()
+    .count();
+    assert_eq!(store.migrate().unwrap().len(), migrations);
     assert!(store.migrate().unwrap().is_empty(), "migrations apply once");
 
     store.create_team(&"acme".parse().unwrap()).unwrap();
