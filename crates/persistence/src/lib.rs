@@ -544,13 +544,34 @@ impl Store {
         active_key_id: &str,
         after: Option<CredentialId>,
         limit: u32,
+        reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+    ) -> Result<ReencryptBatch, UpdateError<E>> {
+        self.reencrypt_batch_with(active_key_id, after, limit, reseal, |_, _| Ok(()))
+    }
+
+    /// [`Store::reencrypt_batch`], with `between` run on the transaction's connection after the
+    /// candidates are selected and before any of them is locked (a seam for tests).
+    fn reencrypt_batch_with<E>(
+        &self,
+        active_key_id: &str,
+        after: Option<CredentialId>,
+        limit: u32,
         mut reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+        mut between: impl FnMut(&mut conn::DbConn, &[(String, String)]) -> Result<(), StoreError>,
     ) -> Result<ReencryptBatch, UpdateError<E>> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let candidates = repo::credentials::not_on_key(conn, active_key_id, after, limit)?;
+            between(conn, &candidates)?;
+            // The cursor comes from the candidates, not from the rows still there once locked:
+            // a full batch whose rows were all deleted meanwhile must not end the rotation.
+            let full = candidates.len() >= usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+            let next_after = match candidates.last() {
+                Some((_, id)) if full => Some(convert::parse("credentials.id", id)?),
+                _ => None,
+            };
             let mut batch = ReencryptBatch {
                 reencrypted: 0,
-                next_after: None,
+                next_after,
             };
             for (team_id, id) in &candidates {
                 let Some(row) = backend::lock_credential(conn, team_id, id)? else {
@@ -558,7 +579,6 @@ impl Store {
                 };
                 let stored = row.into_domain()?;
                 let credential_id = stored.credential.id;
-                batch.next_after = Some(credential_id);
                 let Some(ciphertext) = stored.ciphertext.filter(|c| c.key_id != active_key_id)
                 else {
                     continue;
@@ -574,10 +594,31 @@ impl Store {
                 )?;
                 batch.reencrypted += 1;
             }
-            if candidates.len() < usize::try_from(limit.max(1)).unwrap_or(usize::MAX) {
-                batch.next_after = None;
-            }
             Ok(batch)
+        })
+    }
+
+    /// [`Store::reencrypt_batch`] as it runs when every candidate it selects is deleted by
+    /// another writer before it can lock them: the candidates are deleted (with their events
+    /// left alone) between the select and the locks, in the batch's own transaction, so the race
+    /// is the same on both backends.
+    #[cfg(feature = "testing")]
+    pub fn reencrypt_batch_losing_every_candidate<E>(
+        &self,
+        active_key_id: &str,
+        after: Option<CredentialId>,
+        limit: u32,
+        reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+    ) -> Result<ReencryptBatch, UpdateError<E>> {
+        self.reencrypt_batch_with(active_key_id, after, limit, reseal, |conn, candidates| {
+            for (team_id, id) in candidates {
+                repo::credentials::delete_in_team(
+                    conn,
+                    convert::parse("credentials.team_id", team_id)?,
+                    convert::parse("credentials.id", id)?,
+                )?;
+            }
+            Ok(())
         })
     }
 
