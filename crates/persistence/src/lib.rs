@@ -46,6 +46,8 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// How long a request waits for a connection before `StoreError::Unavailable`.
     pub connection_timeout: Duration,
+    /// When an SQLite commit reaches the disk (ignored on PostgreSQL).
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl Default for StoreOptions {
@@ -53,6 +55,43 @@ impl Default for StoreOptions {
         Self {
             pool_size: 8,
             connection_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::default(),
+        }
+    }
+}
+
+/// SQLite's `PRAGMA synchronous` in WAL mode: whether each commit is synced to disk before it
+/// is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// `FULL`: the WAL is synced on every commit, so an acknowledged write survives a power loss
+    /// or a kernel crash. The default.
+    #[default]
+    Full,
+    /// `NORMAL`: the WAL is synced only at checkpoints. A killed process loses nothing, but a
+    /// power loss can roll back the last commits (the file stays consistent).
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The value as the PRAGMA takes it.
+    pub fn as_pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl std::str::FromStr for SqliteSynchronous {
+    type Err = String;
+
+    /// `full` or `normal`, in any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSynchronous::Full),
+            "normal" => Ok(SqliteSynchronous::Normal),
+            _ => Err("expected `full` or `normal`".to_owned()),
         }
     }
 }

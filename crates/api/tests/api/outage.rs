@@ -109,6 +109,7 @@ mod postgres {
         let options = StoreOptions {
             pool_size: 2,
             connection_timeout: Duration::from_millis(500),
+            ..StoreOptions::default()
         };
         let store = Store::open(&relayed_url, &options).unwrap();
         let app = TestApp::spawn_with_store(store);

@@ -339,6 +339,7 @@ credvault_persistence::backend_tests! {
         let options = StoreOptions {
             pool_size: 4,
             connection_timeout: Duration::from_secs(30),
+                    ..StoreOptions::default()
         };
         let second = Store::open(db.url(), &options).unwrap();
 
