@@ -196,7 +196,8 @@ pub struct CredentialFilter {
     pub status: Option<CredentialStatus>,
 }
 
-/// A page request: items strictly after `after` in id (UUID v7, creation) order.
+/// A page request: items strictly after `after` in id (UUID v7, creation) order; for audit
+/// events, after the event with that id in the order the trail was written.
 #[derive(Clone, Copy, Debug)]
 pub struct PageRequest {
     /// The last id of the previous page.
@@ -689,8 +690,9 @@ impl Store {
         })
     }
 
-    /// A page of a credential's audit events, oldest first (the credential may be deleted).
-    /// `NotFound` when the team never held the credential, with or without a cursor.
+    /// A page of a credential's audit events in the order they were written (the credential may
+    /// be deleted); `page.after` is the id of the previous page's last event. `NotFound` when
+    /// the team never held the credential, with or without a cursor.
     pub fn list_events(
         &self,
         team_id: TeamId,
