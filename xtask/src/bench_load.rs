@@ -409,6 +409,10 @@ fn loop_cell(
         .args(["--seconds", &options.seconds.to_string()])
         .args(["--threads", &connections.to_string()])
         .args(["--rows", &rows.to_string()]);
+    // The server reads the same variable: both then sync SQLite commits alike.
+    if let Ok(synchronous) = std::env::var("CREDVAULT_SQLITE_SYNCHRONOUS") {
+        command.args(["--synchronous", &synchronous]);
+    }
     let output = capture(&mut command)?;
     let result = output
         .lines()

@@ -12,6 +12,9 @@
 //!     --url sqlite:///tmp/loop.db --seconds 5 --threads 1 --rows 1000
 //! ```
 //!
+//! `--synchronous normal` runs SQLite with `PRAGMA synchronous = NORMAL` instead of the store's
+//! default `FULL`, to measure what syncing every commit costs.
+//!
 //! `--ops N` stops each thread after N updates instead, so that instruction counts (for example
 //! `valgrind --tool=callgrind`, run once with `--ops 0` for the set-up alone) can be compared
 //! between builds when wall-clock figures are too noisy.
@@ -27,7 +30,8 @@ use credvault_domain::patch::doc_support::stored_postgres_credential;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamLabel;
 use credvault_persistence::{
-    Ciphertext, CredentialChange, SecretsUpdate, Store, StoreOptions, UpdateError,
+    Ciphertext, CredentialChange, SecretsUpdate, SqliteSynchronous, Store, StoreOptions,
+    UpdateError,
 };
 use serde_json::{Value, json};
 
@@ -41,6 +45,8 @@ struct Args {
     rows: usize,
     /// Stop each thread after this many updates (for instruction counts under valgrind).
     ops: Option<u64>,
+    /// SQLite's `PRAGMA synchronous`.
+    synchronous: SqliteSynchronous,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         threads: 1,
         rows: 1,
         ops: None,
+        synchronous: SqliteSynchronous::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => args.threads = value()?.parse().map_err(|_| "bad --threads")?,
             "--rows" => args.rows = value()?.parse().map_err(|_| "bad --rows")?,
             "--ops" => args.ops = Some(value()?.parse().map_err(|_| "bad --ops")?),
+            "--synchronous" => args.synchronous = value()?.parse()?,
             // `cargo bench` passes `--bench`; anything else is a mistake.
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
@@ -170,6 +178,7 @@ fn main() -> Result<(), String> {
     let options = StoreOptions {
         pool_size: u32::try_from(args.threads).unwrap_or(u32::MAX),
         connection_timeout: Duration::from_secs(30),
+        sqlite_synchronous: args.synchronous,
     };
     let store = Store::open(&args.url, &options).map_err(|e| e.to_string())?;
     store.migrate().map_err(|e| e.to_string())?;

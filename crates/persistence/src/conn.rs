@@ -21,7 +21,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
 
-use crate::{Backend, StoreError, StoreOptions};
+use crate::{Backend, SqliteSynchronous, StoreError, StoreOptions};
 
 /// A connection to either backend. Queries written against it run on both; the few spots that
 /// must differ match on it in `crate::backend`.
@@ -101,6 +101,7 @@ impl Target {
 pub(crate) struct ConnectionManager {
     target: Target,
     busy_timeout: Duration,
+    synchronous: SqliteSynchronous,
     /// Failed queries on any PostgreSQL connection of the pool (constraint violations excepted).
     failures: Arc<AtomicU64>,
 }
@@ -134,15 +135,18 @@ impl r2d2::ManageConnection for ConnectionManager {
                 let mut conn = SqliteConnection::establish(&self.target.address)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // busy_timeout first: on a new file, switching to WAL takes a lock that another
-                // connection (another process) may hold for a moment.
+                // connection (another process) may hold for a moment. `synchronous` decides
+                // whether a commit is on disk (FULL) or only in the page cache (NORMAL) when it
+                // is acknowledged.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {};
                      PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = NORMAL;
+                     PRAGMA synchronous = {};
                      PRAGMA foreign_keys = ON;
                      PRAGMA secure_delete = ON;
                      PRAGMA wal_autocheckpoint = {};",
                     self.busy_timeout.as_millis(),
+                    self.synchronous.as_pragma(),
                     crate::checkpoint::BACKSTOP_PAGES,
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -224,6 +228,7 @@ pub(crate) fn build_pool(target: Target, options: &StoreOptions) -> Result<Pool,
     let manager = ConnectionManager {
         target,
         busy_timeout: options.connection_timeout,
+        synchronous: options.sqlite_synchronous,
         failures: Arc::new(AtomicU64::new(0)),
     };
     let pool = builder

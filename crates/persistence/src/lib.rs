@@ -47,6 +47,8 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// How long a request waits for a connection before `StoreError::Unavailable`.
     pub connection_timeout: Duration,
+    /// When an SQLite commit reaches the disk (ignored on PostgreSQL).
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl Default for StoreOptions {
@@ -54,6 +56,43 @@ impl Default for StoreOptions {
         Self {
             pool_size: 8,
             connection_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::default(),
+        }
+    }
+}
+
+/// SQLite's `PRAGMA synchronous` in WAL mode: whether each commit is synced to disk before it
+/// is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// `FULL`: the WAL is synced on every commit, so an acknowledged write survives a power loss
+    /// or a kernel crash. The default.
+    #[default]
+    Full,
+    /// `NORMAL`: the WAL is synced only at checkpoints. A killed process loses nothing, but a
+    /// power loss can roll back the last commits (the file stays consistent).
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The value as the PRAGMA takes it.
+    pub fn as_pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl std::str::FromStr for SqliteSynchronous {
+    type Err = String;
+
+    /// `full` or `normal`, in any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSynchronous::Full),
+            "normal" => Ok(SqliteSynchronous::Normal),
+            _ => Err("expected `full` or `normal`".to_owned()),
         }
     }
 }
@@ -124,7 +163,8 @@ pub enum CredentialChange {
     /// Nothing changed: write nothing, bump nothing, record no event.
     Unchanged,
     /// Write this state. The store sets `version` to the stored version + 1 and `updated_at`
-    /// to the time of the write (µs precision); `modified_by` is taken as given.
+    /// to the time of the write (µs precision), and the event's `at` to that same instant;
+    /// `modified_by` is taken as given.
     Update {
         /// The new state.
         credential: Credential,
@@ -179,7 +219,8 @@ pub struct CredentialFilter {
     pub status: Option<CredentialStatus>,
 }
 
-/// A page request: items strictly after `after` in id (UUID v7, creation) order.
+/// A page request: items strictly after `after` in id (UUID v7, creation) order; for audit
+/// events, after the event with that id in the order the trail was written.
 #[derive(Clone, Copy, Debug)]
 pub struct PageRequest {
     /// The last id of the previous page.
@@ -346,13 +387,17 @@ fn decide_and_write<E>(
         credential: old,
         ciphertext: old_ciphertext,
     } = stored;
+    // One clock reading for the row and its event, taken after the row was read (or locked): the
+    // write below applies only if nobody wrote since that read, so the trail's times never go
+    // backwards, and a delete (stamped under its lock) always comes after.
+    let written_at = now();
     let credential = Credential {
         id: old.id,
         team_id: old.team_id,
         created_at: old.created_at,
         created_by: old.created_by,
         version: current + 1,
-        updated_at: now(),
+        updated_at: written_at,
         ..credential
     };
     let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
@@ -365,6 +410,7 @@ fn decide_and_write<E>(
     let event = rows::AuditEventRow::from_domain(&AuditEvent {
         team_id: old.team_id,
         credential_id: old.id,
+        at: written_at,
         ..event
     })?;
     let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
@@ -784,13 +830,34 @@ impl Store {
         active_key_id: &str,
         after: Option<CredentialId>,
         limit: u32,
+        reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+    ) -> Result<ReencryptBatch, UpdateError<E>> {
+        self.reencrypt_batch_with(active_key_id, after, limit, reseal, |_, _| Ok(()))
+    }
+
+    /// [`Store::reencrypt_batch`], with `between` run on the transaction's connection after the
+    /// candidates are selected and before any of them is locked (a seam for tests).
+    fn reencrypt_batch_with<E>(
+        &self,
+        active_key_id: &str,
+        after: Option<CredentialId>,
+        limit: u32,
         mut reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+        mut between: impl FnMut(&mut conn::DbConn, &[(String, String)]) -> Result<(), StoreError>,
     ) -> Result<ReencryptBatch, UpdateError<E>> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let candidates = repo::credentials::not_on_key(conn, active_key_id, after, limit)?;
+            between(conn, &candidates)?;
+            // The cursor comes from the candidates, not from the rows still there once locked:
+            // a full batch whose rows were all deleted meanwhile must not end the rotation.
+            let full = candidates.len() >= usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+            let next_after = match candidates.last() {
+                Some((_, id)) if full => Some(convert::parse("credentials.id", id)?),
+                _ => None,
+            };
             let mut batch = ReencryptBatch {
                 reencrypted: 0,
-                next_after: None,
+                next_after,
             };
             for (team_id, id) in &candidates {
                 let Some(row) = backend::lock_credential(conn, team_id, id)? else {
@@ -798,7 +865,6 @@ impl Store {
                 };
                 let stored = row.into_domain()?;
                 let credential_id = stored.credential.id;
-                batch.next_after = Some(credential_id);
                 let Some(ciphertext) = stored.ciphertext.filter(|c| c.key_id != active_key_id)
                 else {
                     continue;
@@ -814,15 +880,40 @@ impl Store {
                 )?;
                 batch.reencrypted += 1;
             }
-            if candidates.len() < usize::try_from(limit.max(1)).unwrap_or(usize::MAX) {
-                batch.next_after = None;
-            }
             Ok(batch)
+        })
+    }
+
+    /// [`Store::reencrypt_batch`] as it runs when every candidate it selects is deleted by
+    /// another writer before it can lock them: the candidates are deleted (with their events
+    /// left alone) between the select and the locks, in the batch's own transaction, so the race
+    /// is the same on both backends.
+    #[cfg(feature = "testing")]
+    pub fn reencrypt_batch_losing_every_candidate<E>(
+        &self,
+        active_key_id: &str,
+        after: Option<CredentialId>,
+        limit: u32,
+        reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
+    ) -> Result<ReencryptBatch, UpdateError<E>> {
+        self.reencrypt_batch_with(active_key_id, after, limit, reseal, |conn, candidates| {
+            for (team_id, id) in candidates {
+                repo::credentials::delete_in_team(
+                    conn,
+                    convert::parse("credentials.team_id", team_id)?,
+                    convert::parse("credentials.id", id)?,
+                )?;
+            }
+            Ok(())
         })
     }
 
     /// Deletes the credential and its ciphertext and appends `event`; the audit trail stays.
     /// `NotFound` when the team has no such credential.
+    ///
+    /// The event's `at` is stamped here, once the row is deleted (PostgreSQL: while its row lock
+    /// is held; SQLite: under the write lock), so it is the last event of the trail, in order and
+    /// in time: an update that lost the race finds no row and records nothing.
     pub fn delete_credential(
         &self,
         team_id: TeamId,
@@ -838,6 +929,7 @@ impl Store {
                 &AuditEvent {
                     team_id,
                     credential_id: id,
+                    at: now(),
                     ..event.clone()
                 },
             )
@@ -892,7 +984,9 @@ impl Store {
         })
     }
 
-    /// A page of a credential's audit events, oldest first (the credential may be deleted).
+    /// A page of a credential's audit events in the order they were written (the credential may
+    /// be deleted); `page.after` is the id of the previous page's last event. `NotFound` when
+    /// the team never held the credential, with or without a cursor.
     pub fn list_events(
         &self,
         team_id: TeamId,

@@ -90,6 +90,8 @@ diesel::table! {
 
 diesel::table! {
     audit_events (id) {
+        /// Assigned by the database on insert: the order of the trail (never written by us).
+        seq -> BigInt,
         id -> Text,
         team_id -> Text,
         credential_id -> Text,

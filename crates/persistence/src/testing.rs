@@ -47,10 +47,15 @@ enum Place {
 }
 
 /// Pool settings for tests: generous timeouts, so that a busy machine queues rather than fails.
+///
+/// SQLite runs with `synchronous=NORMAL` here: a test never loses power, and syncing every commit
+/// (the store's default, about 5 ms a commit on the development machine) only slows the suite.
+/// The default itself is checked in `conn::tests`, and the server's CLI tests run the binary with it.
 fn test_options() -> StoreOptions {
     StoreOptions {
         pool_size: 8,
         connection_timeout: Duration::from_secs(30),
+        sqlite_synchronous: crate::SqliteSynchronous::Normal,
     }
 }
 

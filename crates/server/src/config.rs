@@ -15,7 +15,7 @@ use clap::Args;
 use credvault_api::probe::policy::IpNet;
 use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
-use credvault_persistence::StoreOptions;
+use credvault_persistence::{SqliteSynchronous, StoreOptions};
 
 /// Settings shared by every command.
 #[derive(Debug, Args)]
@@ -65,6 +65,17 @@ pub struct Config {
         default_value_t = 5000
     )]
     pub db_timeout_ms: u64,
+
+    /// SQLite only: `full` syncs every commit to disk before answering, so an acknowledged write
+    /// survives a power loss; `normal` syncs at checkpoints only (faster writes; a power loss
+    /// or kernel crash can lose the last commits, a killed process cannot).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_SQLITE_SYNCHRONOUS",
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, global = true, env = "CREDVAULT_WORKERS")]
@@ -272,6 +283,7 @@ impl Config {
         StoreOptions {
             pool_size: self.pool_size.max(1),
             connection_timeout: Duration::from_millis(self.db_timeout_ms.max(1)),
+            sqlite_synchronous: self.sqlite_synchronous,
         }
     }
 
@@ -541,9 +553,11 @@ fn redact_keywords(conninfo: &str) -> String {
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use clap::Parser;
+    use credvault_persistence::SqliteSynchronous;
 
     use super::{Config, redact_url};
 
+    /// The settings alone, as the binary's commands flatten them.
     #[derive(Debug, Parser)]
     struct Flags {
         #[command(flatten)]
@@ -562,6 +576,22 @@ mod tests {
     #[test]
     fn a_body_timeout_of_zero_is_refused() {
         assert!(Flags::try_parse_from(["credvault", "--body-timeout-seconds", "0"]).is_err());
+    }
+
+    #[test]
+    fn sqlite_commits_are_synced_unless_normal_is_asked_for() {
+        let default = Flags::try_parse_from(["credvault"]).map(|s| s.config.store_options());
+        assert_eq!(
+            default.ok().map(|o| o.sqlite_synchronous),
+            Some(SqliteSynchronous::Full)
+        );
+        let normal = Flags::try_parse_from(["credvault", "--sqlite-synchronous", "normal"])
+            .map(|s| s.config.store_options());
+        assert_eq!(
+            normal.ok().map(|o| o.sqlite_synchronous),
+            Some(SqliteSynchronous::Normal)
+        );
+        assert!(Flags::try_parse_from(["credvault", "--sqlite-synchronous", "off"]).is_err());
     }
 
     #[test]

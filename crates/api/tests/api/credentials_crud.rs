@@ -174,6 +174,66 @@ backend_tests! {
         assert_eq!(listed["items"], json!([]));
     }
 
+    fn a_delete_racing_patches_is_the_last_event_in_order_and_in_time(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        const PATCHERS: usize = 4;
+        const PATCHES_EACH: usize = 6;
+        for round in 0..3 {
+            let created = app.create_postgres(&format!("raced {round}"), "pw-race");
+            let id = created["id"].as_str().unwrap().to_owned();
+            let start = std::sync::Barrier::new(PATCHERS + 1);
+            let (patched, deleted) = std::thread::scope(|scope| {
+                let patchers: Vec<_> = (0..PATCHERS)
+                    .map(|patcher| {
+                        let (app, id, start) = (&app, &id, &start);
+                        scope.spawn(move || {
+                            start.wait();
+                            (0..PATCHES_EACH)
+                                .map(|index| {
+                                    let name = format!("r{round} p{patcher} #{index}");
+                                    app.owner.patch_json(&app.credential(id), &json!({"name": name}))
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                start.wait();
+                // Let some PATCHes in first, then delete while the rest are in flight.
+                while app.events(&id).len() < 3
+                    && !patchers.iter().all(|patcher| patcher.is_finished())
+                {
+                    std::thread::yield_now();
+                }
+                let deleted = app.owner.delete(&app.credential(&id));
+                let patched: Vec<_> =
+                    patchers.into_iter().flat_map(|patcher| patcher.join().unwrap()).collect();
+                (patched, deleted)
+            });
+            assert_eq!(deleted.status, 204, "{}", deleted.body);
+            let succeeded = patched.iter().filter(|response| response.status == 200).count();
+            for response in &patched {
+                assert!([200, 404].contains(&response.status), "{}", response.body);
+            }
+
+            let events = app.events(&id);
+            let actions: Vec<&str> =
+                events.iter().map(|event| event["action"].as_str().unwrap()).collect();
+            assert_eq!(actions.first(), Some(&"created"), "{actions:?}");
+            assert_eq!(actions.last(), Some(&"deleted"), "round {round}: {actions:?}");
+            assert_eq!(actions.iter().filter(|action| **action == "deleted").count(), 1);
+            // Exactly the PATCHes that answered 200 left an event; a 404 wrote nothing.
+            assert_eq!(events.len(), succeeded + 2, "{actions:?}");
+            let times: Vec<chrono::DateTime<chrono::Utc>> = events
+                .iter()
+                .map(|event| event["at"].as_str().unwrap().parse().unwrap())
+                .collect();
+            assert!(
+                times.windows(2).all(|pair| pair[0] <= pair[1]),
+                "round {round}: times go backwards: {times:?} ({actions:?})"
+            );
+        }
+    }
+
     fn events_record_who_changed_which_fields(db: &TestDb) {
         let app = TestApp::spawn(db);
         let created = app.create_postgres("audited", "pw-events-1");
@@ -227,5 +287,62 @@ backend_tests! {
         let app = TestApp::spawn(db);
         let path = format!("{}/events", app.credential(&uuid::Uuid::now_v7().to_string()));
         app.owner.get(&path).problem(404);
+    }
+
+    fn events_with_a_cursor_are_404_for_a_credential_the_team_never_had(db: &TestDb) {
+        let app = TestApp::spawn(db);
+        // A real cursor, taken from another credential's trail, and a well-formed made-up one.
+        let ours = app.create_postgres("ours", "pw-cursor-1");
+        let our_id = ours["id"].as_str().unwrap();
+        app.owner.patch_json(&app.credential(our_id), &json!({"name": "renamed"}));
+        let first = app.owner.get(&format!("{}/events?limit=1", app.credential(our_id))).json();
+        let real_cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let made_up_cursor = uuid::Uuid::now_v7().simple().to_string();
+        let theirs = app.outsider.post_json(
+            &format!("/api/v1/teams/{}/integrations", app.other_team.label),
+            &json!({"provider": "stripe", "kind": "api_key", "name": "their billing",
+                    "extra_data": {"api_key": "sk-cursor-other"}}),
+        );
+        let their_id = theirs.json()["id"].as_str().unwrap().to_owned();
+        let missing_id = uuid::Uuid::now_v7().to_string();
+
+        // The same request id on every request, so the 404 bodies can be compared byte for byte.
+        let request_id = [("x-client-request-id", "0192f3a4-1b2c-7d3e-8f40-00000000c0de")];
+        let get = |path: &str| app.owner.send("GET", path, &request_id, None);
+        let reference = get(&format!("{}/events", app.credential(&missing_id)));
+        reference.problem(404);
+        for id in [&missing_id, &their_id] {
+            for cursor in [&real_cursor, &made_up_cursor] {
+                let path = format!("{}/events?cursor={cursor}", app.credential(id));
+                let response = get(&path);
+                assert_eq!(response.status, 404, "{path}: {}", response.body);
+                assert_eq!(response.body, reference.body, "{path}");
+                assert_eq!(response.header("content-type"), reference.header("content-type"));
+            }
+        }
+
+        // A credential of the team, deleted or not, pages as before: past its end is an empty
+        // page, not a 404, with or without a cursor.
+        let doomed = app.create_postgres("doomed", "pw-cursor-2");
+        let doomed_id = doomed["id"].as_str().unwrap();
+        assert_eq!(app.owner.delete(&app.credential(doomed_id)).status, 204);
+        for id in [our_id, doomed_id] {
+            let all = app.owner.get(&format!("{}/events", app.credential(id)));
+            assert_eq!(all.status, 200, "{}", all.body);
+            assert_eq!(all.json()["items"].as_array().unwrap().len(), 2);
+            let first = app.owner.get(&format!("{}/events?limit=1", app.credential(id))).json();
+            let cursor = first["next_cursor"].as_str().unwrap();
+            let second = app
+                .owner
+                .get(&format!("{}/events?limit=1&cursor={cursor}", app.credential(id)))
+                .json();
+            assert_eq!(second["items"].as_array().unwrap().len(), 1);
+            let last_cursor = second["items"][0]["id"].as_str().unwrap().replace('-', "");
+            let past_the_end = app
+                .owner
+                .get(&format!("{}/events?cursor={last_cursor}", app.credential(id)));
+            assert_eq!(past_the_end.status, 200, "{}", past_the_end.body);
+            assert_eq!(past_the_end.json(), json!({"items": [], "next_cursor": null}));
+        }
     }
 }

@@ -110,6 +110,7 @@ mod postgres {
         let options = StoreOptions {
             pool_size: 2,
             connection_timeout: Duration::from_millis(500),
+            ..StoreOptions::default()
         };
         let store = Store::open(&relayed_url, &options).unwrap();
         // No cached readiness answer, so that the first `/readyz` after the cut asks the database.

@@ -49,3 +49,49 @@ fn other_urls_are_refused_without_repeating_them() {
         }
     }
 }
+
+/// `PRAGMA synchronous` as an SQLite connection reports it (1: NORMAL, 2: FULL).
+#[derive(diesel::QueryableByName)]
+struct Synchronous {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    synchronous: i32,
+}
+
+#[test]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+fn sqlite_syncs_every_commit_unless_told_normal() {
+    use diesel::RunQueryDsl;
+
+    use crate::conn::DbConn;
+    use crate::{SqliteSynchronous, Store, StoreOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let normal = StoreOptions {
+        sqlite_synchronous: SqliteSynchronous::Normal,
+        ..StoreOptions::default()
+    };
+    for (name, options, expected) in [
+        ("default.db", StoreOptions::default(), 2),
+        ("normal.db", normal, 1),
+    ] {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        let store = Store::open(&url, &options).unwrap();
+        let mut conn = store.conn().unwrap();
+        let DbConn::Sqlite(sqlite) = &mut **conn else {
+            panic!("an SQLite URL opened another backend");
+        };
+        let pragma: Synchronous = diesel::sql_query("PRAGMA synchronous")
+            .get_result(sqlite)
+            .unwrap();
+        assert_eq!(pragma.synchronous, expected, "{name}");
+    }
+}
+
+#[test]
+fn synchronous_settings_parse_in_any_case() {
+    use crate::SqliteSynchronous;
+
+    assert_eq!("full".parse(), Ok(SqliteSynchronous::Full));
+    assert_eq!("NORMAL".parse(), Ok(SqliteSynchronous::Normal));
+    assert!("off".parse::<SqliteSynchronous>().is_err());
+}

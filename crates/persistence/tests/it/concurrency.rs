@@ -18,6 +18,7 @@ mod postgres {
         let options = StoreOptions {
             pool_size: 2,
             connection_timeout: Duration::from_secs(30),
+            ..StoreOptions::default()
         };
         Store::open(db.url(), &options).unwrap()
     }

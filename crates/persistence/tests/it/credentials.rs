@@ -339,6 +339,7 @@ credvault_persistence::backend_tests! {
         let options = StoreOptions {
             pool_size: 4,
             connection_timeout: Duration::from_secs(30),
+                    ..StoreOptions::default()
         };
         let second = Store::open(db.url(), &options).unwrap();
 
@@ -518,6 +519,55 @@ credvault_persistence::backend_tests! {
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted);
+    }
+
+    fn events_page_in_write_order_even_when_their_ids_are_not(db: &TestDb) {
+        // Another instance (or a lagging clock) can make an event id that sorts before an id
+        // already written; paging by id would then skip that event for a consumer holding a
+        // cursor. The trail is paged in the order the database wrote it instead.
+        let (team, owner) = team_with_owner(db, "acme");
+        let credential = insert_credential(db, &team, owner, "Warehouse");
+        let early_id = credvault_domain::ids::EventId::new();
+        db.store()
+            .update_credential(team.id, credential.id, None, set_extra("a".to_owned(), json!(1)))
+            .unwrap();
+        let first = db
+            .store()
+            .list_events(team.id, credential.id, first_page(2))
+            .unwrap();
+        assert_eq!(first.items.len(), 2);
+        assert!(first.next_after.is_none());
+        let cursor = first.items[1].id;
+        assert!(*early_id.as_uuid() < *cursor.as_uuid());
+
+        let mut late_write = set_extra("b".to_owned(), json!(2));
+        db.store()
+            .update_credential(team.id, credential.id, None, |stored| {
+                let mut change = late_write(stored)?;
+                if let CredentialChange::Update { event, .. } = &mut change {
+                    event.id = early_id;
+                }
+                Ok::<_, Infallible>(change)
+            })
+            .unwrap();
+
+        let next = db
+            .store()
+            .list_events(
+                team.id,
+                credential.id,
+                PageRequest {
+                    after: Some(*cursor.as_uuid()),
+                    limit: 2,
+                },
+            )
+            .unwrap();
+        let ids: Vec<_> = next.items.iter().map(|event| event.id).collect();
+        assert_eq!(ids, [early_id], "the late event is on the next page");
+        let all: Vec<_> = all_events(db, &credential).iter().map(|event| event.id).collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1], cursor);
+        assert_eq!(all[2], early_id, "listed in write order");
     }
 
     fn delete_removes_the_row_and_its_ciphertext_but_keeps_the_events(db: &TestDb) {

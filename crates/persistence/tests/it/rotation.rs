@@ -1,6 +1,7 @@
 //! Re-encryption of stored ciphertexts to the active key, in batches.
 
 use credvault_domain::audit::AuditAction;
+use credvault_domain::ids::CredentialId;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{Ciphertext, UpdateError};
 
@@ -18,7 +19,12 @@ fn reseal_to_k2(old: &Ciphertext) -> Ciphertext {
 
 /// Runs batches of `limit` until none is left; returns how many rows each batch rewrote.
 fn rotate_all(db: &TestDb, limit: u32) -> Vec<u64> {
-    let mut after = None;
+    rotate_all_after(db, None, limit)
+}
+
+/// [`rotate_all`] from a cursor.
+fn rotate_all_after(db: &TestDb, after: Option<CredentialId>, limit: u32) -> Vec<u64> {
+    let mut after = after;
     let mut counts = Vec::new();
     loop {
         let batch = db
@@ -68,6 +74,29 @@ credvault_persistence::backend_tests! {
         }
         // A second run finds nothing to do: never doubly encrypted.
         assert_eq!(rotate_all(db, 2).iter().sum::<u64>(), 0);
+    }
+
+    fn a_full_batch_deleted_under_the_rotation_does_not_end_it(db: &TestDb) {
+        let (team, owner) = team_with_owner(db, "acme");
+        let mut credentials: Vec<_> = (0..5)
+            .map(|index| insert_credential(db, &team, owner, &format!("c{index}")))
+            .collect();
+        credentials.sort_by_key(|credential| *credential.id.as_uuid());
+
+        // The first batch's two candidates are deleted between its select and its locks.
+        let batch = db
+            .store()
+            .reencrypt_batch_losing_every_candidate("k2", None, 2, |_, _, old| {
+                Ok::<_, std::convert::Infallible>(reseal_to_k2(old))
+            })
+            .unwrap();
+        assert_eq!(batch.reencrypted, 0);
+        assert_eq!(batch.next_after, Some(credentials[1].id), "rows are left: not done");
+        assert_eq!(db.store().ciphertext_counts().unwrap(), [("k1".to_owned(), 3)]);
+
+        // Resuming from that cursor rotates the rest.
+        assert_eq!(rotate_all_after(db, batch.next_after, 2).iter().sum::<u64>(), 3);
+        assert_eq!(db.store().ciphertext_counts().unwrap(), [("k2".to_owned(), 3)]);
     }
 
     fn a_failing_reseal_rolls_its_batch_back_and_a_rerun_resumes(db: &TestDb) {

@@ -47,13 +47,8 @@ credvault_persistence::backend_tests! {
             .list_credentials(theirs.id, &CredentialFilter::default(), first_page(100))
             .unwrap();
         assert!(listed.items.is_empty());
-        assert!(
-            store
-                .list_events(theirs.id, credential.id, first_page(100))
-                .unwrap()
-                .items
-                .is_empty()
-        );
+        let events = store.list_events(theirs.id, credential.id, first_page(100));
+        assert!(matches!(events, Err(StoreError::NotFound)), "{events:?}");
 
         // Nothing happened to the row or its trail.
         let stored = store

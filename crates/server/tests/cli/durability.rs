@@ -5,9 +5,11 @@
 //! its last acknowledged version with exactly that write's secret and port, or one version
 //! further with exactly the in-flight write (committed, but the answer was lost with the process).
 //!
-//! On SQLite this holds with `synchronous=NORMAL` in WAL mode: a commit is in the WAL (in the
-//! operating system's page cache) before the answer is sent, and killing the process does not
-//! drop the page cache. Only a power loss or kernel crash can lose the last commits.
+//! On SQLite this would hold even with `synchronous=NORMAL` in WAL mode: a commit is in the WAL
+//! (in the operating system's page cache) before the answer is sent, and killing the process does
+//! not drop the page cache. The default, `FULL`, also syncs the WAL before answering, against a
+//! power loss or a kernel crash, which a test cannot cause; the PRAGMA itself is checked by the
+//! store's unit tests.
 
 use std::process::Command;
 use std::sync::Arc;

@@ -56,6 +56,7 @@ pub(crate) async fn delete_credential(
         changed_fields: Vec::new(),
         secrets: BTreeMap::new(),
         request_id,
+        // The store stamps it again once the row is locked, so that it is the trail's last.
         at: Utc::now().trunc_subsecs(6),
     };
     let store = state.store.clone();

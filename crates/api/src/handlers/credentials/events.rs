@@ -48,12 +48,9 @@ pub(crate) async fn list_credential_events(
     let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &mut errors);
     let page = errors.into_result(page).map_err(ApiError::InvalidQuery)?;
     let store = state.store.clone();
+    // Every credential has at least its `created` event, so the store answers `NotFound` when
+    // the team holds none, cursor or not: the same 404 as any other missing resource.
     let found = blocking(move || store.list_events(team.id, credential_id, page)).await?;
-    // Every credential has at least its `created` event, so an empty first page means the team
-    // never had this credential: the same 404 as any other missing resource.
-    if found.items.is_empty() && page.after.is_none() {
-        return Err(ApiError::NotFound);
-    }
     Ok(HttpResponse::Ok().json(EventPage {
         items: found.items.into_iter().map(EventResponse::from).collect(),
         next_cursor: found.next_after.map(encode_cursor),
