@@ -186,6 +186,7 @@ impl TestApp {
             &StoreOptions {
                 pool_size: 4,
                 connection_timeout: Duration::from_secs(30),
+                ..StoreOptions::default()
             },
         )
         .unwrap();

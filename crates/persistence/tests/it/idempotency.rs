@@ -66,6 +66,7 @@ fn other_instance(db: &TestDb) -> Store {
     let options = StoreOptions {
         pool_size: 4,
         connection_timeout: Duration::from_secs(30),
+        ..StoreOptions::default()
     };
     Store::open(db.url(), &options).unwrap()
 }

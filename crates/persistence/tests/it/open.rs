@@ -13,6 +13,7 @@ fn quick() -> StoreOptions {
     StoreOptions {
         pool_size: 2,
         connection_timeout: Duration::from_secs(1),
+        ..StoreOptions::default()
     }
 }
 
