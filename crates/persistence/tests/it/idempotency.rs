@@ -16,7 +16,8 @@ use credvault_persistence::{
 };
 
 use crate::support::{
-    all_events, ciphertext, event, insert_credential, postgres_credential, team_with_owner,
+    all_events, ciphertext, event, first_page, insert_credential, postgres_credential,
+    team_with_owner,
 };
 
 const FINGERPRINT: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -177,7 +178,11 @@ credvault_persistence::backend_tests! {
         );
         assert_lost_claim(late);
         assert!(store.find_credential(team.id, credential.id).unwrap().is_none());
-        assert!(all_events(db, &credential).is_empty());
+        // No event either: the team never held the credential.
+        assert!(matches!(
+            store.list_events(team.id, credential.id, first_page(100)),
+            Err(StoreError::NotFound)
+        ));
 
         // The successor completes.
         let credential = postgres_credential(&team, owner, "On time");
