@@ -297,8 +297,18 @@ fn target_dir(root: &Path) -> PathBuf {
 fn ensure_schemathesis(target: &Path) -> Result<PathBuf> {
     let venv = target.join("schemathesis-venv");
     let executable = venv.join("bin").join("schemathesis");
-    if executable.is_file() {
+    if runs(&executable) {
         return Ok(executable);
+    }
+    // A virtualenv left by another machine or another Python (a cache restored elsewhere, an
+    // interpreter upgraded under it) has a `schemathesis` script whose interpreter is gone:
+    // start over rather than fail to spawn it.
+    if venv.exists() {
+        eprintln!(
+            "schemathesis: {} does not run here; recreating it",
+            venv.display()
+        );
+        fs::remove_dir_all(&venv).with_context(|| format!("clearing {}", venv.display()))?;
     }
     run_command(Command::new("python3").args(["-m", "venv"]).arg(&venv))
         .context("creating a virtualenv for schemathesis (needs python3 with venv)")?;
@@ -309,7 +319,21 @@ fn ensure_schemathesis(target: &Path) -> Result<PathBuf> {
         SCHEMATHESIS,
     ]))
     .context("installing schemathesis from PyPI")?;
+    if !runs(&executable) {
+        bail!("{} was installed but does not run", executable.display());
+    }
     Ok(executable)
+}
+
+/// Whether `executable --version` starts and succeeds.
+fn runs(executable: &Path) -> bool {
+    executable.is_file()
+        && Command::new(executable)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
 }
 
 /// A `credvault` command on the run's database, with no other `CREDVAULT_*` setting inherited.
