@@ -1,10 +1,50 @@
-//! Maps diesel and r2d2 errors to [`StoreError`] at the edge of the crate, so that callers decide
-//! on HTTP statuses by variant, never by message.
+//! The store's errors, [`StoreError`] and [`UpdateError`], and the mapping of diesel and r2d2 errors
+//! to them at the edge of the crate, so that callers decide on HTTP statuses by variant, never by
+//! message.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::StoreError;
 use crate::constraint;
+
+/// Why a store call failed. Mapped to HTTP by the API without looking at strings.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The scoped row does not exist (or belongs to another team: the same answer).
+    #[error("not found")]
+    NotFound,
+    /// `If-Match` named another version than the stored one.
+    #[error("version mismatch: the current version is {current}")]
+    VersionMismatch {
+        /// The stored version.
+        current: i64,
+    },
+    /// A unique or foreign key constraint refused the write (e.g. a team label already taken).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The constraint's name or the column it guards.
+        constraint: String,
+    },
+    /// The database cannot be reached or no connection was free in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored value could not be read back into a domain value.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Why an update did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    /// The store failed, the row was not found, or the expected version did not match.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The closure refused the change; nothing was written.
+    #[error("the update was rejected")]
+    Rejected(E),
+}
 
 /// The [`StoreError`] for a failed query.
 pub(crate) fn db_error(error: DieselError) -> StoreError {

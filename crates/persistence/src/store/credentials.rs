@@ -1,0 +1,255 @@
+//! Credentials and their audit trail: insert, read, list, the read-decide-write update, delete,
+//! the outcome of a connection test.
+
+use credvault_domain::audit::AuditEvent;
+use credvault_domain::credential::Credential;
+use credvault_domain::ids::{CredentialId, TeamId};
+
+use super::now;
+use crate::Store;
+use crate::error::{StoreError, UpdateError};
+use crate::types::{
+    Backend, Ciphertext, CredentialChange, CredentialFilter, Page, PageRequest, SecretsUpdate,
+    StoredCredential, TestRecord,
+};
+use crate::{backend, conn, repo, rows};
+
+/// The decide-and-write half of [`Store::update_credential`], on a row read (or locked) by the
+/// caller. Writes only if the row is still at the version read: returns the row as it is now
+/// (written, or unchanged when there was nothing to write), or `None` when it changed or went
+/// after it was read and nothing was written.
+pub(super) fn decide_and_write<E>(
+    conn: &mut conn::DbConn,
+    row: Option<rows::CredentialRow>,
+    expected_version: Option<i64>,
+    decide: &mut impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
+) -> Result<Option<StoredCredential>, UpdateError<E>> {
+    let stored = row.ok_or(StoreError::NotFound)?.into_domain()?;
+    let current = stored.credential.version;
+    if expected_version.is_some_and(|expected| expected != current) {
+        return Err(StoreError::VersionMismatch { current }.into());
+    }
+    let (credential, secrets, event) = match decide(&stored).map_err(UpdateError::Rejected)? {
+        CredentialChange::Unchanged => return Ok(Some(stored)),
+        CredentialChange::Update {
+            credential,
+            secrets,
+            event,
+        } => (credential, secrets, event),
+    };
+    let StoredCredential {
+        credential: old,
+        ciphertext: old_ciphertext,
+    } = stored;
+    // One clock reading for the row and its event, taken after the row was read (or locked): the
+    // write below applies only if nobody wrote since that read, so the trail's times never go
+    // backwards, and a delete (stamped under its lock) always comes after.
+    let written_at = now();
+    let credential = Credential {
+        id: old.id,
+        team_id: old.team_id,
+        created_at: old.created_at,
+        created_by: old.created_by,
+        version: current + 1,
+        updated_at: written_at,
+        ..credential
+    };
+    let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
+    let ciphertext = match secrets {
+        SecretsUpdate::Keep => old_ciphertext,
+        SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
+        SecretsUpdate::Remove => None,
+    };
+    let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
+    let event = rows::AuditEventRow::from_domain(&AuditEvent {
+        team_id: old.team_id,
+        credential_id: old.id,
+        at: written_at,
+        ..event
+    })?;
+    let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
+    if !written {
+        return Ok(None);
+    }
+    // Read back from the row so the caller sees exactly what is stored (µs timestamps).
+    Ok(Some(row.into_domain()?))
+}
+
+impl Store {
+    /// Inserts a new credential (version 1) and its `created` event in one transaction.
+    pub fn insert_credential(
+        &self,
+        credential: &Credential,
+        ciphertext: Option<&Ciphertext>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        // Encode before taking the (SQLite: database-wide) write lock.
+        let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::credentials::insert(conn, &row)?;
+            repo::events::insert(conn, event)
+        })
+    }
+
+    /// One credential of the team.
+    pub fn find_credential(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        repo::credentials::find_in_team(&mut *self.conn()?, team_id, id)
+    }
+
+    /// A page of the team's credentials in id order.
+    pub fn list_credentials(
+        &self,
+        team_id: TeamId,
+        filter: &CredentialFilter,
+        page: PageRequest,
+    ) -> Result<Page<Credential>, StoreError> {
+        repo::credentials::list_in_team(&mut *self.conn()?, team_id, filter, page)
+    }
+
+    /// Read-decide-write on the latest row: the closure sees the stored row; on `Update` the row
+    /// is written with version + 1 and the event appended, atomically; on `Unchanged` or an
+    /// error nothing is written. `expected_version` (from `If-Match`) yields `VersionMismatch`
+    /// when stale. Returns the row as it is after the call.
+    ///
+    /// The row's identity (`id`, `team_id`, `created_at`, `created_by`) and the event's
+    /// `team_id` and `credential_id` are taken from the stored row, whatever the closure says.
+    ///
+    /// On SQLite this is one `BEGIN IMMEDIATE` transaction. On PostgreSQL, updates of one
+    /// credential from this process queue in the process (see `row_lock`); the row is read, the
+    /// closure decides, and the row and its event are written in one statement that applies
+    /// only if the version read is still stored: two round trips and no transaction. If another
+    /// process wrote in between, the closure runs again inside a transaction that locks the row
+    /// first (`FOR UPDATE`), which always succeeds; so the closure runs at most twice, and
+    /// nothing it decided on a stale row is ever written. When the closure keeps the secrets,
+    /// the stored ciphertext is left as it is in the database (a key rotation may have resealed
+    /// it meanwhile), and the returned ciphertext is the one that was read.
+    pub fn update_credential<E>(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+        expected_version: Option<i64>,
+        mut decide: impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
+    ) -> Result<StoredCredential, UpdateError<E>> {
+        let team = team_id.to_string();
+        let credential = id.to_string();
+        match self.backend {
+            Backend::Sqlite => backend::write_transaction(&mut *self.conn()?, |conn| {
+                let stored = backend::lock_credential(conn, &team, &credential)?;
+                // The write lock is held: nobody else can have changed the row.
+                decide_and_write(conn, stored, expected_version, &mut decide)?
+                    .ok_or(StoreError::NotFound.into())
+            }),
+            Backend::Postgres => {
+                let _queued = self.row_locks.lock(id.as_uuid());
+                let mut conn = self.conn()?;
+                let stored = backend::read_credential(&mut conn, &team, &credential)?;
+                if let Some(stored) =
+                    decide_and_write(&mut conn, stored, expected_version, &mut decide)?
+                {
+                    return Ok(stored);
+                }
+                log::debug!("credential {id} changed under an update; retrying under a row lock");
+                backend::write_transaction(&mut conn, |conn| {
+                    let stored = backend::lock_credential(conn, &team, &credential)?;
+                    // The row is locked: it cannot have changed; a broken invariant if it did.
+                    decide_and_write(conn, stored, expected_version, &mut decide)?
+                        .ok_or(StoreError::NotFound.into())
+                })
+            }
+        }
+    }
+
+    /// Deletes the credential and its ciphertext and appends `event`; the audit trail stays.
+    /// `NotFound` when the team has no such credential.
+    ///
+    /// The event's `at` is stamped here, once the row is deleted (PostgreSQL: while its row lock
+    /// is held; SQLite: under the write lock), so it is the last event of the trail, in order and
+    /// in time: an update that lost the race finds no row and records nothing.
+    pub fn delete_credential(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            if repo::credentials::delete_in_team(conn, team_id, id)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            repo::events::insert(
+                conn,
+                &AuditEvent {
+                    team_id,
+                    credential_id: id,
+                    at: now(),
+                    ..event.clone()
+                },
+            )
+        })
+    }
+
+    /// Appends the `tested` event of a connection test and, with a `record`, writes the test's
+    /// outcome (`health` and `status`) in the same transaction, without a new version: the
+    /// outcome is server-owned state, so `version`, `updated_at`, `modified_by` and the `ETag`
+    /// stay, and an owner's `If-Match` keeps working while members test.
+    ///
+    /// The outcome is written only if the credential is still at `record.version` (otherwise it
+    /// describes an older state); the event is appended either way and names
+    /// `record.recorded_fields` only when the outcome was written. Returns whether it was.
+    /// `NotFound` (and nothing written) when the team has no such credential.
+    pub fn record_test(
+        &self,
+        team_id: TeamId,
+        id: CredentialId,
+        record: Option<&TestRecord>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            let recorded = match record {
+                Some(record) => {
+                    repo::test_outcomes::record_in_team(
+                        conn,
+                        team_id,
+                        id,
+                        record.version,
+                        record.status,
+                        &record.health,
+                    )? == 1
+                }
+                None => false,
+            };
+            if !recorded && !repo::test_outcomes::exists_in_team(conn, team_id, id)? {
+                return Err(StoreError::NotFound);
+            }
+            let mut event = AuditEvent {
+                team_id,
+                credential_id: id,
+                ..event.clone()
+            };
+            if let (true, Some(record)) = (recorded, record) {
+                event
+                    .changed_fields
+                    .extend(record.recorded_fields.iter().cloned());
+            }
+            repo::events::insert(conn, &event)?;
+            Ok(recorded)
+        })
+    }
+
+    /// A page of a credential's audit events in the order they were written (the credential may
+    /// be deleted); `page.after` is the id of the previous page's last event. `NotFound` when
+    /// the team never held the credential, with or without a cursor.
+    pub fn list_events(
+        &self,
+        team_id: TeamId,
+        credential_id: CredentialId,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        repo::events::list_in_team(&mut *self.conn()?, team_id, credential_id, page)
+    }
+
+    // Idempotency.
+}
