@@ -8,7 +8,7 @@
 //!   by name in the handlers' attributes;
 //! - [`document_middleware`]: what the middleware answers on every operation (request ids,
 //!   floods), added in one walk over the finished document;
-//! - [`SecurityAddon`]: the security schemes.
+//! - `SecurityAddon`: the security schemes.
 
 pub mod responses;
 
