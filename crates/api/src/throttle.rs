@@ -51,11 +51,9 @@ use credvault_domain::ids::PrincipalId;
 use futures_core::Stream;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 
 use crate::auth::{Authentication, authenticate, bearer_token, check_single_authorization};
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::ApiError;
 use crate::probe::policy::IpNet;
 use crate::state::{AppState, Settings};
 
@@ -325,8 +323,8 @@ pub fn client_address(
 /// The header proxies append the address they received a request from to.
 const X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
 
-/// Paths that the rate limit does not apply to.
-fn is_exempt(path: &str) -> bool {
+/// Paths that the rate limit does not apply to (the OpenAPI document lists no `429` on them).
+pub(crate) fn is_exempt(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
@@ -468,79 +466,6 @@ fn body_timeout_error() -> PayloadError {
         io::ErrorKind::TimedOut,
         "the request body did not arrive in time",
     ))
-}
-
-/// Documents the overload `503` on every operation, and the `429` and (with a body) the `408`
-/// on every operation the rate limit applies to.
-pub fn document_responses(document: &mut utoipa::openapi::OpenApi) {
-    let problem = || {
-        ContentBuilder::new()
-            .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-            .build()
-    };
-    let retry_after = |description: &str| {
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1)),
-            )
-            .description(Some(description))
-            .build()
-    };
-    let too_many = ResponseBuilder::new()
-        .description(
-            "Too many requests from this principal (or, without a token, this address), \
-             per second or in flight at once",
-        )
-        .content(PROBLEM_JSON, problem())
-        .header(
-            "Retry-After",
-            retry_after("Seconds until a request is allowed again"),
-        )
-        .build();
-    for (path, path_item) in document.paths.paths.iter_mut() {
-        let exempt = is_exempt(path);
-        let operations = [
-            &mut path_item.get,
-            &mut path_item.put,
-            &mut path_item.post,
-            &mut path_item.delete,
-            &mut path_item.options,
-            &mut path_item.head,
-            &mut path_item.patch,
-            &mut path_item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let has_body = operation.request_body.is_some();
-            let responses = &mut operation.responses.responses;
-            responses.entry("503".to_owned()).or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description("The server is overloaded or the database is unavailable")
-                        .content(PROBLEM_JSON, problem())
-                        .build(),
-                )
-            });
-            if exempt {
-                continue;
-            }
-            responses.insert("429".to_owned(), RefOr::T(too_many.clone()));
-            if has_body {
-                responses.insert(
-                    "408".to_owned(),
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description(
-                                "The body did not arrive in time; the connection is closed",
-                            )
-                            .content(PROBLEM_JSON, problem())
-                            .build(),
-                    ),
-                );
-            }
-        }
-    }
 }
 
 #[cfg(test)]

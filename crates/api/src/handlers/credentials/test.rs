@@ -35,6 +35,10 @@ use crate::dto::credential::{CreateCredentialRequest, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{actor, open};
+use crate::openapi::responses::{
+    BodyTooLarge, CredentialNotFound, MalformedRequest, NotJson, ServerErrors, TeamNotFound,
+    Unauthenticated,
+};
 use crate::probe::policy::ProbePolicy;
 use crate::probe::{self, Target, TestOutcome};
 use crate::request_id::CurrentRequestId;
@@ -79,15 +83,12 @@ use crate::tenancy::{blocking, credential_id, team_and_role_for, team_for};
     ),
     responses(
         (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated,
         (status = 403, description = "A member sent a body that would use a stored secret at another place or as another user; that needs the `owner` role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        CredentialNotFound, BodyTooLarge,
         (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The credential cannot be tested (its provider, or a missing field listed in `errors`), or the PATCH body is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -188,15 +189,11 @@ pub(crate) async fn test_credential(
     request_body(content = CreateCredentialRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated,
         (status = 403, description = "Not used: members and owners may both test", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        TeamNotFound, BodyTooLarge, NotJson,
         (status = 422, description = "Invalid fields, or values that cannot be tested (provider, missing secret), listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
