@@ -4,7 +4,7 @@
 //! - `tidy`: architecture and hygiene rules that are cheap to check mechanically.
 //! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
 //! - `bench [--quick] …`: criterion micro-benchmarks, then an HTTP load run of the release server
-//!   on SQLite and PostgreSQL beside its ceilings (see `bench.rs`). Not part of `ci`.
+//!   on SQLite and PostgreSQL beside its ceilings (see `bench/mod.rs`). Not part of `ci`.
 //! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
 //! - `schemathesis [--backend sqlite|postgres|both] [--max-examples N] [--seed S]`: Schemathesis
 //!   against a live server, on SQLite and on PostgreSQL unless `--backend` picks one.
@@ -12,8 +12,6 @@
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
 mod bench;
-mod bench_load;
-mod bench_report;
 mod ci;
 mod fuzz;
 mod schemathesis;
