@@ -224,8 +224,9 @@ fn skip_char_or_lifetime(chars: &[char], at: usize) -> usize {
 /// The tokens a non-test build compiles, and the names of the modules declared test-only with
 /// `#[cfg(test)] mod NAME;` (their files are test code too).
 ///
-/// An item counts as test-only when one of its outer attributes is a `cfg` that names `test`
-/// and no `not`; a file whose inner attributes say so (`#![cfg(test)]`) is test code as a whole.
+/// An item counts as test-only when one of its outer attributes is a `cfg` that names `test` or
+/// the feature `testing`, and no `not`; a file whose inner attributes say so (`#![cfg(test)]`)
+/// is test code as a whole.
 pub(crate) fn non_test(tokens: &[Token]) -> (Vec<Token>, Vec<String>) {
     let mut kept = Vec::new();
     let mut test_modules = Vec::new();
@@ -262,9 +263,13 @@ pub(crate) fn non_test(tokens: &[Token]) -> (Vec<Token>, Vec<String>) {
     (kept, test_modules)
 }
 
+/// `cfg(test)`, `cfg(any(test, …))` or `cfg(feature = "testing")` (the fixtures that test suites
+/// of other crates enable as a dev-dependency feature), without a `not`.
 fn is_test_cfg(attribute: &[Token]) -> bool {
     attribute.first().is_some_and(|token| token.is_ident("cfg"))
-        && attribute.iter().any(|token| token.is_ident("test"))
+        && attribute
+            .iter()
+            .any(|token| token.is_ident("test") || token.kind == Kind::Str("testing".to_owned()))
         && !attribute.iter().any(|token| token.is_ident("not"))
 }
 
@@ -361,6 +366,8 @@ mod tests {
             mod tests { fn t() { "inline test"; } }
             #[cfg(any(test, feature = "testing"))]
             pub mod testing;
+            #[cfg(feature = "testing")]
+            pub mod fixtures;
             #[cfg(not(test))]
             fn release_only() { "release"; }
             #[cfg(test)]
@@ -379,7 +386,7 @@ mod tests {
             kept_strings,
             [&Kind::Str("kept".into()), &Kind::Str("release".into())]
         );
-        assert_eq!(modules, ["testing"]);
+        assert_eq!(modules, ["testing", "fixtures"]);
         assert!(kept.iter().any(|token| token.is_ident("After")));
         assert!(!kept.iter().any(|token| token.is_ident("Fixture")));
     }

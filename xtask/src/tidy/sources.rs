@@ -18,7 +18,7 @@ pub(crate) struct Source {
 
 /// The files under each of `src_dirs`, minus test code: files named `tests.rs`, files under a
 /// `tests/` folder, and the files of modules declared `#[cfg(test)] mod NAME;` (or
-/// `#[cfg(any(test, …))]`, such as a `testing` fixture module).
+/// `#[cfg(any(test, …))]` or `#[cfg(feature = "testing")]`, the fixture modules).
 pub(crate) fn non_test_sources(root: &Path, src_dirs: &[PathBuf]) -> Result<Vec<Source>> {
     let mut parsed = Vec::new();
     let mut test_paths: BTreeSet<PathBuf> = BTreeSet::new();
