@@ -51,6 +51,7 @@ use crate::cargo;
 /// For the crates in [`TRANSITIVE`] the rule holds through other crates too (they must stay
 /// light for other teams and for every caller); `persistence`, `usecases` and `api` may reach
 /// diesel or actix only through the crate that owns it, so their rule is about direct edges.
+/// `api` may depend on `usecases` (its handlers call the use cases); the inner crates may not.
 const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "credvault-domain",

@@ -28,10 +28,12 @@ pub(crate) struct Token {
 }
 
 impl Token {
+    /// Whether this is the identifier (or keyword) `name`.
     pub(crate) fn is_ident(&self, name: &str) -> bool {
         matches!(&self.kind, Kind::Ident(ident) if ident == name)
     }
 
+    /// Whether this is the punctuation character `ch`.
     pub(crate) fn is_punct(&self, ch: char) -> bool {
         self.kind == Kind::Punct(ch)
     }

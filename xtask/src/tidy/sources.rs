@@ -13,6 +13,7 @@ use crate::tidy::rust_files;
 pub(crate) struct Source {
     /// The path relative to the workspace root, with `/` separators.
     pub(crate) path: String,
+    /// Its tokens, test items left out.
     pub(crate) tokens: Vec<Token>,
 }
 
