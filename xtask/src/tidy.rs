@@ -1,7 +1,8 @@
 //! `cargo xtask tidy`: rules that keep the architecture honest, checked mechanically.
 //!
 //! - Dependency direction: `domain` names no web, database or cipher crate; `api` never depends
-//!   on diesel; inner crates never depend on outer ones.
+//!   on diesel; `probe` (connection tests) knows neither HTTP nor storage; inner crates never
+//!   depend on outer ones.
 //! - Every `.rs` file starts with a `//!` module doc.
 //! - `migrations/sqlite` and `migrations/postgres` hold the same migration names.
 //! - Library crates do not print (`println!`, `eprintln!`, `dbg!`): they log or return values.
@@ -44,6 +45,17 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "credvault-probe",
+        &[
+            "actix-web",
+            "utoipa",
+            "diesel",
+            "credvault-persistence",
+            "credvault-api",
+            "credvault",
+        ],
+    ),
+    (
         "credvault-persistence",
         &["actix-web", "utoipa", "credvault-api", "credvault"],
     ),
@@ -54,6 +66,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 const LIBRARIES: &[&str] = &[
     "crates/domain",
     "crates/crypto",
+    "crates/probe",
     "crates/persistence",
     "crates/api",
 ];
