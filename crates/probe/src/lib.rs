@@ -191,7 +191,8 @@ pub const TESTABLE_PROVIDERS: [Provider; 3] = [
     Provider::InternalPostgresql,
 ];
 
-/// What to test for a credential, or the field errors that make it untestable (a `422`).
+/// What to test for a credential, or the field errors that make it untestable (the HTTP API
+/// answers them with a `422`).
 pub fn target_for(
     credential: &Credential,
     secrets: &SecretMap,
