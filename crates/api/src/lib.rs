@@ -11,7 +11,6 @@ pub mod handlers;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
-pub mod probe;
 pub mod request_id;
 pub mod state;
 pub mod tenancy;

@@ -23,7 +23,9 @@
 //! 6. **Body deadline**: the body must arrive within [`Settings::body_timeout`] of the request
 //!    head, whoever reads it; otherwise the answer is `408` and the connection is closed.
 //!
-//! `POST /api/v1/auth/token` is also limited per `client_id` ([`Throttle::check_token_client`]).
+//! `POST /api/v1/auth/token` is also limited per `client_id` ([`Throttle::check_token_client`]),
+//! and connection tests per principal ([`Throttle::check_probe_principal`]) before the probe
+//! executor's own bounds (a [`Refused`] test is a `503` or a `429`).
 //!
 //! The counters live in this process: with several server instances each one enforces the limit
 //! on its own share of the traffic.
@@ -48,13 +50,14 @@ use actix_web::rt::time::{Instant, Sleep, sleep_until};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse, web};
 use credvault_domain::ids::PrincipalId;
+use credvault_probe::IpNet;
+use credvault_probe::executor::Refused;
 use futures_core::Stream;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::auth::{Authentication, authenticate, bearer_token, check_single_authorization};
 use crate::error::ApiError;
-use crate::probe::policy::IpNet;
 use crate::state::{AppState, Settings};
 
 /// How often (in checks) a limiter forgets the clients that are back to a full burst, so that
@@ -113,6 +116,8 @@ pub struct Throttle {
     peers: Option<Limiter<IpAddr>>,
     /// Keyed by a keyed hash of the `client_id`, so that long made-up ids take no memory.
     token_clients: Option<Limiter<u64>>,
+    /// Connection tests, per principal (on top of its requests).
+    probe_principals: Option<Limiter<PrincipalId>>,
     client_id_hasher: RandomState,
     max_in_flight: usize,
     in_flight: AtomicUsize,
@@ -127,6 +132,7 @@ impl Throttle {
             principals: settings.rate_limit.map(Limiter::new),
             peers: settings.rate_limit.map(Limiter::new),
             token_clients: settings.token_rate_limit.map(Limiter::new),
+            probe_principals: settings.probe_rate_limit.map(Limiter::new),
             client_id_hasher: RandomState::new(),
             max_in_flight: settings.max_in_flight,
             in_flight: AtomicUsize::new(0),
@@ -156,6 +162,15 @@ impl Throttle {
     pub fn check_token_client(&self, client_id: &str) -> Result<(), ApiError> {
         match &self.token_clients {
             Some(limiter) => limiter.check(&self.client_id_hasher.hash_one(client_id)),
+            None => Ok(()),
+        }
+    }
+
+    /// Charges one connection test to the principal that starts it
+    /// ([`Settings::probe_rate_limit`]), before the test asks the probe executor for a slot.
+    pub fn check_probe_principal(&self, principal: PrincipalId) -> Result<(), ApiError> {
+        match &self.probe_principals {
+            Some(limiter) => limiter.check(&principal),
             None => Ok(()),
         }
     }
@@ -263,6 +278,19 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 fn retry_after_seconds(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     seconds.max(1)
+}
+
+/// A connection test the probe executor did not start: the server's tests all running is a
+/// `503`, like the in-flight bound; the team's, a `429` to retry after the test timeout.
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::ServerBusy => ApiError::Overloaded,
+            Refused::TeamBusy { retry_after } => ApiError::TooManyRequests {
+                retry_after_seconds: retry_after_seconds(retry_after),
+            },
+        }
+    }
 }
 
 /// The key of a client address: its IPv4 address, or the /64 network of an IPv6 address (one

@@ -117,20 +117,10 @@ const TRANSITIVE: &[&str] = &["credvault-domain", "credvault-crypto", "credvault
 /// Sources the source checks ([`fields`], [`secrets`]) skip while their code is moving house:
 /// (file or folder, why). An entry that no longer exists is reported, so it is removed when the
 /// move lands.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "crates/api/src/probe",
-        "connection testing, moving to crates/probe (credvault-probe), field names from the schema",
-    ),
-    (
-        "crates/persistence/src/probe",
-        "the PostgreSQL connection test, moving to crates/probe as well",
-    ),
-    (
-        "crates/domain/src/patch/doc_support.rs",
-        "documentation fixtures, becoming the test-only `testing` module",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[(
+    "crates/domain/src/patch/doc_support.rs",
+    "documentation fixtures, becoming the test-only `testing` module",
+)];
 
 /// Library crates, by package name: their `src/` must not print.
 const LIBRARIES: &[&str] = &[

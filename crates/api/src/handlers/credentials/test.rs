@@ -27,6 +27,7 @@ use credvault_domain::patch::{
 };
 use credvault_domain::principal::Principal;
 use credvault_persistence::{StoredCredential, TestRecord};
+use credvault_probe::{self as probe, Target, TestOutcome};
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -39,8 +40,6 @@ use crate::openapi::responses::{
     BodyTooLarge, CredentialNotFound, MalformedRequest, NotJson, ServerErrors, TeamNotFound,
     Unauthenticated,
 };
-use crate::probe::policy::ProbePolicy;
-use crate::probe::{self, Target, TestOutcome};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{blocking, credential_id, team_and_role_for, team_for};
@@ -250,11 +249,12 @@ async fn run(
     principal: &Principal,
     target: Target,
 ) -> Result<TestOutcome, ApiError> {
-    let policy = ProbePolicy::from_settings(&state.settings);
-    state
+    state.throttle.check_probe_principal(principal.id)?;
+    let outcome = state
         .probes
-        .run(team_id, principal.id, target, policy)
-        .await
+        .run(team_id, target, state.probe_policy())
+        .await?;
+    Ok(outcome)
 }
 
 /// Appends the `tested` event and, with a `record`, writes the outcome on the stored credential
