@@ -93,9 +93,10 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 /// serde_json's recursion-limit syntax error.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if nesting_depth(bytes) > MAX_DEPTH {
-        let mut errors = ValidationErrors::new();
-        errors.push("body", format!("nests deeper than {MAX_DEPTH} levels"));
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::Validation(ValidationErrors::single(
+            "body",
+            format!("nests deeper than {MAX_DEPTH} levels"),
+        )));
     }
     serde_json::from_slice(bytes).map_err(|error| {
         // The position only: serde_json's messages can quote parts of the input.

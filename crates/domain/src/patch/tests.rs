@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, HealthStatus};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
-use crate::patch::doc_support::stored_postgres_credential;
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{
     CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
 };
 use crate::secret::{MASK, SecretMap};
+use crate::testing::{created_credential as create, stored_postgres_credential};
 
 fn patch(body: Value) -> CredentialPatch {
     CredentialPatch::from_json(body).expect("patch parses")
@@ -39,19 +39,6 @@ fn errors_of(credential: &Credential, secrets: &SecretMap, body: Value) -> Vec<(
 
 fn fields(errors: &[(String, String)]) -> Vec<&str> {
     errors.iter().map(|(field, _)| field.as_str()).collect()
-}
-
-fn create(body: Value) -> (Credential, SecretMap) {
-    let input = NewCredential::from_json(body).expect("create body parses");
-    let created = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .expect("create validates");
-    (created.credential, created.secrets)
 }
 
 fn keystatic() -> (Credential, SecretMap) {
