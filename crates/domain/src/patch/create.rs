@@ -53,8 +53,12 @@ impl NewCredential {
                     errors.push(key, message);
                 }
             }
-            if map.contains_key("clear_secrets") {
-                errors.push("clear_secrets", "is only accepted by PATCH");
+            // Keys a PATCH accepts but a create does not (`clear_secrets`); every other unknown
+            // key is reported by the PATCH parser below.
+            for key in CredentialPatch::FIELDS {
+                if !Self::FIELDS.contains(&key) && map.contains_key(key) {
+                    errors.push(key, "is only accepted by PATCH");
+                }
             }
         }
         let fields = match CredentialPatch::from_json(body) {

@@ -754,6 +754,22 @@ fn create_requires_provider_kind_and_name() {
 }
 
 #[test]
+fn a_create_accepts_the_fields_of_a_patch_but_clear_secrets() {
+    let mut create_fields: BTreeSet<&str> = NewCredential::FIELDS.into_iter().collect();
+    create_fields.insert("clear_secrets");
+    let patch_fields: BTreeSet<&str> = CredentialPatch::FIELDS.into_iter().collect();
+    assert_eq!(create_fields, patch_fields);
+
+    let errors = NewCredential::from_json(json!({
+        "provider": "sftp", "kind": "user_password", "name": "x", "clear_secrets": []
+    }))
+    .unwrap_err();
+    assert_eq!(errors.errors().len(), 1);
+    assert_eq!(errors.errors()[0].field, "clear_secrets");
+    assert_eq!(errors.errors()[0].message, "is only accepted by PATCH");
+}
+
+#[test]
 fn create_reports_missing_required_non_secret_fields() {
     let input = NewCredential::from_json(json!({
         "provider": "sftp", "kind": "user_password", "name": "x", "extra_data": {"password": "p"}
