@@ -168,3 +168,6 @@ pub fn new_credential(
         secret_effects: outcome.secret_effects,
     })
 }
+
+#[cfg(test)]
+mod tests;
