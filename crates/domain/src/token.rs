@@ -41,13 +41,7 @@ impl NewUserTokenInput {
         let expires_in = match body.remove("expires_in") {
             None | Some(Value::Null) => None,
             Some(Value::Number(seconds)) => match seconds.as_i64() {
-                Some(seconds)
-                    if LifetimeRule {
-                        expires_in: seconds,
-                    }
-                    .validate()
-                    .is_ok() =>
-                {
+                Some(seconds) if LifetimeRule::allows(seconds) => {
                     Some(now + TimeDelta::seconds(seconds))
                 }
                 _ => {
@@ -106,6 +100,17 @@ pub struct LifetimeRule {
     /// Seconds from now: at least one, at most [`MAX_LIFETIME_SECONDS`].
     #[validate(range(min = 1, max = MAX_LIFETIME_SECONDS))]
     pub expires_in: i64,
+}
+
+impl LifetimeRule {
+    /// Whether `seconds` is an accepted `expires_in`.
+    pub fn allows(seconds: i64) -> bool {
+        Self {
+            expires_in: seconds,
+        }
+        .validate()
+        .is_ok()
+    }
 }
 
 #[cfg(test)]

@@ -147,7 +147,10 @@ pub fn check_single_line(text: &str) -> Result<(), String> {
 /// assert_eq!(check_name("  Warehouse ").as_deref(), Ok("Warehouse"));
 /// assert_eq!(check_name(" ").unwrap_err(), "must not be empty");
 /// assert_eq!(check_name(&"é".repeat(201)).unwrap_err(), "must be at most 200 characters");
-/// assert!(check_name("etl\u{0}").is_err());
+/// assert_eq!(check_name("etl\u{0}").unwrap_err(), "must not contain control characters");
+/// // The first failing rule is the message.
+/// let long_with_nul = format!("{}\u{0}", "x".repeat(200));
+/// assert_eq!(check_name(&long_with_nul).unwrap_err(), "must be at most 200 characters");
 /// ```
 pub fn check_name(name: &str) -> Result<String, String> {
     let trimmed = name.trim();
