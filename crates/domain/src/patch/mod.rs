@@ -185,15 +185,16 @@ impl CredentialPatch {
     /// assert_eq!(errors.errors().len(), 2);
     /// ```
     pub fn from_json(body: Value) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
         let Value::Object(mut body) = body else {
-            errors.push("body", "must be a JSON object");
-            return Err(errors);
+            return Err(ValidationErrors::single("body", "must be a JSON object"));
         };
         if 1 + body.values().map(json_depth).max().unwrap_or(0) > MAX_DEPTH {
-            errors.push("body", format!("nests deeper than {MAX_DEPTH} levels"));
-            return Err(errors);
+            return Err(ValidationErrors::single(
+                "body",
+                format!("nests deeper than {MAX_DEPTH} levels"),
+            ));
         }
+        let mut errors = ValidationErrors::new();
         for key in body.keys() {
             if !Self::FIELDS.contains(&key.as_str()) {
                 errors.push(
