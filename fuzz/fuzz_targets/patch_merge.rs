@@ -7,7 +7,7 @@
 
 #![no_main]
 
-use credvault_domain::patch::doc_support::stored_postgres_credential;
+use credvault_domain::testing::stored_postgres_credential;
 use credvault_domain::patch::{CredentialPatch, apply_patch};
 use credvault_domain::schema::looks_secret;
 use credvault_domain::schema::names::is_deceptive;

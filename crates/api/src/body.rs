@@ -61,30 +61,40 @@ pub fn check_content_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// `application/json` or `application/merge-patch+json`, with at most a UTF-8 charset.
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let value = req
-        .headers()
+    if has_media_type(req.headers(), &JSON_MEDIA_TYPES) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+/// Whether the request's `Content-Type` is one of `media_types` (compared without regard to
+/// case) with no parameter other than a UTF-8 `charset`. A missing or non-ASCII header is not.
+///
+/// Shared by the JSON bodies here and the form body of the token endpoint, which answer a
+/// mismatch differently (`415` problem, RFC 6749 `invalid_request`).
+pub fn has_media_type(headers: &HeaderMap, media_types: &[&str]) -> bool {
+    let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .ok_or(ApiError::UnsupportedMediaType)?;
+    else {
+        return false;
+    };
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim();
-    if !JSON_MEDIA_TYPES
+    if !media_types
         .iter()
         .any(|media_type| essence.eq_ignore_ascii_case(media_type))
     {
-        return Err(ApiError::UnsupportedMediaType);
+        return false;
     }
-    for parameter in parts {
+    parts.all(|parameter| {
         let (name, parameter_value) = parameter.split_once('=').unwrap_or((parameter, ""));
         let parameter_value = parameter_value.trim().trim_matches('"');
-        let utf8_charset = name.trim().eq_ignore_ascii_case("charset")
+        name.trim().eq_ignore_ascii_case("charset")
             && (parameter_value.eq_ignore_ascii_case("utf-8")
-                || parameter_value.eq_ignore_ascii_case("utf8"));
-        if !utf8_charset {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-    }
-    Ok(())
+                || parameter_value.eq_ignore_ascii_case("utf8"))
+    })
 }
 
 /// Parses a body as JSON: `422` when it nests deeper than [`MAX_DEPTH`], `400` when it is not JSON.
@@ -93,9 +103,10 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 /// serde_json's recursion-limit syntax error.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if nesting_depth(bytes) > MAX_DEPTH {
-        let mut errors = ValidationErrors::new();
-        errors.push("body", format!("nests deeper than {MAX_DEPTH} levels"));
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::Validation(ValidationErrors::single(
+            "body",
+            format!("nests deeper than {MAX_DEPTH} levels"),
+        )));
     }
     serde_json::from_slice(bytes).map_err(|error| {
         // The position only: serde_json's messages can quote parts of the input.
@@ -146,6 +157,46 @@ mod tests {
             3
         );
         assert_eq!(nesting_depth(b"42"), 0);
+    }
+
+    #[test]
+    fn a_media_type_matches_without_case_and_with_a_utf8_charset_only() {
+        let headers = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            headers
+        };
+        let json = &JSON_MEDIA_TYPES[..];
+        assert!(has_media_type(&headers("application/json"), json));
+        assert!(has_media_type(
+            &headers("Application/Merge-Patch+JSON"),
+            json
+        ));
+        assert!(has_media_type(
+            &headers("application/json; charset=\"UTF-8\""),
+            json
+        ));
+        assert!(has_media_type(
+            &headers("application/json;charset=utf8"),
+            json
+        ));
+        assert!(!has_media_type(
+            &headers("application/json; charset=latin1"),
+            json
+        ));
+        assert!(!has_media_type(
+            &headers("application/json; boundary=x"),
+            json
+        ));
+        assert!(!has_media_type(&headers("application/json;"), json));
+        assert!(!has_media_type(&headers("text/plain"), json));
+        assert!(!has_media_type(&HeaderMap::new(), json));
+        let form = ["application/x-www-form-urlencoded"];
+        assert!(has_media_type(
+            &headers("application/x-www-form-urlencoded"),
+            &form
+        ));
+        assert!(!has_media_type(&headers("application/json"), &form));
     }
 
     #[test]

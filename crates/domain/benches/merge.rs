@@ -2,8 +2,8 @@
 
 use std::hint::black_box;
 
-use credvault_domain::patch::doc_support::stored_postgres_credential;
 use credvault_domain::patch::{CredentialPatch, apply_patch};
+use credvault_domain::testing::stored_postgres_credential;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 

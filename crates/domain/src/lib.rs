@@ -11,4 +11,7 @@ pub mod schema;
 pub mod secret;
 pub mod service_account;
 pub mod team;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod token;
 pub mod validate;

@@ -1,14 +1,16 @@
-//! Service accounts and their client credentials (OAuth 2.0 client credentials grant).
+//! Service accounts and their client credentials (OAuth 2.0 client credentials grant), and
+//! ([`input`]) their create and PATCH bodies.
+//!
+//! Names and descriptions follow the rules of [`validate`](crate::validate): a name is 1 to
+//! [`MAX_NAME_CHARS`](crate::validate::MAX_NAME_CHARS) characters once trimmed, a description at
+//! most [`MAX_DESCRIPTION_CHARS`](crate::validate::MAX_DESCRIPTION_CHARS).
+
+pub mod input;
 
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ClientCredentialId, PrincipalId, ServiceAccountId, TeamId};
 use crate::principal::Role;
-
-/// The longest service account or client credential name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// The longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// A non-human principal of a team, acting with its own role.
 #[derive(Clone, Debug, PartialEq, Eq)]

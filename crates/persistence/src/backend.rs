@@ -325,8 +325,8 @@ mod tests {
     use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
     use credvault_domain::credential::Credential;
     use credvault_domain::ids::{CredentialId, EventId, RequestId};
-    use credvault_domain::patch::doc_support::stored_postgres_credential;
     use credvault_domain::principal::{PrincipalKind, Role};
+    use credvault_domain::testing::stored_postgres_credential;
     use diesel::connection::{Instrumentation, InstrumentationEvent};
 
     use super::*;

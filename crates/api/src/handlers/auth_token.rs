@@ -22,7 +22,7 @@ use credvault_domain::secret::SecretValue;
 use credvault_persistence::StoreError;
 use zeroize::Zeroizing;
 
-use crate::body::MAX_BODY_BYTES;
+use crate::body::{MAX_BODY_BYTES, has_media_type};
 use crate::dto::token::{OAuthErrorCode, OAuthErrorResponse, TokenRequest, TokenResponse};
 use crate::error::ApiError;
 use crate::form::{decode_component, parse_pairs};
@@ -281,29 +281,13 @@ impl TokenParams {
 
 /// `application/x-www-form-urlencoded`, with at most a UTF-8 charset.
 fn check_form_content_type(req: &HttpRequest) -> Result<(), TokenError> {
-    let not_a_form =
-        || TokenError::invalid_request("the body must be application/x-www-form-urlencoded");
-    let value = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(not_a_form)?;
-    let mut parts = value.split(';');
-    let essence = parts.next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(not_a_form());
+    if has_media_type(req.headers(), &["application/x-www-form-urlencoded"]) {
+        Ok(())
+    } else {
+        Err(TokenError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ))
     }
-    for parameter in parts {
-        let (name, parameter_value) = parameter.split_once('=').unwrap_or((parameter, ""));
-        let parameter_value = parameter_value.trim().trim_matches('"');
-        let utf8_charset = name.trim().eq_ignore_ascii_case("charset")
-            && (parameter_value.eq_ignore_ascii_case("utf-8")
-                || parameter_value.eq_ignore_ascii_case("utf8"));
-        if !utf8_charset {
-            return Err(not_a_form());
-        }
-    }
-    Ok(())
 }
 
 /// The client id and secret a request authenticates with.

@@ -124,3 +124,79 @@ fn every_schema_reference_resolves() {
         assert!(schemas.contains_key(name), "dangling reference to {name}");
     }
 }
+
+/// The request DTOs are documentation only: handlers parse bodies with the domain's parsers,
+/// which refuse every key outside their `FIELDS`. So each JSON request body the document
+/// describes must list exactly the fields its parser accepts, or the two have drifted.
+#[test]
+fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
+    use credvault_domain::patch::{CredentialPatch, NewCredential};
+    use credvault_domain::service_account::input::{
+        NamePatch, NewClientCredential, NewServiceAccount,
+    };
+    use credvault_domain::token::NewUserTokenInput;
+
+    let parsers: [(&str, &[&str]); 7] = [
+        ("CreateCredential", &NewCredential::FIELDS),
+        ("PatchCredential", &CredentialPatch::FIELDS),
+        ("CreateServiceAccount", &NewServiceAccount::FIELDS),
+        ("PatchServiceAccount", &NamePatch::FIELDS),
+        (
+            "CreateServiceAccountCredential",
+            &NewClientCredential::FIELDS,
+        ),
+        ("PatchServiceAccountCredential", &NamePatch::FIELDS),
+        ("CreateUserToken", &NewUserTokenInput::FIELDS),
+    ];
+    let document = serde_json::to_value(credvault_api::openapi_document()).unwrap();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut checked = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for (media_type, body) in content {
+                if !media_type.contains("json") {
+                    continue;
+                }
+                // A `$ref`, or a `oneOf` of `null` and a `$ref` (an optional body).
+                let schema = &body["schema"];
+                let reference = schema["$ref"].as_str().or_else(|| {
+                    schema["oneOf"]
+                        .as_array()?
+                        .iter()
+                        .find_map(|choice| choice["$ref"].as_str())
+                });
+                let name = reference
+                    .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+                    .unwrap_or_else(|| panic!("{method} {path} {media_type}: no schema reference"));
+                let (_, fields) = parsers
+                    .iter()
+                    .find(|(schema_name, _)| *schema_name == name)
+                    .unwrap_or_else(|| {
+                        panic!("{method} {path}: no parser is known for the request body {name}")
+                    });
+                let mut documented: Vec<&str> = schemas[name]["properties"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                documented.sort_unstable();
+                let mut parsed = fields.to_vec();
+                parsed.sort_unstable();
+                assert_eq!(
+                    documented, parsed,
+                    "{method} {path}: the schema {name} and its parser disagree"
+                );
+                checked.insert(name);
+            }
+        }
+    }
+    let known: std::collections::BTreeSet<&str> = parsers.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        checked, known,
+        "a parser's schema is not used by any request body"
+    );
+}

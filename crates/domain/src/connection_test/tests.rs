@@ -2,27 +2,13 @@
 
 #![expect(clippy::expect_used, reason = "tests fail loudly")]
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::connection_test::redirecting_fields;
 use crate::credential::Credential;
-use crate::ids::{CredentialId, PrincipalId, TeamId};
-use crate::patch::{CredentialPatch, NewCredential, apply_patch, new_credential};
+use crate::patch::{CredentialPatch, apply_patch};
 use crate::secret::SecretMap;
-
-fn create(body: Value) -> (Credential, SecretMap) {
-    let input = NewCredential::from_json(body).expect("create body parses");
-    let created = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .expect("create validates");
-    (created.credential, created.secrets)
-}
+use crate::testing::created_credential as create;
 
 /// What the rule says about a test body applied to a stored credential.
 fn redirecting(stored: &(Credential, SecretMap), body: Value) -> Vec<String> {

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, HealthStatus};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
-use crate::patch::doc_support::stored_postgres_credential;
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{
     CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
 };
 use crate::secret::{MASK, SecretMap};
+use crate::testing::{created_credential as create, stored_postgres_credential};
 
 fn patch(body: Value) -> CredentialPatch {
     CredentialPatch::from_json(body).expect("patch parses")
@@ -39,19 +39,6 @@ fn errors_of(credential: &Credential, secrets: &SecretMap, body: Value) -> Vec<(
 
 fn fields(errors: &[(String, String)]) -> Vec<&str> {
     errors.iter().map(|(field, _)| field.as_str()).collect()
-}
-
-fn create(body: Value) -> (Credential, SecretMap) {
-    let input = NewCredential::from_json(body).expect("create body parses");
-    let created = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .expect("create validates");
-    (created.credential, created.secrets)
 }
 
 fn keystatic() -> (Credential, SecretMap) {
@@ -703,90 +690,6 @@ fn a_required_field_of_the_wrong_type_is_reported_once() {
     assert_eq!(errors.errors().len(), 1, "{errors:?}");
     assert_eq!(errors.errors()[0].field, "extra_data.username");
     assert_eq!(errors.errors()[0].message, "must be a string");
-}
-
-#[test]
-fn create_defaults_status_from_required_secrets() {
-    let (complete, secrets) = create(json!({
-        "provider": "stripe", "kind": "api_key", "name": "Payments",
-        "extra_data": {"api_key": "sk_live_1"}
-    }));
-    assert_eq!(complete.status, CredentialStatus::CredentialsSaved);
-    assert_eq!(
-        complete.secret_fields,
-        BTreeSet::from(["api_key".to_owned()])
-    );
-    assert_eq!(secrets.get("api_key").unwrap().expose(), "sk_live_1");
-    assert!(complete.extra_data.is_empty());
-    let (pending, _) = create(json!({
-        "provider": "stripe", "kind": "api_key", "name": "Payments", "extra_data": {}
-    }));
-    assert_eq!(pending.status, CredentialStatus::Pending);
-}
-
-#[test]
-fn create_rejects_unknown_provider_and_foreign_kind() {
-    let input =
-        NewCredential::from_json(json!({"provider": "ftp", "kind": "api_key", "name": "x"}))
-            .unwrap();
-    let errors = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .unwrap_err();
-    assert_eq!(errors.errors()[0].field, "provider");
-    let input = NewCredential::from_json(
-        json!({"provider": "postgresql", "kind": "key_file", "name": "x"}),
-    )
-    .unwrap();
-    let errors = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .unwrap_err();
-    assert_eq!(errors.errors()[0].field, "kind");
-    assert!(errors.errors()[0].message.contains("user_password"));
-}
-
-#[test]
-fn create_requires_provider_kind_and_name() {
-    let errors = NewCredential::from_json(json!({"extra_data": {}})).unwrap_err();
-    let mut names: Vec<&str> = errors
-        .errors()
-        .iter()
-        .map(|error| error.field.as_str())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, ["kind", "name", "provider"]);
-}
-
-#[test]
-fn create_reports_missing_required_non_secret_fields() {
-    let input = NewCredential::from_json(json!({
-        "provider": "sftp", "kind": "user_password", "name": "x", "extra_data": {"password": "p"}
-    }))
-    .unwrap();
-    let errors = new_credential(
-        &input,
-        CredentialId::new(),
-        TeamId::new(),
-        PrincipalId::new(),
-        Utc::now(),
-    )
-    .unwrap_err();
-    let mut names: Vec<&str> = errors
-        .errors()
-        .iter()
-        .map(|error| error.field.as_str())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, ["extra_data.host", "extra_data.username"]);
 }
 
 // Properties.

@@ -1,14 +1,14 @@
 //! Fixtures shared by the test modules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use credvault_domain::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
 use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
 use credvault_domain::ids::{CredentialId, EventId, PrincipalId, RequestId};
 use credvault_domain::principal::{PrincipalKind, Role};
-use credvault_domain::schema::{Kind, Provider};
 use credvault_domain::team::Team;
+use credvault_domain::testing::stored_postgres_credential;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{Ciphertext, PageRequest};
 use serde_json::json;
@@ -27,24 +27,17 @@ pub(crate) fn team_with_owner(db: &TestDb, label: &str) -> (Team, PrincipalId) {
     (team, owner)
 }
 
-/// A PostgreSQL credential with every field set, timestamps at full (ns) precision.
+/// A PostgreSQL credential with every field set, timestamps at full (ns) precision: the domain's
+/// stored PostgreSQL fixture, in `team`, named `name`, with a description and nested metadata.
 pub(crate) fn postgres_credential(team: &Team, actor: PrincipalId, name: &str) -> Credential {
     let now = Utc::now();
+    let (template, _) = stored_postgres_credential();
     Credential {
         id: CredentialId::new(),
         team_id: team.id,
-        provider: Provider::Postgresql,
-        kind: Kind::UserPassword,
         name: name.to_owned(),
         description: Some("the main warehouse".to_owned()),
-        account_name: Some("etl@warehouse".to_owned()),
         status: CredentialStatus::CredentialsSaved,
-        extra_data:
-            json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        secret_fields: BTreeSet::from(["password".to_owned()]),
         metadata: json!({"custom_property": 42, "nested": {"list": [1, "two", null]}})
             .as_object()
             .unwrap()
@@ -59,6 +52,7 @@ pub(crate) fn postgres_credential(team: &Team, actor: PrincipalId, name: &str) -
         updated_at: now,
         created_by: actor,
         modified_by: actor,
+        ..template
     }
 }
 

@@ -58,7 +58,7 @@ pub fn create_token(
     expires_in: Option<u32>,
 ) -> Result<()> {
     let role: Role = role.parse().context("invalid role")?;
-    let name = credvault_domain::patch::check_name(name)
+    let name = credvault_domain::validate::check_name(name)
         .map_err(|message| anyhow::anyhow!("invalid name: {message}"))?;
     let store = super::open_store(config)?;
     let team = find_team(&store, team)?;

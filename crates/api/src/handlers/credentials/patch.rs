@@ -255,10 +255,9 @@ fn dry_run(value: Option<&str>) -> Result<bool, ApiError> {
     match value {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(_) => {
-            let mut errors = ValidationErrors::new();
-            errors.push("dry_run", "must be true or false");
-            Err(ApiError::InvalidQuery(errors))
-        }
+        Some(_) => Err(ApiError::InvalidQuery(ValidationErrors::single(
+            "dry_run",
+            "must be true or false",
+        ))),
     }
 }

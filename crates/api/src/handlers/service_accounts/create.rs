@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use credvault_domain::authz::Action;
+use credvault_domain::service_account::input::NewServiceAccount;
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -9,7 +10,6 @@ use crate::dto::service_account::{
     CreateServiceAccountRequest, ExpandQuery, ServiceAccountResponse,
 };
 use crate::error::ApiError;
-use crate::handlers::service_accounts::input::NewServiceAccount;
 use crate::handlers::service_accounts::{Expand, created_response, service_account_location};
 use crate::openapi::responses::{
     BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,

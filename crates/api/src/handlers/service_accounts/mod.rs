@@ -9,7 +9,6 @@ pub mod create;
 pub mod credentials;
 pub mod delete;
 pub mod get;
-pub mod input;
 pub mod list;
 pub mod patch;
 

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use credvault_domain::authz::Action;
+use credvault_domain::service_account::input::NamePatch;
 use credvault_persistence::StoreError;
 
 use crate::auth::Authenticated;
@@ -12,7 +13,6 @@ use crate::dto::service_account::{
     ExpandQuery, PatchServiceAccountRequest, ServiceAccountResponse,
 };
 use crate::error::ApiError;
-use crate::handlers::service_accounts::input::NamePatch;
 use crate::handlers::service_accounts::{Expand, json_response, service_account_id};
 use crate::openapi::responses::{
     BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,

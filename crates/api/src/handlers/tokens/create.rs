@@ -4,6 +4,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use credvault_domain::authz::Action;
+use credvault_domain::token::NewUserTokenInput;
 use credvault_persistence::NewUserToken;
 
 use crate::auth::Authenticated;
@@ -11,7 +12,6 @@ use crate::body;
 use crate::dto::user_token::{CreateUserTokenRequest, CreatedUserTokenResponse};
 use crate::error::ApiError;
 use crate::handlers::service_accounts::created_response;
-use crate::handlers::tokens::input::NewUserTokenInput;
 use crate::handlers::tokens::{USER_TOKEN_PREFIX, token_location};
 use crate::openapi::responses::{
     BodyTooLarge, InvalidFields, MalformedRequest, NotJson, OwnerOnly, ServerErrors, TeamNotFound,

@@ -14,7 +14,6 @@
 pub mod create;
 pub mod delete;
 pub mod get;
-pub mod input;
 pub mod list;
 
 use credvault_domain::ids::{PrincipalId, TeamId};

@@ -4,6 +4,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use credvault_domain::authz::Action;
+use credvault_domain::service_account::input::NewClientCredential;
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -15,7 +16,6 @@ use crate::error::ApiError;
 use crate::handlers::service_accounts::credentials::{
     CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX, client_credential_location,
 };
-use crate::handlers::service_accounts::input::NewClientCredential;
 use crate::handlers::service_accounts::{Expand, created_response, service_account_id};
 use crate::openapi::responses::{
     BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use credvault_domain::authz::Action;
+use credvault_domain::service_account::input::NamePatch;
 use credvault_persistence::StoreError;
 
 use crate::auth::Authenticated;
@@ -13,7 +14,6 @@ use crate::dto::service_account::{
     ExpandQuery, PatchServiceAccountCredentialRequest, ServiceAccountCredentialResponse,
 };
 use crate::error::ApiError;
-use crate::handlers::service_accounts::input::NamePatch;
 use crate::handlers::service_accounts::{
     Expand, client_credential_id, json_response, service_account_id,
 };

@@ -3,10 +3,10 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use chrono::{DateTime, TimeDelta, Utc};
-use credvault_domain::principal::Role;
 use serde_json::{Value, json};
 
-use crate::handlers::tokens::input::{MAX_LIFETIME_SECONDS, NewUserTokenInput};
+use crate::principal::Role;
+use crate::token::{MAX_LIFETIME_SECONDS, NewUserTokenInput};
 
 fn now() -> DateTime<Utc> {
     "2026-12-02T10:00:00Z".parse().unwrap()

@@ -1,11 +1,17 @@
 //! The issue body of a user token, parsed and validated: every unknown key and bad value is
-//! reported at once in one `422`.
+//! reported at once (the API answers one `422`).
+//!
+//! The name rule is the shared one of [`validate`](crate::validate); the lifetime's bounds are
+//! declared for `validator` on [`LifetimeRule`]; the window of `expires_at` depends on the time
+//! of the request, which `validator`'s ranges cannot take, so it is checked by hand.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use credvault_domain::patch::check_name;
-use credvault_domain::principal::Role;
-use credvault_domain::validate::ValidationErrors;
 use serde_json::Value;
+use validator::Validate;
+
+use crate::principal::Role;
+use crate::service_account::input::{object, required_name, role};
+use crate::validate::ValidationErrors;
 
 /// The longest lifetime a user token may be given: ten years, in seconds.
 pub const MAX_LIFETIME_SECONDS: i64 = 315_360_000;
@@ -28,51 +34,16 @@ impl NewUserTokenInput {
     /// Parses and validates an issue body; an expiry is reckoned from `now`.
     pub fn from_json(body: Value, now: DateTime<Utc>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Value::Object(mut body) = body else {
-            errors.push("body", "must be a JSON object");
-            return Err(errors);
-        };
-        for key in body.keys() {
-            if !Self::FIELDS.contains(&key.as_str()) {
-                errors.push(
-                    key.clone(),
-                    format!(
-                        "is not a known field; known fields are: {}",
-                        Self::FIELDS.join(", ")
-                    ),
-                );
-            }
-        }
-        let name = match body.remove("name") {
-            None | Some(Value::Null) => {
-                errors.push("name", "is required");
-                String::new()
-            }
-            Some(Value::String(name)) => check_name(&name).unwrap_or_else(|message| {
-                errors.push("name", message);
-                String::new()
-            }),
-            Some(_) => {
-                errors.push("name", "must be a string");
-                String::new()
-            }
-        };
-        let role = match body.remove("role") {
-            None | Some(Value::Null) => Role::Member,
-            Some(Value::String(role)) => role.parse().unwrap_or_else(|_| {
-                errors.push("role", "must be `owner` or `member`");
-                Role::Member
-            }),
-            Some(_) => {
-                errors.push("role", "must be a string");
-                Role::Member
-            }
-        };
+        let mut body = object(body, &Self::FIELDS, &mut errors)?;
+        let name = required_name(&mut body, &mut errors);
+        let role = role(&mut body, &mut errors);
         let latest = now + TimeDelta::seconds(MAX_LIFETIME_SECONDS);
         let expires_in = match body.remove("expires_in") {
             None | Some(Value::Null) => None,
             Some(Value::Number(seconds)) => match seconds.as_i64() {
-                Some(seconds @ 1..=MAX_LIFETIME_SECONDS) => Some(now + TimeDelta::seconds(seconds)),
+                Some(seconds) if LifetimeRule::allows(seconds) => {
+                    Some(now + TimeDelta::seconds(seconds))
+                }
                 _ => {
                     errors.push(
                         "expires_in",
@@ -120,6 +91,25 @@ impl NewUserTokenInput {
             role,
             expires_at: expires_in.or(expires_at),
         })
+    }
+}
+
+/// The bounds of a lifetime given in seconds (`expires_in`).
+#[derive(Validate)]
+pub struct LifetimeRule {
+    /// Seconds from now: at least one, at most [`MAX_LIFETIME_SECONDS`].
+    #[validate(range(min = 1, max = MAX_LIFETIME_SECONDS))]
+    pub expires_in: i64,
+}
+
+impl LifetimeRule {
+    /// Whether `seconds` is an accepted `expires_in`.
+    pub fn allows(seconds: i64) -> bool {
+        Self {
+            expires_in: seconds,
+        }
+        .validate()
+        .is_ok()
     }
 }
 

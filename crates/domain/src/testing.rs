@@ -1,12 +1,17 @@
-//! Fixtures for the documentation examples (hidden from the docs).
+//! Fixtures for tests, benches and documentation examples: stored credentials built by hand
+//! or through the real create path.
+//!
+//! Compiled for this crate's own tests and, elsewhere, with the `testing` feature (which other
+//! crates enable in their `[dev-dependencies]` only).
 
 use std::collections::BTreeSet;
 
 use chrono::{TimeZone, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::credential::{Credential, CredentialStatus, Health, HealthStatus};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
+use crate::patch::{NewCredential, new_credential};
 use crate::schema::{Kind, Provider};
 use crate::secret::SecretMap;
 
@@ -47,4 +52,35 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
     let mut secrets = SecretMap::new();
     secrets.insert("password".to_owned(), "s3cret".into());
     (credential, secrets)
+}
+
+/// A credential created from a create `body` through the real parse and create path, with its
+/// secrets, in a fresh team. Panics when the body is refused.
+///
+/// ```
+/// use credvault_domain::testing::created_credential;
+/// use serde_json::json;
+///
+/// let (credential, secrets) = created_credential(json!({
+///     "provider": "stripe", "kind": "api_key", "name": "billing",
+///     "extra_data": {"api_key": "sk_test_1"}
+/// }));
+/// assert_eq!(credential.status.as_str(), "credentials_saved");
+/// assert_eq!(secrets.get("api_key").unwrap().expose(), "sk_test_1");
+/// ```
+#[expect(
+    clippy::expect_used,
+    reason = "a fixture that cannot be built fails the test loudly"
+)]
+pub fn created_credential(body: Value) -> (Credential, SecretMap) {
+    let input = NewCredential::from_json(body).expect("create body parses");
+    let created = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .expect("create validates");
+    (created.credential, created.secrets)
 }

@@ -2,12 +2,12 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use credvault_domain::patch::Patch;
-use credvault_domain::principal::Role;
-use credvault_domain::validate::ValidationErrors;
 use serde_json::json;
 
-use crate::handlers::service_accounts::input::{NamePatch, NewClientCredential, NewServiceAccount};
+use crate::patch::Patch;
+use crate::principal::Role;
+use crate::service_account::input::{NamePatch, NewClientCredential, NewServiceAccount};
+use crate::validate::ValidationErrors;
 
 fn fields(errors: &ValidationErrors) -> Vec<&str> {
     errors

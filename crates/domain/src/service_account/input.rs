@@ -1,18 +1,16 @@
 //! The create and PATCH bodies of service accounts and their client credentials, parsed and
 //! validated.
 //!
-//! Built like the domain's `CredentialPatch::from_json`: every unknown key and bad value is
-//! reported at once in one `422`, and an omitted `description` stays apart from `null`. The
-//! domain crate has no input types for service accounts, so they live here.
+//! Built like [`CredentialPatch::from_json`](crate::patch::CredentialPatch::from_json): every
+//! unknown key and bad value is reported at once (the API answers one `422`), and an omitted
+//! `description` stays apart from `null`. The name and description rules are the shared ones of
+//! [`validate`](crate::validate) ([`check_name`], [`check_description`]).
 
-use credvault_domain::patch::{self, Patch, check_name};
-use credvault_domain::principal::Role;
-use credvault_domain::service_account::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
-use credvault_domain::validate::{ValidationErrors, check_multi_line};
 use serde_json::{Map, Value};
 
-// `check_name` enforces the integration credentials' limit; it must be the service accounts' too.
-const _: () = assert!(patch::MAX_NAME_CHARS == MAX_NAME_CHARS);
+use crate::patch::Patch;
+use crate::principal::Role;
+use crate::validate::{ValidationErrors, check_description, check_name};
 
 /// A validated service account create body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,17 +33,7 @@ impl NewServiceAccount {
         let mut body = object(body, &Self::FIELDS, &mut errors)?;
         let name = required_name(&mut body, &mut errors);
         let description = description(&mut body, &mut errors).value().cloned();
-        let role = match body.remove("role") {
-            None | Some(Value::Null) => Role::Member,
-            Some(Value::String(role)) => role.parse().unwrap_or_else(|_| {
-                errors.push("role", "must be `owner` or `member`");
-                Role::Member
-            }),
-            Some(_) => {
-                errors.push("role", "must be a string");
-                Role::Member
-            }
-        };
+        let role = role(&mut body, &mut errors);
         errors.into_result(Self {
             name,
             description,
@@ -113,15 +101,13 @@ impl NamePatch {
 }
 
 /// The body as an object whose keys are all in `fields`; a non-object body fails at once.
-fn object(
+pub(crate) fn object(
     body: Value,
     fields: &[&str],
     errors: &mut ValidationErrors,
 ) -> Result<Map<String, Value>, ValidationErrors> {
     let Value::Object(body) = body else {
-        let mut errors = ValidationErrors::new();
-        errors.push("body", "must be a JSON object");
-        return Err(errors);
+        return Err(ValidationErrors::single("body", "must be a JSON object"));
     };
     for key in body.keys() {
         if !fields.contains(&key.as_str()) {
@@ -137,7 +123,11 @@ fn object(
     Ok(body)
 }
 
-fn required_name(body: &mut Map<String, Value>, errors: &mut ValidationErrors) -> String {
+/// The required, trimmed `name`; empty when it is missing or refused (and an error recorded).
+pub(crate) fn required_name(
+    body: &mut Map<String, Value>,
+    errors: &mut ValidationErrors,
+) -> String {
     match body.remove("name") {
         None | Some(Value::Null) => {
             errors.push("name", "is required");
@@ -161,18 +151,26 @@ fn name_value(value: Value, errors: &mut ValidationErrors) -> Option<String> {
     }
 }
 
+/// The optional `role`, `member` when omitted (or refused, with an error recorded).
+pub(crate) fn role(body: &mut Map<String, Value>, errors: &mut ValidationErrors) -> Role {
+    match body.remove("role") {
+        None | Some(Value::Null) => Role::Member,
+        Some(Value::String(role)) => role.parse().unwrap_or_else(|_| {
+            errors.push("role", "must be `owner` or `member`");
+            Role::Member
+        }),
+        Some(_) => {
+            errors.push("role", "must be a string");
+            Role::Member
+        }
+    }
+}
+
 fn description(body: &mut Map<String, Value>, errors: &mut ValidationErrors) -> Patch<String> {
     match body.remove("description") {
         None => Patch::Absent,
         Some(Value::Null) => Patch::Null,
-        Some(Value::String(text)) if text.chars().count() > MAX_DESCRIPTION_CHARS => {
-            errors.push(
-                "description",
-                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-            );
-            Patch::Absent
-        }
-        Some(Value::String(text)) => match check_multi_line(&text) {
+        Some(Value::String(text)) => match check_description(&text) {
             Ok(()) => Patch::Value(text),
             Err(message) => {
                 errors.push("description", message);
