@@ -24,7 +24,7 @@
 //! assert_eq!((written.id, written.created_at), (stored.id, stored.created_at));
 //!
 //! let note = AuditNote::new(AuditAction::Updated, actor, RequestId::new());
-//! let event = note.into_event(EventId::new(), &written, at);
+//! let event = note.into_event(EventId::new(), written.team_id, written.id, at);
 //! assert_eq!((event.credential_id, event.at), (written.id, written.updated_at));
 //! ```
 
@@ -35,7 +35,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
 use crate::credential::{Credential, CredentialStatus, Health};
-use crate::ids::{EventId, PrincipalId, RequestId};
+use crate::ids::{CredentialId, EventId, PrincipalId, RequestId, TeamId};
 
 /// The fields of a credential that a caller may change; everything else is the store's to set.
 ///
@@ -100,7 +100,12 @@ impl From<Credential> for CredentialEdit {
 impl Credential {
     /// This stored credential with `edit` applied, as the store writes it: the next version,
     /// changed by `modified_by` at `at`; identity, provider and kind stay.
-    pub fn edited(&self, edit: CredentialEdit, modified_by: PrincipalId, at: DateTime<Utc>) -> Self {
+    pub fn edited(
+        &self,
+        edit: CredentialEdit,
+        modified_by: PrincipalId,
+        at: DateTime<Utc>,
+    ) -> Self {
         let CredentialEdit {
             name,
             description,
@@ -161,12 +166,19 @@ impl AuditNote {
         }
     }
 
-    /// The event of this note about `credential`, with its id and time.
-    pub fn into_event(self, id: EventId, credential: &Credential, at: DateTime<Utc>) -> AuditEvent {
+    /// The event of this note about credential `credential_id` of team `team_id`, with its id
+    /// and time.
+    pub fn into_event(
+        self,
+        id: EventId,
+        team_id: TeamId,
+        credential_id: CredentialId,
+        at: DateTime<Utc>,
+    ) -> AuditEvent {
         AuditEvent {
             id,
-            team_id: credential.team_id,
-            credential_id: credential.id,
+            team_id,
+            credential_id,
             action: self.action,
             actor: self.actor,
             changed_fields: self.changed_fields,

@@ -210,7 +210,8 @@ fn main() -> Result<(), String> {
                     let outcome = store.update_credential(team_id, id, None, |stored| {
                         let mut edit = CredentialEdit::from(stored.credential.clone());
                         edit.metadata.insert("n".to_owned(), json!(n));
-                        let mut audit = AuditNote::new(AuditAction::Updated, actor, RequestId::new());
+                        let mut audit =
+                            AuditNote::new(AuditAction::Updated, actor, RequestId::new());
                         audit.changed_fields = vec!["metadata.n".to_owned()];
                         Ok::<_, ()>(CredentialChange::Update {
                             edit,

@@ -329,8 +329,8 @@ mod tests {
     use diesel::connection::{Instrumentation, InstrumentationEvent};
 
     use super::*;
-    use crate::testing::TestDb;
     use crate::Store;
+    use crate::testing::TestDb;
 
     /// Stores one credential; returns its team and id as stored.
     fn one_credential(store: &Store) -> (String, String) {

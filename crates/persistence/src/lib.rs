@@ -17,8 +17,8 @@ mod store;
 pub mod testing;
 mod types;
 
-pub use error::{StoreError, UpdateError};
 pub use credvault_domain::status::TestRecord;
+pub use error::{StoreError, UpdateError};
 pub use store::Store;
 pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,

@@ -56,7 +56,8 @@ pub(super) fn decide_and_write<E>(
     let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
     let event = rows::AuditEventRow::from_domain(&audit.into_event(
         EventId::new(),
-        &credential,
+        credential.team_id,
+        credential.id,
         written_at,
     ))?;
     let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;

@@ -43,7 +43,11 @@ mod postgres {
                         .update_credential(team.id, credential.id, None, |stored| {
                             let mut changed = stored.credential.clone();
                             changed.extra_data.insert("other".to_owned(), json!(true));
-                            Ok::<_, Infallible>(crate::support::update(changed, SecretsUpdate::Keep, owner))
+                            Ok::<_, Infallible>(crate::support::update(
+                                changed,
+                                SecretsUpdate::Keep,
+                                owner,
+                            ))
                         })
                         .unwrap();
                 }

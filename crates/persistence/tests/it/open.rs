@@ -171,7 +171,11 @@ fn sqlite_commits_reach_the_database_file_without_waiting_for_a_full_wal() {
         .update_credential(team.id, credential.id, None, |stored| {
             let mut renamed = stored.credential.clone();
             renamed.name = "after".to_owned();
-            Ok::<_, Infallible>(crate::support::update(renamed, credvault_persistence::SecretsUpdate::Keep, owner))
+            Ok::<_, Infallible>(crate::support::update(
+                renamed,
+                credvault_persistence::SecretsUpdate::Keep,
+                owner,
+            ))
         })
         .unwrap();
 

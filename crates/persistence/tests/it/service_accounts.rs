@@ -4,8 +4,8 @@ use chrono::{TimeDelta, Utc};
 use credvault_domain::patch::Patch;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamRef;
-use credvault_persistence::testing::TestDb;
 use credvault_domain::time::to_micros;
+use credvault_persistence::testing::TestDb;
 use credvault_persistence::{PageRequest, StoreError, constraint};
 
 use crate::support::{first_page, team_with_owner};

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Utc;
 use credvault_domain::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
 use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
+use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, EventId, PrincipalId, RequestId};
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::schema::{Kind, Provider};
 use credvault_domain::team::Team;
 use credvault_persistence::testing::TestDb;
-use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_persistence::{Ciphertext, CredentialChange, PageRequest, SecretsUpdate};
 use serde_json::json;
 

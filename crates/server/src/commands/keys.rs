@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
-use anyhow::{Context, Result, bail};
-use credvault_crypto::{Aad, CryptoError, KeyId, KeyRing, Sealed, generate_master_key};
+use anyhow::{Context, Result, anyhow, bail};
+use credvault_crypto::{CryptoError, KeyId, KeyRing, generate_master_key};
 use credvault_domain::ids::{CredentialId, TeamId};
 use credvault_persistence::{Ciphertext, Store, UpdateError};
+use credvault_usecases::secrets;
 use serde_json::json;
 
 use crate::config::Config;
@@ -100,6 +101,7 @@ pub fn rotate(config: &Config, batch_size: u32) -> Result<()> {
     Ok(())
 }
 
+/// [`secrets::reseal`], with the credential named in its error.
 fn reseal(
     key_ring: &KeyRing,
     team_id: TeamId,
@@ -107,22 +109,12 @@ fn reseal(
     old: &Ciphertext,
 ) -> Result<Ciphertext, anyhow::Error> {
     let describe = || format!("credential {id} of team {team_id}");
-    let sealed = Sealed::from_bytes(&old.bytes).with_context(describe)?;
-    let aad = Aad::new(team_id, id);
-    let resealed = match key_ring.reseal(&sealed, &aad) {
-        Ok(Some(resealed)) => resealed,
-        Ok(None) => sealed,
-        Err(CryptoError::UnknownKeyId(key_id)) => {
-            bail!(
-                "{} is sealed under key {key_id}, which is not configured",
-                describe()
-            )
-        }
-        Err(error) => return Err(anyhow::Error::new(error).context(describe())),
-    };
-    Ok(Ciphertext {
-        key_id: resealed.key_id().to_string(),
-        bytes: resealed.to_bytes(),
+    secrets::reseal(key_ring, team_id, id, old).map_err(|error| match error {
+        CryptoError::UnknownKeyId(key_id) => anyhow!(
+            "{} is sealed under key {key_id}, which is not configured",
+            describe()
+        ),
+        other => anyhow::Error::new(other).context(describe()),
     })
 }
 

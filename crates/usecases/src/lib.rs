@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+pub mod credentials;
+pub mod error;
+pub mod secrets;
+
+pub use error::Error;
