@@ -28,6 +28,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "utoipa",
             "credvault-crypto",
             "credvault-persistence",
+            "credvault-usecases",
             "credvault-api",
             "credvault",
         ],
@@ -39,13 +40,31 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "diesel",
             "utoipa",
             "credvault-persistence",
+            "credvault-usecases",
             "credvault-api",
             "credvault",
         ],
     ),
     (
         "credvault-persistence",
-        &["actix-web", "utoipa", "credvault-api", "credvault"],
+        &[
+            "actix-web",
+            "utoipa",
+            "credvault-usecases",
+            "credvault-api",
+            "credvault",
+        ],
+    ),
+    // The use cases know no HTTP, and leave the (asynchronous) probes to their callers.
+    (
+        "credvault-usecases",
+        &[
+            "actix-web",
+            "utoipa",
+            "credvault-probe",
+            "credvault-api",
+            "credvault",
+        ],
     ),
     ("credvault-api", &["diesel", "credvault"]),
 ];
@@ -55,6 +74,7 @@ const LIBRARIES: &[&str] = &[
     "crates/domain",
     "crates/crypto",
     "crates/persistence",
+    "crates/usecases",
     "crates/api",
 ];
 
