@@ -209,3 +209,32 @@ credvault_persistence::backend_tests! {
         assert!(matches!(again, Err(Error::Store(StoreError::NotFound))), "{again:?}");
     }
 }
+
+#[test]
+fn plan_is_pure_and_says_whether_anything_changes() {
+    let (stored, stored_secrets) =
+        credvault_domain::patch::doc_support::stored_postgres_credential();
+    let same = credentials::plan(&stored, None, &patch(json!({"name": stored.name}))).unwrap();
+    assert!(!same.changes_anything());
+    assert_eq!(same.credential(), &stored);
+
+    let moved = patch(json!({"extra_data": {"host": "db2.internal"}}));
+    let plan = credentials::plan(&stored, None, &moved).unwrap();
+    assert!(plan.changes_anything());
+    assert_eq!(
+        plan.changed_fields(),
+        ["extra_data.host", "status", "health"]
+    );
+    assert_eq!(plan.credential().status, CredentialStatus::CredentialsSaved);
+
+    // A secret change needs the stored secrets; without them it is a broken invariant, not
+    // the caller's fault.
+    let rotate = patch(json!({"extra_data": {"password": "new"}}));
+    let unloaded = credentials::plan(&stored, None, &rotate);
+    assert!(
+        matches!(unloaded, Err(Error::Inconsistent(_))),
+        "{unloaded:?}"
+    );
+    let rotated = credentials::plan(&stored, Some(&stored_secrets), &rotate).unwrap();
+    assert_eq!(rotated.secret_effects().len(), 1);
+}

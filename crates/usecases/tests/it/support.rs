@@ -33,14 +33,15 @@ pub(crate) fn team(db: &TestDb) -> Team {
     }
 }
 
+/// A key ring whose active key is `active`; each key's bytes follow from its id, so one id is
+/// one key in every ring.
 pub(crate) fn key_ring(active: &str, keys: &[&str]) -> KeyRing {
     let keys = keys
         .iter()
-        .enumerate()
-        .map(|(index, id)| {
+        .map(|id| {
             (
                 id.parse::<KeyId>().unwrap(),
-                [u8::try_from(index).unwrap(); 32],
+                [id.as_bytes()[id.len() - 1]; 32],
             )
         })
         .collect();
