@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// [`Store::update_credential`], and in the same transaction completes `claim` with the
-    /// response `respond` renders from the row as it is after the call (also when the closure
+    /// response `respond` renders from the credential as it is after the call (also when the closure
     /// decided `Unchanged`). The update, its event and the record commit together or not at all;
     /// when `decide` or `respond` fails, nothing is written.
     ///

@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
 use credvault_domain::audit::AuditAction;
 use credvault_domain::credential::{CredentialStatus, Health, HealthStatus};
 use credvault_domain::secret::SecretValue;
@@ -205,7 +204,7 @@ fn record(version: i64) -> TestRecord {
         health: Health {
             status: HealthStatus::Healthy,
             notes: vec!["connected to PostgreSQL".to_owned()],
-            checked_at: Some(Utc::now().trunc_subsecs(6)),
+            checked_at: Some(credvault_domain::time::now()),
         },
         recorded_fields: vec!["status".to_owned(), "health".to_owned()],
     }
