@@ -14,7 +14,7 @@ pub enum Error {
     Invalid(#[from] ValidationErrors),
     /// The caller's role does not allow it (a member's test body that would send a stored
     /// secret elsewhere).
-    #[error("denied: {0:?}")]
+    #[error(transparent)]
     Denied(#[from] Denied),
     /// The store failed, has no such credential in the team, or holds another version than the
     /// one expected.
