@@ -106,6 +106,10 @@ pub struct StoredCredential {
 
 /// What an update closure decided.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per update, moved once; boxing would only add an allocation"
+)]
 pub enum CredentialChange {
     /// Nothing changed: write nothing, bump nothing, record no event.
     Unchanged,

@@ -154,6 +154,10 @@ pub(crate) async fn update_credential(
 }
 
 /// What the use case answered: a credential to render, or the response it stored.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per request, moved once; boxing would only add an allocation"
+)]
 enum Answer {
     Credential(Credential),
     Recorded(StoredResponse),
