@@ -4,5 +4,6 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod credentials;
+mod rotation;
 mod secrets;
 mod support;
