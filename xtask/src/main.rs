@@ -1,10 +1,11 @@
 //! Developer tasks for credvault, run as `cargo xtask <command>`.
 //!
 //! - `ci`: everything CI checks (fmt, clippy, tests on SQLite, the PostgreSQL suite, tidy).
-//! - `tidy`: architecture and hygiene rules that are cheap to check mechanically.
+//! - `tidy`: architecture and hygiene rules that are cheap to check mechanically (also a test;
+//!   see `tidy/mod.rs`).
 //! - `openapi [--check]`: regenerate (or check) `docs/openapi.json`.
 //! - `bench [--quick] …`: criterion micro-benchmarks, then an HTTP load run of the release server
-//!   on SQLite and PostgreSQL beside its ceilings (see `bench.rs`). Not part of `ci`.
+//!   on SQLite and PostgreSQL beside its ceilings (see `bench/mod.rs`). Not part of `ci`.
 //! - `fuzz [SECONDS]`: run every fuzz target for a bounded time (nightly and cargo-fuzz).
 //! - `schemathesis [--backend sqlite|postgres|both] [--max-examples N] [--seed S]`: Schemathesis
 //!   against a live server, on SQLite and on PostgreSQL unless `--backend` picks one.
@@ -12,8 +13,6 @@
 //! xtask depends on no workspace crate: it shells out to `cargo`, so it builds in seconds.
 
 mod bench;
-mod bench_load;
-mod bench_report;
 mod ci;
 mod fuzz;
 mod schemathesis;
@@ -50,7 +49,8 @@ fn main() -> Result<()> {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci                 fmt, clippy, tests (SQLite and PostgreSQL), tidy\n  \
-                 tidy               dependency direction, file docs, migrations, no prints in libraries\n  \
+                 tidy               dependency direction, file docs, migrations, no prints in libraries,\n                    \
+                 field names only in the schema, no derived Debug on secrets\n  \
                  openapi [--check]  write docs/openapi.json from the code (or only check it)\n  \
                  bench [--quick]    micro-benchmarks, HTTP load on SQLite and PostgreSQL, ceilings\n  \
                  fuzz [SECONDS]     run each fuzz target for SECONDS (default 60)\n  \

@@ -11,7 +11,6 @@ pub mod handlers;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
-pub mod probe;
 pub mod request_id;
 pub mod state;
 pub mod tenancy;
@@ -70,16 +69,15 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
         );
 }
 
-/// The complete OpenAPI document: [`ApiDoc`] plus every route [`configure`] registers, with the
-/// request id headers that the middleware handles on every operation.
+/// The complete OpenAPI document: [`ApiDoc`] plus every route [`configure`] registers, with what
+/// the middleware answers on every operation (request ids, floods).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(configure)
         .split_for_parts();
-    throttle::document_responses(&mut document);
-    openapi::add_request_id_headers(&mut document);
+    openapi::document_middleware(&mut document);
     document
 }
 

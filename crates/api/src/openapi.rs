@@ -1,17 +1,29 @@
 //! The OpenAPI document: [`ApiDoc`] holds what no handler says (info, security scheme, tags);
 //! the paths and schemas are collected from the handlers by `utoipa-actix-web` when the routes
 //! are registered (see [`crate::openapi_document`]).
+//!
+//! Three things complete what the handlers' `#[utoipa::path]` attributes say:
+//!
+//! - [`responses`]: the error responses that several operations share, declared once and listed
+//!   by name in the handlers' attributes;
+//! - [`document_middleware`]: what the middleware answers on every operation (request ids,
+//!   floods), added in one walk over the finished document;
+//! - `SecurityAddon`: the security schemes.
+
+pub mod responses;
 
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, KnownFormat, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder,
+    Content, ContentBuilder, KnownFormat, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder,
     SchemaFormat, Type,
 };
 use utoipa::{Modify, OpenApi};
 
+use crate::dto::problem::Problem;
 use crate::error::PROBLEM_JSON;
+use crate::throttle;
 
 /// The static part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -23,6 +35,7 @@ use crate::error::PROBLEM_JSON;
             (a UUID); every response carries `X-Request-ID`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    components(schemas(Problem)),
     modifiers(&SecurityAddon),
     tags(
         (name = "credentials", description = "Integration credentials of a team; secrets are write-only"),
@@ -56,16 +69,100 @@ impl Modify for SecurityAddon {
     }
 }
 
+/// Documents what the middleware answers on every operation, after the handlers' own responses:
+/// the flood responses of [`crate::throttle`], then the request id headers of
+/// [`crate::request_id`] (last, so that every response carries `X-Request-ID`).
+pub fn document_middleware(document: &mut utoipa::openapi::OpenApi) {
+    add_throttle_responses(document);
+    add_request_id_headers(document);
+}
+
+/// Calls `visit` with the path, the method (lower case, as the document spells it) and the
+/// operation itself, for every operation in `document`.
+fn for_each_operation(
+    document: &mut utoipa::openapi::OpenApi,
+    mut visit: impl FnMut(&str, &str, &mut Operation),
+) {
+    for (path, path_item) in document.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut path_item.get),
+            ("put", &mut path_item.put),
+            ("post", &mut path_item.post),
+            ("delete", &mut path_item.delete),
+            ("options", &mut path_item.options),
+            ("head", &mut path_item.head),
+            ("patch", &mut path_item.patch),
+            ("trace", &mut path_item.trace),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                visit(path, method, operation);
+            }
+        }
+    }
+}
+
+/// The `application/problem+json` content of every error response.
+fn problem_content() -> Content {
+    ContentBuilder::new()
+        .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+        .build()
+}
+
 fn uuid_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
 }
 
+/// Documents the overload `503` on every operation, and the `429` and (with a body) the `408`
+/// on every operation the rate limit applies to.
+fn add_throttle_responses(document: &mut utoipa::openapi::OpenApi) {
+    let overloaded = ResponseBuilder::new()
+        .description("The server is overloaded or the database is unavailable")
+        .content(PROBLEM_JSON, problem_content())
+        .build();
+    let retry_after = HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1)),
+        )
+        .description(Some("Seconds until a request is allowed again"))
+        .build();
+    let too_many = ResponseBuilder::new()
+        .description(
+            "Too many requests from this principal (or, without a token, this address), \
+             per second or in flight at once",
+        )
+        .content(PROBLEM_JSON, problem_content())
+        .header("Retry-After", retry_after)
+        .build();
+    let body_timeout = ResponseBuilder::new()
+        .description("The body did not arrive in time; the connection is closed")
+        .content(PROBLEM_JSON, problem_content())
+        .build();
+    for_each_operation(document, |path, _method, operation| {
+        let has_body = operation.request_body.is_some();
+        let responses = &mut operation.responses.responses;
+        // A handler's own `503` (the database) says more than the general one.
+        responses
+            .entry("503".to_owned())
+            .or_insert_with(|| RefOr::T(overloaded.clone()));
+        if throttle::is_exempt(path) {
+            return;
+        }
+        responses.insert("429".to_owned(), RefOr::T(too_many.clone()));
+        if has_body {
+            responses.insert("408".to_owned(), RefOr::T(body_timeout.clone()));
+        }
+    });
+}
+
 /// Documents the request id headers of [`crate::request_id`] on every operation: the optional
 /// `X-Client-Request-ID` parameter, the `400` problem a malformed one gets, and the
 /// `X-Request-ID` header of every response.
-pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
+fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
     let parameter = ParameterBuilder::new()
         .name("X-Client-Request-ID")
         .parameter_in(ParameterIn::Header)
@@ -84,55 +181,36 @@ pub fn add_request_id_headers(document: &mut utoipa::openapi::OpenApi) {
         .build();
     let bad_request = ResponseBuilder::new()
         .description("Bad request, for example an `X-Client-Request-ID` that is not a UUID")
-        .content(
-            PROBLEM_JSON,
-            ContentBuilder::new()
-                .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                .build(),
-        )
+        .content(PROBLEM_JSON, problem_content())
         .build();
-    for path_item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut path_item.get,
-            &mut path_item.put,
-            &mut path_item.post,
-            &mut path_item.delete,
-            &mut path_item.options,
-            &mut path_item.head,
-            &mut path_item.patch,
-            &mut path_item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation
-                .parameters
-                .get_or_insert_with(Vec::new)
-                .push(parameter.clone());
-            // A malformed request id is a problem+json 400 on every operation, also on those
-            // whose own 400 has another shape (the token endpoint's OAuth errors).
-            match operation.responses.responses.get_mut("400") {
-                None => {
-                    operation
-                        .responses
-                        .responses
-                        .insert("400".to_owned(), RefOr::T(bad_request.clone()));
-                }
-                Some(RefOr::T(response)) => {
-                    if let Some(problem) = bad_request.content.get(PROBLEM_JSON) {
-                        response
-                            .content
-                            .entry(PROBLEM_JSON.to_owned())
-                            .or_insert_with(|| problem.clone());
-                    }
-                }
-                Some(RefOr::Ref(_)) => {}
+    for_each_operation(document, |_path, _method, operation| {
+        operation
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(parameter.clone());
+        // A malformed request id is a problem+json 400 on every operation, also on those whose
+        // own 400 has another shape (the token endpoint's OAuth errors).
+        match operation.responses.responses.get_mut("400") {
+            None => {
+                operation
+                    .responses
+                    .responses
+                    .insert("400".to_owned(), RefOr::T(bad_request.clone()));
             }
-            for response in operation.responses.responses.values_mut() {
-                if let RefOr::T(response) = response {
-                    response
-                        .headers
-                        .insert("X-Request-ID".to_owned(), header.clone());
-                }
+            Some(RefOr::T(response)) => {
+                response
+                    .content
+                    .entry(PROBLEM_JSON.to_owned())
+                    .or_insert_with(problem_content);
+            }
+            Some(RefOr::Ref(_)) => {}
+        }
+        for response in operation.responses.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                response
+                    .headers
+                    .insert("X-Request-ID".to_owned(), header.clone());
             }
         }
-    }
+    });
 }

@@ -7,16 +7,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use credvault_crypto::KeyRing;
 use credvault_persistence::Store;
+use credvault_probe::{IpNet, ProbeExecutor, ProbePolicy, ProbeSettings};
 
 use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
 use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
-use crate::probe::executor::{ProbeExecutor, ProbeLimits};
-use crate::probe::policy::IpNet;
 use crate::tenancy::MembershipCache;
 use crate::throttle::{RateLimit, Throttle};
-use credvault_crypto::KeyRing;
 
 /// Tunables of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -28,23 +27,12 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     /// How long an access token issued by `POST /api/v1/auth/token` is valid (`expires_in`).
     pub access_token_ttl: Duration,
-    /// How long a connection test may take before it answers `timeout`.
-    pub probe_timeout: Duration,
-    /// Networks connection tests may connect to; empty means every public address that is not
-    /// denied. A network here also opens the part of a default-denied range it names (loopback,
-    /// private ranges, …; see [`crate::probe::policy`]).
-    pub probe_allow: Vec<IpNet>,
-    /// Networks connection tests never connect to; wins over `probe_allow`.
-    pub probe_deny: Vec<IpNet>,
-    /// The addresses of this server's database, which connection tests never connect to (on
-    /// their ports).
-    pub database_addresses: Vec<SocketAddr>,
-    /// Connection tests running at once on this server; beyond it a test is a `503`.
-    pub probe_max_concurrent: usize,
-    /// Connection tests running at once for one team; beyond it a test is a `429`.
-    pub probe_max_per_team: usize,
+    /// Connection tests: their timeout, where they may connect (`credvault_probe::policy`) and
+    /// how many may run at once; beyond the server's bound a test is a `503`, beyond the team's
+    /// a `429`.
+    pub probe: ProbeSettings,
     /// Connection tests each principal may start, on top of the general rate limit; `None`
-    /// means no limit of its own. See [`crate::probe::executor`].
+    /// means no limit of its own. Over it a test is a `429`.
     pub probe_rate_limit: Option<RateLimit>,
     /// The addresses this server listens on, which connection tests never connect to.
     /// [`crate::server`] adds its listener's address itself.
@@ -75,12 +63,7 @@ impl Default for Settings {
         Self {
             token_cache_ttl: Duration::from_secs(5),
             access_token_ttl: Duration::from_secs(3600),
-            probe_timeout: Duration::from_secs(10),
-            probe_allow: Vec::new(),
-            probe_deny: Vec::new(),
-            database_addresses: Vec::new(),
-            probe_max_concurrent: 32,
-            probe_max_per_team: 4,
+            probe: ProbeSettings::default(),
             probe_rate_limit: RateLimit::per_second(1, 10),
             listen_addresses: Vec::new(),
             rate_limit: RateLimit::per_second(100, 200),
@@ -129,13 +112,13 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(Throttle::new(&settings)),
             readiness: Arc::new(Readiness::new(settings.readiness_ttl)),
-            probes: ProbeExecutor::new(ProbeLimits {
-                max_concurrent: settings.probe_max_concurrent,
-                max_per_team: settings.probe_max_per_team,
-                rate_limit: settings.probe_rate_limit,
-                timeout: settings.probe_timeout,
-            }),
+            probes: ProbeExecutor::new(&settings.probe),
             settings,
         }
+    }
+
+    /// The outbound policy of this server's connection tests.
+    pub fn probe_policy(&self) -> ProbePolicy {
+        ProbePolicy::new(&self.settings.probe, &self.settings.listen_addresses)
     }
 }

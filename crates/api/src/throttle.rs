@@ -23,7 +23,9 @@
 //! 6. **Body deadline**: the body must arrive within [`Settings::body_timeout`] of the request
 //!    head, whoever reads it; otherwise the answer is `408` and the connection is closed.
 //!
-//! `POST /api/v1/auth/token` is also limited per `client_id` ([`Throttle::check_token_client`]).
+//! `POST /api/v1/auth/token` is also limited per `client_id` ([`Throttle::check_token_client`]),
+//! and connection tests per principal ([`Throttle::check_probe_principal`]) before the probe
+//! executor's own bounds (a [`Refused`] test is a `503` or a `429`).
 //!
 //! The counters live in this process: with several server instances each one enforces the limit
 //! on its own share of the traffic.
@@ -48,15 +50,14 @@ use actix_web::rt::time::{Instant, Sleep, sleep_until};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse, web};
 use credvault_domain::ids::PrincipalId;
+use credvault_probe::IpNet;
+use credvault_probe::executor::Refused;
 use futures_core::Stream;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 
 use crate::auth::{Authentication, authenticate, bearer_token, check_single_authorization};
-use crate::error::{ApiError, PROBLEM_JSON};
-use crate::probe::policy::IpNet;
+use crate::error::ApiError;
 use crate::state::{AppState, Settings};
 
 /// How often (in checks) a limiter forgets the clients that are back to a full burst, so that
@@ -115,6 +116,8 @@ pub struct Throttle {
     peers: Option<Limiter<IpAddr>>,
     /// Keyed by a keyed hash of the `client_id`, so that long made-up ids take no memory.
     token_clients: Option<Limiter<u64>>,
+    /// Connection tests, per principal (on top of its requests).
+    probe_principals: Option<Limiter<PrincipalId>>,
     client_id_hasher: RandomState,
     max_in_flight: usize,
     in_flight: AtomicUsize,
@@ -129,6 +132,7 @@ impl Throttle {
             principals: settings.rate_limit.map(Limiter::new),
             peers: settings.rate_limit.map(Limiter::new),
             token_clients: settings.token_rate_limit.map(Limiter::new),
+            probe_principals: settings.probe_rate_limit.map(Limiter::new),
             client_id_hasher: RandomState::new(),
             max_in_flight: settings.max_in_flight,
             in_flight: AtomicUsize::new(0),
@@ -158,6 +162,15 @@ impl Throttle {
     pub fn check_token_client(&self, client_id: &str) -> Result<(), ApiError> {
         match &self.token_clients {
             Some(limiter) => limiter.check(&self.client_id_hasher.hash_one(client_id)),
+            None => Ok(()),
+        }
+    }
+
+    /// Charges one connection test to the principal that starts it
+    /// ([`Settings::probe_rate_limit`]), before the test asks the probe executor for a slot.
+    pub fn check_probe_principal(&self, principal: PrincipalId) -> Result<(), ApiError> {
+        match &self.probe_principals {
+            Some(limiter) => limiter.check(&principal),
             None => Ok(()),
         }
     }
@@ -267,6 +280,19 @@ fn retry_after_seconds(wait: Duration) -> u64 {
     seconds.max(1)
 }
 
+/// A connection test the probe executor did not start: the server's tests all running is a
+/// `503`, like the in-flight bound; the team's, a `429` to retry after the test timeout.
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::ServerBusy => ApiError::Overloaded,
+            Refused::TeamBusy { retry_after } => ApiError::TooManyRequests {
+                retry_after_seconds: retry_after_seconds(retry_after),
+            },
+        }
+    }
+}
+
 /// The key of a client address: its IPv4 address, or the /64 network of an IPv6 address (one
 /// host usually holds a whole /64, so a per-address key would be no limit at all).
 fn peer_key(client: Option<IpAddr>) -> IpAddr {
@@ -325,8 +351,8 @@ pub fn client_address(
 /// The header proxies append the address they received a request from to.
 const X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
 
-/// Paths that the rate limit does not apply to.
-fn is_exempt(path: &str) -> bool {
+/// Paths that the rate limit does not apply to (the OpenAPI document lists no `429` on them).
+pub(crate) fn is_exempt(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
@@ -468,79 +494,6 @@ fn body_timeout_error() -> PayloadError {
         io::ErrorKind::TimedOut,
         "the request body did not arrive in time",
     ))
-}
-
-/// Documents the overload `503` on every operation, and the `429` and (with a body) the `408`
-/// on every operation the rate limit applies to.
-pub fn document_responses(document: &mut utoipa::openapi::OpenApi) {
-    let problem = || {
-        ContentBuilder::new()
-            .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-            .build()
-    };
-    let retry_after = |description: &str| {
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1)),
-            )
-            .description(Some(description))
-            .build()
-    };
-    let too_many = ResponseBuilder::new()
-        .description(
-            "Too many requests from this principal (or, without a token, this address), \
-             per second or in flight at once",
-        )
-        .content(PROBLEM_JSON, problem())
-        .header(
-            "Retry-After",
-            retry_after("Seconds until a request is allowed again"),
-        )
-        .build();
-    for (path, path_item) in document.paths.paths.iter_mut() {
-        let exempt = is_exempt(path);
-        let operations = [
-            &mut path_item.get,
-            &mut path_item.put,
-            &mut path_item.post,
-            &mut path_item.delete,
-            &mut path_item.options,
-            &mut path_item.head,
-            &mut path_item.patch,
-            &mut path_item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let has_body = operation.request_body.is_some();
-            let responses = &mut operation.responses.responses;
-            responses.entry("503".to_owned()).or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description("The server is overloaded or the database is unavailable")
-                        .content(PROBLEM_JSON, problem())
-                        .build(),
-                )
-            });
-            if exempt {
-                continue;
-            }
-            responses.insert("429".to_owned(), RefOr::T(too_many.clone()));
-            if has_body {
-                responses.insert(
-                    "408".to_owned(),
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description(
-                                "The body did not arrive in time; the connection is closed",
-                            )
-                            .content(PROBLEM_JSON, problem())
-                            .build(),
-                    ),
-                );
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ mod conn;
 pub mod constraint;
 mod convert;
 mod error;
-pub mod probe;
 mod repo;
 mod row_lock;
 mod rows;

@@ -8,8 +8,6 @@
 //! Setting up a test database either works or panics with a message saying why: a test cannot go
 //! on without one.
 
-pub mod cluster;
-
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use credvault_api::probe::policy::IpNet;
 use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
 use credvault_persistence::{SqliteSynchronous, StoreOptions};
+use credvault_probe::IpNet;
 
 /// Settings shared by every command.
 #[derive(Debug, Args)]

@@ -29,6 +29,8 @@ macro_rules! mirror {
     };
 }
 
+pub(crate) use mirror;
+
 /// The system a credential reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

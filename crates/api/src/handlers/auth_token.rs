@@ -23,10 +23,10 @@ use credvault_persistence::StoreError;
 use zeroize::Zeroizing;
 
 use crate::body::MAX_BODY_BYTES;
-use crate::dto::problem::Problem;
 use crate::dto::token::{OAuthErrorCode, OAuthErrorResponse, TokenRequest, TokenResponse};
 use crate::error::ApiError;
 use crate::form::{decode_component, parse_pairs};
+use crate::openapi::responses::{BodyTooLarge, ServerErrors};
 use crate::state::AppState;
 use crate::tenancy::blocking;
 use credvault_crypto::{TokenHash, generate_token};
@@ -133,9 +133,7 @@ impl ResponseError for TokenError {
         (status = 401, description = "`invalid_client`: unknown client, wrong secret or no client authentication", body = OAuthErrorResponse, headers(
             ("WWW-Authenticate" = String, description = "`Basic realm=\"credvault\"`"),
         )),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyTooLarge, ServerErrors,
     ),
     security((), ("client_basic" = []))
 )]

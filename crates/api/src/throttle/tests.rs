@@ -63,6 +63,40 @@ fn a_principal_gets_its_burst_then_429_while_others_are_unaffected() {
 }
 
 #[test]
+fn each_principal_gets_its_burst_of_connection_tests_then_429() {
+    let throttle = Throttle::new(&Settings {
+        probe_rate_limit: RateLimit::per_second(1, 2),
+        ..Settings::default()
+    });
+    let principal = PrincipalId::new();
+    throttle.check_probe_principal(principal).unwrap();
+    throttle.check_probe_principal(principal).unwrap();
+    assert!(matches!(
+        throttle.check_probe_principal(principal),
+        Err(ApiError::TooManyRequests { .. })
+    ));
+    // Another principal is not affected.
+    throttle.check_probe_principal(PrincipalId::new()).unwrap();
+}
+
+#[test]
+fn a_refused_connection_test_is_503_for_a_busy_server_and_429_for_a_busy_team() {
+    use credvault_probe::executor::Refused;
+    assert!(matches!(
+        ApiError::from(Refused::ServerBusy),
+        ApiError::Overloaded
+    ));
+    assert!(matches!(
+        ApiError::from(Refused::TeamBusy {
+            retry_after: Duration::from_secs(10)
+        }),
+        ApiError::TooManyRequests {
+            retry_after_seconds: 10
+        }
+    ));
+}
+
+#[test]
 fn no_rate_limit_never_refuses() {
     let throttle = Throttle::new(&settings(None, 0));
     for _ in 0..10_000 {

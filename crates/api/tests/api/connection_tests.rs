@@ -9,12 +9,34 @@ use std::time::Duration;
 
 use credvault_persistence::backend_tests;
 use credvault_persistence::testing::TestDb;
-use credvault_persistence::testing::cluster::free_port;
+use credvault_probe::testing::cluster::{ScramCluster, scram_cluster};
+use credvault_probe::testing::free_port;
+use credvault_probe::testing::sshd::{Sshd, USER};
 use serde_json::{Value, json};
 
 use crate::helpers::{Client, TestApp, TestResponse};
-use crate::probe_postgres::cluster;
-use crate::sshd::{Sshd, USER};
+
+/// The process's SCRAM cluster, or `None` after saying why the test skips.
+fn cluster() -> Option<&'static ScramCluster> {
+    match scram_cluster() {
+        Ok(cluster) => Some(cluster),
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            None
+        }
+    }
+}
+
+/// A new SSH server, or `None` after saying why the test skips.
+fn sshd() -> Option<Sshd> {
+    match Sshd::start() {
+        Ok(sshd) => Some(sshd),
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            None
+        }
+    }
+}
 
 fn postgres_body(port: u16, user: &str, database: &str, password: &str) -> Value {
     json!({
@@ -121,7 +143,7 @@ backend_tests! {
     }
 
     fn a_stored_sftp_credential_is_tested_by_a_member(db: &TestDb) {
-        let Some(sshd) = Sshd::start() else { return };
+        let Some(sshd) = sshd() else { return };
         let app = TestApp::spawn_for_probes(db);
         let id = create(&app, &json!({
             "provider": "sftp", "kind": "key_file", "name": "Partner drop",
@@ -467,9 +489,13 @@ backend_tests! {
     fn an_operator_opens_loopback_but_never_the_database_of_the_server(db: &TestDb) {
         let trap = Trap::start();
         let database = format!("127.0.0.1:{}", trap.port).parse().unwrap();
+        let loopback = crate::helpers::loopback_probe_settings();
         let settings = credvault_api::Settings {
-            database_addresses: vec![database],
-            ..crate::helpers::loopback_probe_settings()
+            probe: credvault_probe::ProbeSettings {
+                database_addresses: vec![database],
+                ..loopback.probe.clone()
+            },
+            ..loopback
         };
         let app = TestApp::spawn_with_settings(db.store().clone(), settings);
         let body = result(&app.member.post_json(
@@ -570,12 +596,16 @@ mod limits {
 
     backend_tests! {
         fn a_stalled_server_is_left_at_the_deadline_and_the_limits_answer_429_and_503(db: &TestDb) {
+            let loopback = crate::helpers::loopback_probe_settings();
             let settings = credvault_api::Settings {
-                probe_timeout: Duration::from_secs(2),
-                probe_max_concurrent: 2,
-                probe_max_per_team: 1,
+                probe: credvault_probe::ProbeSettings {
+                    timeout: Duration::from_secs(2),
+                    max_concurrent: 2,
+                    max_per_team: 1,
+                    ..loopback.probe.clone()
+                },
                 probe_rate_limit: None,
-                ..crate::helpers::loopback_probe_settings()
+                ..loopback
             };
             let app = TestApp::spawn_with_settings(db.store().clone(), settings);
             let stalling = StallingPostgres::start();

@@ -210,7 +210,10 @@ impl TestApp {
 /// Settings whose connection tests may reach loopback (`127.0.0.0/8`, `::1`), and nothing else.
 pub(crate) fn loopback_probe_settings() -> Settings {
     Settings {
-        probe_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+        probe: credvault_probe::ProbeSettings {
+            allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            ..credvault_probe::ProbeSettings::default()
+        },
         ..Settings::default()
     }
 }

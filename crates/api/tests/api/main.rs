@@ -3,7 +3,9 @@
 //! One test binary (`cargo test -p credvault-api --test api`). Each test that touches the
 //! database is written once as `fn name(db: &TestDb)` and instantiated as `sqlite::name` and
 //! `postgres::name` by `credvault_persistence::backend_tests!`. `helpers::TestApp` starts a server
-//! on `127.0.0.1:0` per test and offers clients per principal.
+//! on `127.0.0.1:0` per test and offers clients per principal. The connection-test servers (a
+//! SCRAM cluster, an OpenSSH server) are `credvault_probe::testing`'s; the probe library's own
+//! tests are that crate's.
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -21,12 +23,9 @@ mod input_rules;
 mod openapi;
 mod operations;
 mod outage;
-mod probe_postgres;
-mod probe_sftp;
 mod secrets;
 mod service_accounts;
 mod slow_clients;
-mod sshd;
 mod tenancy;
 mod throttle;
 mod token_cache;

@@ -3,7 +3,8 @@
 //! Every field name the product knows lives here; no other crate hard-codes one. A credential's
 //! `(provider, kind)` pair selects a [`Schema`], which lists its declared fields. Keys of
 //! `extra_data` that the schema does not declare are allowed when they are not secret-looking
-//! (see [`looks_secret`]).
+//! (see [`looks_secret`]). Code outside the registry that reads a field by name takes the name
+//! from [`fields`].
 //!
 //! ```
 //! use credvault_domain::schema::{Kind, Provider, schema_for};
@@ -16,6 +17,7 @@
 //! ```
 
 pub mod field;
+pub mod fields;
 pub mod kind;
 pub mod names;
 pub mod provider;
@@ -182,24 +184,25 @@ const SSL_MODES: &[&str] = &[
     "verify-full",
 ];
 
-const HOST: FieldSpec = FieldSpec::plain("host", FieldType::Hostname).max_len(253);
-const PORT: FieldSpec = FieldSpec::plain("port", FieldType::Port);
-const USERNAME: FieldSpec = FieldSpec::plain("username", FieldType::Text).max_len(200);
-const DATABASE: FieldSpec = FieldSpec::plain("database", FieldType::Text).max_len(200);
-const SSL_MODE: FieldSpec = FieldSpec::plain("ssl_mode", FieldType::Enum(SSL_MODES));
+const HOST: FieldSpec = FieldSpec::plain(fields::HOST, FieldType::Hostname).max_len(253);
+const PORT: FieldSpec = FieldSpec::plain(fields::PORT, FieldType::Port);
+const USERNAME: FieldSpec = FieldSpec::plain(fields::USERNAME, FieldType::Text).max_len(200);
+const DATABASE: FieldSpec = FieldSpec::plain(fields::DATABASE, FieldType::Text).max_len(200);
+const SSL_MODE: FieldSpec = FieldSpec::plain(fields::SSL_MODE, FieldType::Enum(SSL_MODES));
 /// Which authentication a PostgreSQL connection test accepts (`extra_data.require_auth`, named
 /// after libpq's keyword): `scram-sha-256` (the default: a server that asks for the password in
 /// clear or as MD5, or for none, is refused where the linked libpq supports it) or `any` (the
 /// credential opts in to whatever the server asks for, cleartext and MD5 included).
 pub const REQUIRE_AUTH_VALUES: &[&str] = &["scram-sha-256", "any"];
 const REQUIRE_AUTH: FieldSpec =
-    FieldSpec::plain("require_auth", FieldType::Enum(REQUIRE_AUTH_VALUES));
+    FieldSpec::plain(fields::REQUIRE_AUTH, FieldType::Enum(REQUIRE_AUTH_VALUES));
 const SITE_URL: FieldSpec = FieldSpec::plain("site_url", FieldType::Url).max_len(2048);
-const PASSWORD: FieldSpec = FieldSpec::secret("password", FieldType::Text).max_len(1024);
+const PASSWORD: FieldSpec = FieldSpec::secret(fields::PASSWORD, FieldType::Text).max_len(1024);
 const CONNECTION_STRING: FieldSpec =
-    FieldSpec::secret("connection_string", FieldType::ConnectionString).max_len(4096);
-const PRIVATE_KEY: FieldSpec = FieldSpec::secret("private_key", FieldType::Pem).max_len(16384);
-const PASSPHRASE: FieldSpec = FieldSpec::secret("passphrase", FieldType::Text).max_len(1024);
+    FieldSpec::secret(fields::CONNECTION_STRING, FieldType::ConnectionString).max_len(4096);
+const PRIVATE_KEY: FieldSpec =
+    FieldSpec::secret(fields::PRIVATE_KEY, FieldType::Pem).max_len(16384);
+const PASSPHRASE: FieldSpec = FieldSpec::secret(fields::PASSPHRASE, FieldType::Text).max_len(1024);
 const CLIENT_ID: FieldSpec = FieldSpec::plain("client_id", FieldType::Text).max_len(512);
 const TENANT_ID: FieldSpec = FieldSpec::plain("tenant_id", FieldType::Text).max_len(200);
 const TOKEN_URL: FieldSpec = FieldSpec::plain("token_url", FieldType::Url).max_len(2048);
@@ -224,7 +227,7 @@ const SFTP_KEY_FILE: &[FieldSpec] = &[
     PASSPHRASE,
 ];
 
-const UNLESS_CONNECTION_STRING: Required = Required::UnlessPresent("connection_string");
+const UNLESS_CONNECTION_STRING: Required = Required::UnlessPresent(fields::CONNECTION_STRING);
 
 const POSTGRES_PASSWORD: &[FieldSpec] = &[
     HOST.required_when(UNLESS_CONNECTION_STRING),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
+use credvault_probe::ProbeSettings;
 use serde_json::json;
 
 use crate::bootstrap;
@@ -57,12 +58,14 @@ pub fn run(config: &Config) -> Result<()> {
         body_timeout: Duration::from_secs(config.body_timeout_seconds),
         trusted_proxies: config.trusted_proxies.clone(),
         token_rate_limit: RateLimit::per_minute(config.token_requests_per_minute),
-        probe_timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
-        probe_allow: config.probe_allow.clone(),
-        probe_deny: config.probe_deny.clone(),
-        database_addresses: config.database_addresses(),
-        probe_max_concurrent: config.probe_max_concurrent,
-        probe_max_per_team: config.probe_max_per_team,
+        probe: ProbeSettings {
+            timeout: Duration::from_secs(config.probe_timeout_seconds.max(1)),
+            allow: config.probe_allow.clone(),
+            deny: config.probe_deny.clone(),
+            database_addresses: config.database_addresses(),
+            max_concurrent: config.probe_max_concurrent,
+            max_per_team: config.probe_max_per_team,
+        },
         probe_rate_limit: config.probe_rate_limit(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()

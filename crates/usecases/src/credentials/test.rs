@@ -13,6 +13,7 @@
 //! [`candidate`] builds the subject of a test of values that are not stored; nothing is recorded.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use credvault_crypto::KeyRing;
 use credvault_domain::audit::{AuditAction, SecretEffect};
@@ -33,12 +34,21 @@ use crate::secrets;
 
 /// What a connection test connects with: a credential and its secrets in plaintext (wiped on
 /// drop; drop them as soon as the test's target is built).
-#[derive(Debug)]
 pub struct Subject {
     /// The credential to test (stored, patched in memory, or a candidate).
     pub credential: Credential,
     /// Its secrets.
     pub secrets: SecretMap,
+}
+
+impl fmt::Debug for Subject {
+    /// The credential, and the names of the secrets with their values masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("credential", &self.credential)
+            .field("secrets", &self.secrets)
+            .finish()
+    }
 }
 
 /// A prepared test of a stored credential: what to test, and what to record afterwards.

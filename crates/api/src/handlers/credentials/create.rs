@@ -11,10 +11,13 @@ use credvault_usecases::credentials::{self, Caller};
 use crate::auth::Authenticated;
 use crate::body;
 use crate::dto::credential::{CreateCredentialRequest, CredentialResponse};
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{credential_response, to_record};
 use crate::idempotency::{self, Begin};
+use crate::openapi::responses::{
+    BodyTooLarge, IdempotencyKeyInProgress, InvalidFieldsOrReusedKey, MalformedRequest, NotJson,
+    OwnerOnly, ServerErrors, TeamNotFound, Unauthenticated,
+};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::team_for;
@@ -38,18 +41,7 @@ use crate::tenancy::team_for;
             ("Location" = String, description = "The new credential's URL"),
             ("ETag" = String, description = "The version, quoted: `\"1\"`"),
         )),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
-            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
-        )),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, listed in `errors`; or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated, OwnerOnly, TeamNotFound, IdempotencyKeyInProgress, BodyTooLarge, NotJson, InvalidFieldsOrReusedKey, ServerErrors,
     ),
     security(("bearer" = []))
 )]

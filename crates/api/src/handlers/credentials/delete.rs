@@ -6,8 +6,8 @@ use credvault_domain::authz::Action;
 use credvault_usecases::credentials::{self, Caller};
 
 use crate::auth::Authenticated;
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
+use crate::openapi::responses::{CredentialNotFound, OwnerOnly, ServerErrors, Unauthenticated};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
@@ -24,11 +24,7 @@ use crate::tenancy::{credential_id, team_for};
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnerOnly, CredentialNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

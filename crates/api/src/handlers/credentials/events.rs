@@ -7,8 +7,8 @@ use credvault_domain::validate::ValidationErrors;
 use crate::auth::Authenticated;
 use crate::dto::event::EventResponse;
 use crate::dto::page::{EventPage, PageQuery, encode_cursor, page_request};
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
+use crate::openapi::responses::{BadQuery, CredentialNotFound, ServerErrors, Unauthenticated};
 use crate::state::AppState;
 use crate::tenancy::{blocking, credential_id, team_for};
 
@@ -26,11 +26,7 @@ use crate::tenancy::{blocking, credential_id, team_for};
     ),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadQuery, Unauthenticated, CredentialNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

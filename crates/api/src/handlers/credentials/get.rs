@@ -6,9 +6,9 @@ use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
 use crate::dto::credential::CredentialResponse;
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::credential_response;
+use crate::openapi::responses::{CredentialNotFound, ServerErrors, Unauthenticated};
 use crate::state::AppState;
 use crate::tenancy::{blocking, credential_id, team_for};
 
@@ -26,10 +26,7 @@ use crate::tenancy::{blocking, credential_id, team_for};
         (status = 200, description = "The credential", body = CredentialResponse, headers(
             ("ETag" = String, description = "The version, quoted: `\"3\"`"),
         )),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, CredentialNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

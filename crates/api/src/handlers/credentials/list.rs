@@ -13,8 +13,8 @@ use crate::auth::Authenticated;
 use crate::dto::credential::CredentialResponse;
 use crate::dto::enums::{CredentialStatusDto, ProviderDto};
 use crate::dto::page::{CredentialPage, encode_cursor, page_request};
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
+use crate::openapi::responses::{BadQuery, ServerErrors, TeamNotFound, Unauthenticated};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 
@@ -48,11 +48,7 @@ pub struct ListCredentialsQuery {
     ),
     responses(
         (status = 200, description = "A page of credentials", body = CredentialPage),
-        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadQuery, Unauthenticated, TeamNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -25,6 +25,10 @@ use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::credentials::{credential_response, to_record};
 use crate::idempotency::{self, Begin};
+use crate::openapi::responses::{
+    BodyTooLarge, CredentialNotFound, IdempotencyKeyInProgress, InvalidFieldsOrReusedKey, NotJson,
+    OwnerOnly, ServerErrors, Unauthenticated,
+};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
@@ -68,18 +72,9 @@ pub struct PatchQuery {
             ("ETag" = String, description = "The version, quoted: `\"4\"`"),
         )),
         (status = 400, description = "Malformed JSON, If-Match or other header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress; retry after `Retry-After` seconds to get its response", body = Problem, content_type = "application/problem+json", headers(
-            ("Retry-After" = u64, description = "Seconds to wait before retrying (1)"),
-        )),
+        Unauthenticated, OwnerOnly, CredentialNotFound, IdempotencyKeyInProgress,
         (status = 412, description = "If-Match does not match; `current_version` names the stored one", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, listed in `errors`; or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyTooLarge, NotJson, InvalidFieldsOrReusedKey, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -23,6 +23,7 @@ use credvault_domain::credential::Credential;
 use credvault_domain::ids::TeamId;
 use credvault_domain::patch::{CredentialPatch, NewCredential};
 use credvault_domain::principal::Principal;
+use credvault_probe::{self as probe, Target, TestOutcome};
 use credvault_usecases::credentials::{self, Caller, PreparedTest, Subject};
 
 use crate::auth::Authenticated;
@@ -31,8 +32,10 @@ use crate::dto::connection_test::ConnectionTestResponse;
 use crate::dto::credential::{CreateCredentialRequest, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
-use crate::probe::policy::ProbePolicy;
-use crate::probe::{self, Target, TestOutcome};
+use crate::openapi::responses::{
+    BodyTooLarge, CredentialNotFound, MalformedRequest, NotJson, ServerErrors, TeamNotFound,
+    Unauthenticated,
+};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_and_role_for, team_for};
@@ -75,15 +78,12 @@ use crate::tenancy::{credential_id, team_and_role_for, team_for};
     ),
     responses(
         (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated,
         (status = 403, description = "A member sent a body that would use a stored secret at another place or as another user; that needs the `owner` role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        CredentialNotFound, BodyTooLarge,
         (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The credential cannot be tested (its provider, or a missing field listed in `errors`), or the PATCH body is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -156,15 +156,11 @@ pub(crate) async fn test_credential(
     request_body(content = CreateCredentialRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The test ran; `ok` and `code` say what it found", body = ConnectionTestResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated,
         (status = 403, description = "Not used: members and owners may both test", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        TeamNotFound, BodyTooLarge, NotJson,
         (status = 422, description = "Invalid fields, or values that cannot be tested (provider, missing secret), listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -223,11 +219,12 @@ async fn run(
     principal: &Principal,
     target: Target,
 ) -> Result<TestOutcome, ApiError> {
-    let policy = ProbePolicy::from_settings(&state.settings);
-    state
+    state.throttle.check_probe_principal(principal.id)?;
+    let outcome = state
         .probes
-        .run(team_id, principal.id, target, policy)
-        .await
+        .run(team_id, target, state.probe_policy())
+        .await?;
+    Ok(outcome)
 }
 
 fn respond(outcome: TestOutcome) -> HttpResponse {

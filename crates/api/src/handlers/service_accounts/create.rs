@@ -5,13 +5,16 @@ use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
 use crate::body;
-use crate::dto::problem::Problem;
 use crate::dto::service_account::{
     CreateServiceAccountRequest, ExpandQuery, ServiceAccountResponse,
 };
 use crate::error::ApiError;
 use crate::handlers::service_accounts::input::NewServiceAccount;
 use crate::handlers::service_accounts::{Expand, created_response, service_account_location};
+use crate::openapi::responses::{
+    BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,
+    TeamNotFound, Unauthenticated,
+};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_and_role_for};
 
@@ -30,15 +33,7 @@ use crate::tenancy::{blocking, team_and_role_for};
         (status = 201, description = "Created", body = ServiceAccountResponse, headers(
             ("Location" = String, description = "The new service account's URL"),
         )),
-        (status = 400, description = "Malformed JSON, header or `expand` value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedRequestOrExpand, Unauthenticated, OwnerOnly, TeamNotFound, BodyTooLarge, NotJson, InvalidFields, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -8,12 +8,15 @@ use credvault_persistence::NewUserToken;
 
 use crate::auth::Authenticated;
 use crate::body;
-use crate::dto::problem::Problem;
 use crate::dto::user_token::{CreateUserTokenRequest, CreatedUserTokenResponse};
 use crate::error::ApiError;
 use crate::handlers::service_accounts::created_response;
 use crate::handlers::tokens::input::NewUserTokenInput;
 use crate::handlers::tokens::{USER_TOKEN_PREFIX, token_location};
+use crate::openapi::responses::{
+    BodyTooLarge, InvalidFields, MalformedRequest, NotJson, OwnerOnly, ServerErrors, TeamNotFound,
+    Unauthenticated,
+};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 use credvault_crypto::{TokenHash, generate_token};
@@ -35,15 +38,7 @@ use credvault_crypto::{TokenHash, generate_token};
             ("Location" = String, description = "The new token's URL"),
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret"),
         )),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedRequest, Unauthenticated, OwnerOnly, TeamNotFound, BodyTooLarge, NotJson, InvalidFields, ServerErrors,
     ),
     security(("bearer" = []))
 )]

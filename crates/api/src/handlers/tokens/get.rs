@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, get, web};
 use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
-use crate::dto::problem::Problem;
 use crate::dto::user_token::UserTokenResponse;
 use crate::error::ApiError;
 use crate::handlers::service_accounts::json_response;
 use crate::handlers::tokens::token_id;
+use crate::openapi::responses::{OwnerOnly, ServerErrors, Unauthenticated, UserTokenNotFound};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 
@@ -25,11 +25,7 @@ use crate::tenancy::{blocking, team_for};
     ),
     responses(
         (status = 200, description = "The user token", body = UserTokenResponse),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or token, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnerOnly, UserTokenNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -7,10 +7,10 @@ use credvault_domain::validate::ValidationErrors;
 
 use crate::auth::Authenticated;
 use crate::dto::page::{PageQuery, encode_cursor, page_request};
-use crate::dto::problem::Problem;
 use crate::dto::user_token::UserTokenPage;
 use crate::error::ApiError;
 use crate::handlers::service_accounts::json_response;
+use crate::openapi::responses::{BadQuery, OwnerOnly, ServerErrors, TeamNotFound, Unauthenticated};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 
@@ -27,12 +27,7 @@ use crate::tenancy::{blocking, team_for};
     ),
     responses(
         (status = 200, description = "A page of user tokens", body = UserTokenPage),
-        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadQuery, Unauthenticated, OwnerOnly, TeamNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

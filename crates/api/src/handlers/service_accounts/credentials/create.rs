@@ -7,7 +7,6 @@ use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
 use crate::body;
-use crate::dto::problem::Problem;
 use crate::dto::service_account::{
     CreateServiceAccountCredentialRequest, CreatedServiceAccountCredentialResponse, ExpandQuery,
     ServiceAccountCredentialResponse,
@@ -18,6 +17,10 @@ use crate::handlers::service_accounts::credentials::{
 };
 use crate::handlers::service_accounts::input::NewClientCredential;
 use crate::handlers::service_accounts::{Expand, created_response, service_account_id};
+use crate::openapi::responses::{
+    BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,
+    ServiceAccountNotFound, Unauthenticated,
+};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_and_role_for};
 use credvault_crypto::{TokenHash, generate_token};
@@ -41,15 +44,7 @@ use credvault_crypto::{TokenHash, generate_token};
             ("Location" = String, description = "The new credential's URL"),
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret"),
         )),
-        (status = 400, description = "Malformed JSON, header or `expand` value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or service account, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedRequestOrExpand, Unauthenticated, OwnerOnly, ServiceAccountNotFound, BodyTooLarge, NotJson, InvalidFields, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -5,9 +5,11 @@ use actix_web::{HttpResponse, delete, web};
 use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
-use crate::dto::problem::Problem;
 use crate::error::ApiError;
 use crate::handlers::service_accounts::{client_credential_id, service_account_id};
+use crate::openapi::responses::{
+    OwnerOnly, ServerErrors, ServiceAccountCredentialNotFound, Unauthenticated,
+};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_for};
 
@@ -24,11 +26,7 @@ use crate::tenancy::{blocking, team_for};
     ),
     responses(
         (status = 204, description = "Deleted; its tokens are revoked"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, service account or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnerOnly, ServiceAccountCredentialNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -6,11 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use credvault_domain::authz::Action;
 
 use crate::auth::Authenticated;
-use crate::dto::problem::Problem;
 use crate::dto::service_account::{ExpandQuery, ServiceAccountCredentialResponse};
 use crate::error::ApiError;
 use crate::handlers::service_accounts::{
     Expand, client_credential_id, json_response, service_account_id,
+};
+use crate::openapi::responses::{
+    BadExpand, ServerErrors, ServiceAccountCredentialNotFound, Unauthenticated,
 };
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_and_role_for};
@@ -29,11 +31,7 @@ use crate::tenancy::{blocking, team_and_role_for};
     ),
     responses(
         (status = 200, description = "The credential, without secret", body = ServiceAccountCredentialResponse),
-        (status = 400, description = "A bad `expand` value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, service account or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadExpand, Unauthenticated, ServiceAccountCredentialNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

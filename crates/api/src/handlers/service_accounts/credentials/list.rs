@@ -9,12 +9,12 @@ use credvault_persistence::StoreError;
 
 use crate::auth::Authenticated;
 use crate::dto::page::{PageQuery, encode_cursor, page_request};
-use crate::dto::problem::Problem;
 use crate::dto::service_account::{
     ExpandQuery, ServiceAccountCredentialPage, ServiceAccountCredentialResponse,
 };
 use crate::error::ApiError;
 use crate::handlers::service_accounts::{Expand, json_response, service_account_id};
+use crate::openapi::responses::{BadQuery, ServerErrors, ServiceAccountNotFound, Unauthenticated};
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_and_role_for};
 
@@ -32,11 +32,7 @@ use crate::tenancy::{blocking, team_and_role_for};
     ),
     responses(
         (status = 200, description = "A page of credentials", body = ServiceAccountCredentialPage),
-        (status = 400, description = "A bad query parameter, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team or service account, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadQuery, Unauthenticated, ServiceAccountNotFound, ServerErrors,
     ),
     security(("bearer" = []))
 )]

@@ -9,7 +9,6 @@ use credvault_persistence::StoreError;
 
 use crate::auth::Authenticated;
 use crate::body;
-use crate::dto::problem::Problem;
 use crate::dto::service_account::{
     ExpandQuery, PatchServiceAccountCredentialRequest, ServiceAccountCredentialResponse,
 };
@@ -17,6 +16,10 @@ use crate::error::ApiError;
 use crate::handlers::service_accounts::input::NamePatch;
 use crate::handlers::service_accounts::{
     Expand, client_credential_id, json_response, service_account_id,
+};
+use crate::openapi::responses::{
+    BodyTooLarge, InvalidFields, MalformedRequestOrExpand, NotJson, OwnerOnly, ServerErrors,
+    ServiceAccountCredentialNotFound, Unauthenticated,
 };
 use crate::state::AppState;
 use crate::tenancy::{blocking, team_and_role_for};
@@ -44,15 +47,7 @@ use crate::tenancy::{blocking, team_and_role_for};
     ),
     responses(
         (status = 200, description = "The updated credential, without secret", body = ServiceAccountCredentialResponse),
-        (status = 400, description = "Malformed JSON, header or `expand` value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member, not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such team, service account or credential, or the caller is not in the team", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields, listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedRequestOrExpand, Unauthenticated, OwnerOnly, ServiceAccountCredentialNotFound, BodyTooLarge, NotJson, InvalidFields, ServerErrors,
     ),
     security(("bearer" = []))
 )]

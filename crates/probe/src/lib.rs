@@ -1,37 +1,62 @@
-//! Connection tests: does a credential actually open its PostgreSQL database or SFTP server?
-//!
-//! [`target_for`] turns a credential and its (decrypted, in-memory) secrets into a [`Target`], or
-//! says with field errors why it cannot be tested (a provider that cannot be tested offline, a
-//! missing password). [`run`] tests it and always answers with a [`TestOutcome`]: a
-//! machine-readable [`TestCode`], a short human message that never holds a secret, and the
-//! latency.
-//!
-//! Every test is bounded by a hard deadline: each step gets what is left of the time limit,
-//! libpq is driven without blocking and closed at the deadline, and the SSH socket is shut down
-//! at the deadline, so a server that accepts and then stalls holds neither the thread nor the
-//! socket past it. Tests run on threads of their own within the limits of
-//! [`executor::ProbeExecutor`]. Where the test may connect is decided by
-//! [`policy::ProbePolicy`]: the host is resolved once, every address checked, and only checked
-//! addresses are dialled.
+#![doc = include_str!("../README.md")]
 
 pub mod executor;
 pub mod policy;
 pub mod postgres;
+pub mod scrub;
 pub mod sftp;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use credvault_domain::credential::Credential;
-use credvault_domain::schema::{Kind, Provider};
+use credvault_domain::schema::{Kind, Provider, fields};
 use credvault_domain::secret::{SecretMap, SecretValue};
 use credvault_domain::validate::ValidationErrors;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
-use self::policy::ProbePolicy;
+pub use crate::executor::ProbeExecutor;
+pub use crate::policy::{IpNet, ProbePolicy};
+
+/// The settings of connection tests: how long one may take, where it may connect, and how many
+/// may run at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeSettings {
+    /// How long a connection test may take before it answers `timeout`; also the `Retry-After`
+    /// of a team whose tests are all running.
+    pub timeout: Duration,
+    /// Networks connection tests may connect to; empty means every public address that is not
+    /// denied. A network here also opens the part of a default-denied range it names (loopback,
+    /// private ranges, …; see [`policy`]).
+    pub allow: Vec<IpNet>,
+    /// Networks connection tests never connect to; wins over `allow`.
+    pub deny: Vec<IpNet>,
+    /// The addresses of the server's own database, which connection tests never connect to (on
+    /// their ports).
+    pub database_addresses: Vec<SocketAddr>,
+    /// Connection tests running at once; beyond it [`ProbeExecutor::run`] refuses with
+    /// [`executor::Refused::ServerBusy`].
+    pub max_concurrent: usize,
+    /// Connection tests running at once for one team; beyond it [`ProbeExecutor::run`] refuses
+    /// with [`executor::Refused::TeamBusy`].
+    pub max_per_team: usize,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            database_addresses: Vec::new(),
+            max_concurrent: 32,
+            max_per_team: 4,
+        }
+    }
+}
 
 /// The outcome of a connection test, for machines: `ok` (connected and authenticated),
 /// `auth_failed` (login refused: password, key, passphrase, role), `unreachable` (connection
@@ -41,8 +66,10 @@ use self::policy::ProbePolicy;
 /// `extra_data.host_key_sha256`), `database_not_found`, `dns_failed` (the host name does not
 /// resolve), `refused_by_policy` (the outbound policy does not allow that address, local socket
 /// or option), `error` (anything else).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+///
+/// This is the one classification of a test's outcome, whichever step found it (the policy,
+/// PostgreSQL, SFTP); the HTTP API mirrors it as its wire enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TestCode {
     /// Connected and authenticated; for PostgreSQL `SELECT 1` ran, for SFTP the home directory
     /// was listed.
@@ -164,22 +191,23 @@ pub const TESTABLE_PROVIDERS: [Provider; 3] = [
     Provider::InternalPostgresql,
 ];
 
-/// What to test for a credential, or the field errors that make it untestable (a `422`).
+/// What to test for a credential, or the field errors that make it untestable (the HTTP API
+/// answers them with a `422`).
 pub fn target_for(
     credential: &Credential,
     secrets: &SecretMap,
 ) -> Result<Target, ValidationErrors> {
-    let fields = Fields {
+    let reader = Fields {
         extra_data: &credential.extra_data,
         secrets,
         errors: ValidationErrors::new(),
     };
     match (credential.provider, credential.kind) {
         (Provider::Postgresql | Provider::InternalPostgresql, Kind::UserPassword) => {
-            postgres::PostgresTarget::from_fields(fields).map(Target::Postgres)
+            postgres::PostgresTarget::from_fields(reader).map(Target::Postgres)
         }
         (Provider::Sftp, Kind::UserPassword | Kind::KeyFile) => {
-            sftp::SftpTarget::from_fields(credential.kind, fields).map(Target::Sftp)
+            sftp::SftpTarget::from_fields(credential.kind, reader).map(Target::Sftp)
         }
         (provider, kind) => {
             let testable: Vec<&str> = TESTABLE_PROVIDERS.iter().map(|p| p.as_str()).collect();
@@ -227,15 +255,17 @@ impl Fields<'_> {
 
     /// The port in `extra_data`, or `default`.
     fn port(&mut self, default: u16) -> u16 {
-        match self.extra_data.get("port") {
+        match self.extra_data.get(fields::PORT) {
             None | Some(Value::Null) => default,
             Some(value) => value
                 .as_u64()
                 .and_then(|port| u16::try_from(port).ok())
                 .filter(|port| *port > 0)
                 .unwrap_or_else(|| {
-                    self.errors
-                        .push("extra_data.port", "must be an integer from 1 to 65535");
+                    self.errors.push(
+                        format!("extra_data.{}", fields::PORT),
+                        "must be an integer from 1 to 65535",
+                    );
                     default
                 }),
         }
@@ -272,7 +302,7 @@ impl Fields<'_> {
 }
 
 /// Runs a test within `timeout` and reports its outcome. Blocking, for at most about `timeout`:
-/// call it off the async workers ([`executor::ProbeExecutor::run`] gives it a thread).
+/// call it off the async workers ([`ProbeExecutor::run`] gives it a thread).
 pub fn run(target: Target, policy: ProbePolicy, timeout: Duration) -> TestOutcome {
     let started = Instant::now();
     let deadline = started + timeout;
@@ -284,7 +314,7 @@ pub fn run(target: Target, policy: ProbePolicy, timeout: Duration) -> TestOutcom
     let secrets: Vec<&SecretValue> = secrets.iter().collect();
     TestOutcome {
         code,
-        message: credvault_persistence::probe::scrub(&message, &secrets, "the test failed"),
+        message: scrub::scrub(&message, &secrets, "the test failed"),
         latency: started.elapsed(),
     }
 }

@@ -2,8 +2,8 @@
 //! SSH handshake, host key check, login with the password or the private key, open the SFTP
 //! subsystem and list the home directory.
 //!
-//! Host keys: the schema has no host key field, so the test reads the undeclared, non-secret
-//! `extra_data.host_key_sha256` when present, in OpenSSH's fingerprint form
+//! Host keys: the schema declares no host key field, so the test reads the undeclared,
+//! non-secret `extra_data.host_key_sha256` ([`fields::HOST_KEY_SHA256`]) when present, in OpenSSH's fingerprint form
 //! (`SHA256:` + unpadded base64 of the SHA-256 of the key, as `ssh-keygen -lf` prints it). A
 //! server whose key does not match is `host_key_mismatch`, found before any password or key
 //! signature is sent. Without a pinned key the test trusts the key it sees and names its
@@ -15,16 +15,16 @@ use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use credvault_domain::schema::Kind;
+use credvault_domain::schema::{Kind, fields};
 use credvault_domain::secret::SecretValue;
 use credvault_domain::validate::ValidationErrors;
 use ssh2::{ErrorCode, HashType, KeyboardInteractivePrompt, Prompt, Session};
 
-use crate::probe::policy::ProbePolicy;
-use crate::probe::{Failure, Fields, ShutDownAt, TestCode, remaining};
+use crate::policy::ProbePolicy;
+use crate::{Failure, Fields, ShutDownAt, TestCode, remaining};
 
 /// The undeclared `extra_data` key that pins the server's host key.
-pub const HOST_KEY_FIELD: &str = "host_key_sha256";
+const HOST_KEY_FIELD: &str = fields::HOST_KEY_SHA256;
 
 /// The default SSH port.
 const DEFAULT_PORT: u16 = 22;
@@ -38,14 +38,23 @@ const LIBSSH2_ERROR_AUTHENTICATION_FAILED: i32 = -18;
 const LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED: i32 = -19;
 const LIBSSH2_ERROR_SOCKET_TIMEOUT: i32 = -30;
 
-/// How the test logs in.
-#[derive(Clone, Debug)]
+/// How the test logs in. `Debug` names the method, never a secret.
+#[derive(Clone)]
 enum Auth {
     Password(SecretValue),
     Key {
         private_key: SecretValue,
         passphrase: Option<SecretValue>,
     },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::Password(_) => "Password(••••)",
+            Auth::Key { .. } => "Key(••••)",
+        })
+    }
 }
 
 /// What an SFTP test connects to and with.
@@ -63,25 +72,25 @@ impl SftpTarget {
     /// Reads a `user_password` or `key_file` SFTP credential.
     pub(crate) fn from_fields(
         kind: Kind,
-        mut fields: Fields<'_>,
+        mut reader: Fields<'_>,
     ) -> Result<Self, ValidationErrors> {
-        let host = fields.required_text("host");
-        let port = fields.port(DEFAULT_PORT);
-        let username = fields.required_text("username");
+        let host = reader.required_text(fields::HOST);
+        let port = reader.port(DEFAULT_PORT);
+        let username = reader.required_text(fields::USERNAME);
         let auth = if kind == Kind::KeyFile {
             Auth::Key {
-                private_key: fields.required_secret("private_key"),
-                passphrase: fields.secret("passphrase"),
+                private_key: reader.required_secret(fields::PRIVATE_KEY),
+                passphrase: reader.secret(fields::PASSPHRASE),
             }
         } else {
-            Auth::Password(fields.required_secret("password"))
+            Auth::Password(reader.required_secret(fields::PASSWORD))
         };
-        let pinned = match fields.extra_data.get(HOST_KEY_FIELD) {
+        let pinned = match reader.extra_data.get(HOST_KEY_FIELD) {
             None | Some(serde_json::Value::Null) => None,
             Some(value) => {
                 let parsed = value.as_str().and_then(parse_fingerprint);
                 if parsed.is_none() {
-                    fields.invalid(
+                    reader.invalid(
                         HOST_KEY_FIELD,
                         "must be an OpenSSH SHA256 host key fingerprint such as \
                          SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8 (ssh-keygen -lf)",
@@ -90,7 +99,7 @@ impl SftpTarget {
                 parsed
             }
         };
-        fields.finish(Self {
+        reader.finish(Self {
             host,
             port,
             username,

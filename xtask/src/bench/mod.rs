@@ -3,26 +3,32 @@
 //!
 //! - Micro ([`micro`]): the criterion benches for merge + validate, seal/open of a 1 KiB secret
 //!   map and token verification; their means are read back from criterion's `estimates.json`.
-//! - Load (`bench_load`): `credvault serve` from `cargo build --release`, 1,000 credentials
+//! - Load ([`load`], with the server and database it drives in [`server`] and what it reads
+//!   from the machine in [`host`]): `credvault serve` from `cargo build --release`, 1,000 credentials
 //!   created through the API, then `wrk` (installed from Debian when missing) with
 //!   `bench/wrk/credvault.lua` for each scenario and connection count, reading the server's CPU
 //!   time and peak RSS from `/proc` around each cell.
 //! - Ceilings: `GET /healthz` on the same server; `pgbench` with `bench/pgbench/patch.sql`
 //!   against the same database; and the driver-only loop `crates/persistence/benches/update_loop.rs`.
-//! - Report (`bench_report`): the table on stdout, `results.json` and `results.svg` under
+//! - Report ([`report`]): the table on stdout, `results.json` and `results.svg` under
 //!   `<target dir>/bench/`.
 //!
 //! `cargo xtask ci` never runs this: a full run takes several minutes and its numbers depend on
 //! the machine's load.
 
+mod host;
+mod load;
+mod micro;
+mod report;
+mod server;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{cargo, run};
+use crate::cargo;
 
 /// What to run, from the command line.
 #[derive(Clone, Debug)]
@@ -119,93 +125,16 @@ pub(crate) fn run_bench(root: &Path, args: &[String]) -> Result<()> {
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
     let micro_results = if options.micro {
-        micro(&options, &target_dir)?
+        micro::run_micro(&options, &target_dir)?
     } else {
         Vec::new()
     };
     let load_results = if options.load {
-        crate::bench_load::run_load(root, &options, &target_dir, &out_dir)?
+        load::run_load(root, &options, &target_dir, &out_dir)?
     } else {
-        crate::bench_load::LoadResults::default()
+        load::LoadResults::default()
     };
-    crate::bench_report::report(&options, &micro_results, &load_results, &out_dir)
-}
-
-/// One criterion benchmark's mean.
-#[derive(Clone, Debug)]
-pub(crate) struct MicroResult {
-    pub(crate) id: String,
-    pub(crate) mean_ns: f64,
-    pub(crate) low_ns: f64,
-    pub(crate) high_ns: f64,
-}
-
-/// Runs the criterion benches and reads back the estimates they wrote during this run.
-fn micro(options: &Options, target_dir: &Path) -> Result<Vec<MicroResult>> {
-    let started = SystemTime::now();
-    let mut command = cargo();
-    command.args([
-        "bench",
-        "-p",
-        "credvault-domain",
-        "-p",
-        "credvault-crypto",
-        "-p",
-        "credvault-api",
-        "--bench",
-        "merge",
-        "--bench",
-        "seal",
-        "--bench",
-        "token",
-        "--",
-    ]);
-    if options.quick {
-        command.args(["--warm-up-time", "1", "--measurement-time", "2"]);
-    }
-    command.args(&options.criterion_args);
-    run(&mut command)?;
-
-    let mut results = Vec::new();
-    collect_estimates(&target_dir.join("criterion"), started, &mut results)?;
-    results.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(results)
-}
-
-/// Finds `<id>/new/estimates.json` files written since `since`; the id comes from the
-/// `benchmark.json` beside each.
-fn collect_estimates(dir: &Path, since: SystemTime, out: &mut Vec<MicroResult>) -> Result<()> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries {
-        let path = entry?.path();
-        if !path.is_dir() {
-            continue;
-        }
-        let estimates = path.join("estimates.json");
-        let fresh = fs::metadata(&estimates)
-            .and_then(|meta| meta.modified())
-            .is_ok_and(|modified| modified >= since);
-        if path.file_name().is_some_and(|name| name == "new") && fresh {
-            let benchmark = read_json(&path.join("benchmark.json"))?;
-            let estimate = read_json(&estimates)?;
-            let mean = &estimate["mean"];
-            out.push(MicroResult {
-                id: benchmark["full_id"].as_str().unwrap_or("?").to_owned(),
-                mean_ns: mean["point_estimate"].as_f64().unwrap_or(f64::NAN),
-                low_ns: mean["confidence_interval"]["lower_bound"]
-                    .as_f64()
-                    .unwrap_or(f64::NAN),
-                high_ns: mean["confidence_interval"]["upper_bound"]
-                    .as_f64()
-                    .unwrap_or(f64::NAN),
-            });
-        } else {
-            collect_estimates(&path, since, out)?;
-        }
-    }
-    Ok(())
+    report::report(&options, &micro_results, &load_results, &out_dir)
 }
 
 pub(crate) fn read_json(path: &Path) -> Result<Value> {
@@ -228,4 +157,72 @@ pub(crate) fn target_dir() -> Result<PathBuf> {
         .as_str()
         .map(PathBuf::from)
         .context("cargo metadata has no target_directory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        Options::parse(&args)
+    }
+
+    #[test]
+    fn no_arguments_run_everything_with_five_second_cells() -> anyhow::Result<()> {
+        let options = parse(&[])?;
+        assert!(options.micro && options.load && options.sqlite && options.postgres);
+        assert!(!options.quick);
+        assert_eq!(options.seconds, 5);
+        assert_eq!(options.connections, [1, 16, 64]);
+        assert!(options.criterion_args.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn flags_narrow_the_run_and_the_rest_goes_to_criterion() -> anyhow::Result<()> {
+        let options = parse(&[
+            "--quick",
+            "--connections",
+            "4, 8",
+            "--only",
+            "load",
+            "--backend",
+            "postgres",
+            "--postgres",
+            "postgres://bench@127.0.0.1:5432/admin",
+            "--server-log",
+            "warn",
+            "--",
+            "--save-baseline",
+            "before",
+        ])?;
+        assert!(options.quick);
+        assert_eq!(options.seconds, 2);
+        assert_eq!(options.connections, [4, 8]);
+        assert!(!options.micro && options.load);
+        assert!(!options.sqlite && options.postgres);
+        assert_eq!(
+            options.postgres_admin_url,
+            "postgres://bench@127.0.0.1:5432/admin"
+        );
+        assert_eq!(options.server_log, "warn");
+        assert_eq!(options.criterion_args, ["--save-baseline", "before"]);
+        assert_eq!(parse(&["--quick", "--seconds", "7"])?.seconds, 7);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        for args in [
+            &["--frobnicate"][..],
+            &["--only", "both"],
+            &["--backend", "mysql"],
+            &["--connections", "0,16"],
+            &["--connections", "many"],
+            &["--seconds"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
 }

@@ -1,39 +1,21 @@
-//! The PostgreSQL connection test as the API runs it (fields or connection string → checked
-//! conninfo → libpq), against a throwaway cluster that checks passwords.
+//! The PostgreSQL connection test of a credential (fields or connection string → checked
+//! conninfo → libpq), against the throwaway cluster that checks passwords.
 
 use std::net::TcpListener;
 
-use credvault_api::Settings;
-use credvault_api::probe::policy::ProbePolicy;
-use credvault_api::probe::{self, TestCode, TestOutcome};
-use credvault_persistence::testing::cluster::{ScramCluster, free_port, scram_cluster};
+use credvault_probe::testing::cluster::ScramCluster;
+use credvault_probe::testing::free_port;
+use credvault_probe::{TestCode, TestOutcome};
 use serde_json::{Value, json};
 
-use crate::helpers::loopback_probe_settings;
+use crate::support::{SHORT_TIMEOUT, TIMEOUT, cluster, loopback_policy, target};
 
-use crate::probe_sftp::{SHORT_TIMEOUT, TIMEOUT, target};
-
-/// The process's SCRAM cluster, or `None` after saying why the test skips.
-pub(crate) fn cluster() -> Option<&'static ScramCluster> {
-    match scram_cluster() {
-        Ok(cluster) => Some(cluster),
-        Err(reason) => {
-            eprintln!("skipped: {reason}");
-            None
-        }
-    }
-}
-
-fn test(extra_data: Value) -> TestOutcome {
+pub(crate) fn test(extra_data: Value) -> TestOutcome {
     let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t", "extra_data": extra_data});
-    probe::run(
-        target(body),
-        ProbePolicy::from_settings(&loopback_probe_settings()),
-        TIMEOUT,
-    )
+    credvault_probe::run(target(body), loopback_policy(), TIMEOUT)
 }
 
-fn fields(cluster: &ScramCluster, password: &str) -> Value {
+pub(crate) fn fields(cluster: &ScramCluster, password: &str) -> Value {
     json!({
         "host": "127.0.0.1", "port": cluster.port, "database": cluster.database,
         "username": cluster.user, "password": password, "ssl_mode": "prefer"
@@ -62,11 +44,7 @@ fn an_internal_postgresql_credential_is_tested_the_same_way() {
     let Some(cluster) = cluster() else { return };
     let body = json!({"provider": "internal_postgresql", "kind": "user_password", "name": "t",
                       "extra_data": fields(cluster, &cluster.password)});
-    let outcome = probe::run(
-        target(body),
-        ProbePolicy::from_settings(&loopback_probe_settings()),
-        TIMEOUT,
-    );
+    let outcome = credvault_probe::run(target(body), loopback_policy(), TIMEOUT);
     assert_eq!(outcome.code, TestCode::Ok, "{outcome:?}");
 }
 
@@ -134,32 +112,7 @@ fn a_port_that_never_answers_is_a_timeout() {
     let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t",
                       "extra_data": {"host": "127.0.0.1", "port": port, "username": "u",
                                      "password": "silent-pw"}});
-    let outcome = probe::run(
-        target(body),
-        ProbePolicy::from_settings(&loopback_probe_settings()),
-        SHORT_TIMEOUT,
-    );
+    let outcome = credvault_probe::run(target(body), loopback_policy(), SHORT_TIMEOUT);
     assert_eq!(outcome.code, TestCode::Timeout, "{outcome:?}");
     drop(silent);
-}
-
-#[test]
-fn a_socket_directory_in_the_connection_string_is_refused_by_policy() {
-    let outcome = test(json!({
-        "connection_string": "host=/var/run/postgresql dbname=postgres user=postgres"
-    }));
-    assert_eq!(outcome.code, TestCode::RefusedByPolicy, "{outcome:?}");
-}
-
-#[test]
-fn the_servers_own_address_is_refused_by_policy() {
-    let Some(cluster) = cluster() else { return };
-    let policy = ProbePolicy::from_settings(&Settings {
-        listen_addresses: vec![format!("0.0.0.0:{}", cluster.port).parse().unwrap()],
-        ..loopback_probe_settings()
-    });
-    let body = json!({"provider": "postgresql", "kind": "user_password", "name": "t",
-                      "extra_data": fields(cluster, &cluster.password)});
-    let outcome = probe::run(target(body), policy, TIMEOUT);
-    assert_eq!(outcome.code, TestCode::RefusedByPolicy, "{outcome:?}");
 }

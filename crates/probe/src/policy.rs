@@ -15,8 +15,9 @@
 //! 2. the server's own listen addresses and its database's addresses are refused on their ports
 //!    (an unspecified listen address such as `0.0.0.0:8080` covers every local address on that
 //!    port);
-//! 3. an address inside a `probe_deny` network is refused;
-//! 4. when `probe_allow` is not empty, an address outside all of its networks is refused;
+//! 3. an address inside a `deny` network (`probe_deny` of the server) is refused;
+//! 4. when `allow` (`probe_allow`) is not empty, an address outside all of its networks is
+//!    refused;
 //! 5. an address in a [`DEFAULT_DENY`] network (loopback, link-local and cloud metadata,
 //!    multicast, broadcast, shared address space, private ranges) is refused unless a
 //!    `probe_allow` network holds it and is no wider than that default network (`127.0.0.0/8`
@@ -26,8 +27,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::str::FromStr;
 
-use crate::probe::{Failure, TestCode};
-use crate::state::Settings;
+use crate::{Failure, ProbeSettings, TestCode};
 
 /// An IP network in CIDR notation: `10.0.0.0/8`, `fd00::/8`, or a single address (`/32`, `/128`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,7 +178,8 @@ fn is_local(ip: IpAddr) -> bool {
     ip.is_loopback() || ip.is_unspecified() || UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
-/// The outbound policy of connection tests, built from [`Settings`].
+/// The outbound policy of connection tests, built from [`ProbeSettings`] and the addresses the
+/// server listens on.
 #[derive(Clone, Debug, Default)]
 pub struct ProbePolicy {
     allow: Vec<IpNet>,
@@ -188,12 +189,13 @@ pub struct ProbePolicy {
 }
 
 impl ProbePolicy {
-    /// The policy of these settings.
-    pub fn from_settings(settings: &Settings) -> Self {
+    /// The policy of these settings, for a server listening on `listen_addresses` (which tests
+    /// never connect to).
+    pub fn new(settings: &ProbeSettings, listen_addresses: &[SocketAddr]) -> Self {
         Self {
-            allow: settings.probe_allow.clone(),
-            deny: settings.probe_deny.clone(),
-            own: settings.listen_addresses.clone(),
+            allow: settings.allow.clone(),
+            deny: settings.deny.clone(),
+            own: listen_addresses.to_vec(),
             database: settings.database_addresses.clone(),
         }
     }

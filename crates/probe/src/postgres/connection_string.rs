@@ -8,8 +8,8 @@
 
 use credvault_domain::secret::SecretValue;
 
-/// The parameters of a connection string.
-#[derive(Debug, Default)]
+/// The parameters of a connection string. `Debug` names the password's presence, never its value.
+#[derive(Default)]
 pub(crate) struct ConnParams {
     /// `host`: a name, an address or (refused later) a socket directory.
     pub(crate) host: Option<String>,
@@ -21,6 +21,18 @@ pub(crate) struct ConnParams {
     pub(crate) options: Vec<(String, String)>,
     /// `password`.
     pub(crate) password: Option<SecretValue>,
+}
+
+impl std::fmt::Debug for ConnParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnParams")
+            .field("host", &self.host)
+            .field("hostaddr", &self.hostaddr)
+            .field("port", &self.port)
+            .field("options", &self.options)
+            .field("password", &self.password.as_ref().map(|_| "••••"))
+            .finish()
+    }
 }
 
 impl ConnParams {

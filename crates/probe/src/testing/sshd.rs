@@ -7,8 +7,13 @@
 //! as root) with a password chosen per test process. `Drop` stops the server; a small shell loop
 //! also stops it if the test process dies first.
 //!
-//! Without `/usr/sbin/sshd` (package `openssh-server`) or root, [`Sshd::start`] returns `None`
-//! and the test skips, unless the test servers are required (`.ci/run`): then it panics.
+//! Without `/usr/sbin/sshd` (package `openssh-server`) or root, [`Sshd::start`] returns why and
+//! the test skips, unless the test servers are required ([`servers_required`]): then it panics.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fixture: a step that fails is a test that fails"
+)]
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -16,27 +21,27 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use credvault_persistence::testing::cluster::{free_port, servers_required};
+use crate::testing::{free_port, is_root, servers_required};
 
 /// The system user the tests log in as.
-pub(crate) const USER: &str = "cvprobe";
+pub const USER: &str = "cvprobe";
 
 /// A running SSH server and the credentials that open it.
-pub(crate) struct Sshd {
+pub struct Sshd {
     /// Its port on 127.0.0.1.
-    pub(crate) port: u16,
+    pub port: u16,
     /// The user's password.
-    pub(crate) password: String,
+    pub password: String,
     /// An authorized private key (OpenSSH PEM), without passphrase.
-    pub(crate) private_key: String,
+    pub private_key: String,
     /// An authorized private key protected by [`Sshd::passphrase`].
-    pub(crate) protected_key: String,
+    pub protected_key: String,
     /// The passphrase of [`Sshd::protected_key`].
-    pub(crate) passphrase: String,
+    pub passphrase: String,
     /// A private key that is not authorized.
-    pub(crate) stranger_key: String,
+    pub stranger_key: String,
     /// The server's host key fingerprint, `SHA256:…`.
-    pub(crate) fingerprint: String,
+    pub fingerprint: String,
     child: Child,
     // Exits by itself within a second of sshd; never waited for.
     _watchdog: Child,
@@ -55,13 +60,6 @@ fn sshd_binary() -> Option<PathBuf> {
         .into_iter()
         .map(PathBuf::from)
         .find(|path| path.is_file())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
 }
 
 fn run(command: &mut Command, what: &str) -> String {
@@ -131,14 +129,15 @@ fn keygen(path: &Path, passphrase: &str) -> String {
 
 impl Sshd {
     /// What the server logged so far.
-    pub(crate) fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
 
-    /// Starts a server, or `None` (after saying why) when this machine cannot run one.
-    pub(crate) fn start() -> Option<Sshd> {
+    /// Starts a server, or says why this machine cannot run one (the caller skips). Panics
+    /// when starting fails, or when no server can run and [`servers_required`].
+    pub fn start() -> Result<Sshd, String> {
         let reason = match (sshd_binary(), is_root()) {
-            (Some(binary), true) => return Some(Self::start_with(&binary)),
+            (Some(binary), true) => return Ok(Self::start_with(&binary)),
             (None, _) => "no sshd (install openssh-server)",
             (Some(_), false) => "the SSH tests create a system user and need root",
         };
@@ -146,8 +145,7 @@ impl Sshd {
             !servers_required(),
             "{reason}, but the connection-test servers are required here"
         );
-        eprintln!("skipped: {reason}");
-        None
+        Err(reason.to_owned())
     }
 
     fn start_with(binary: &Path) -> Sshd {

@@ -1,5 +1,6 @@
 //! The PostgreSQL connection test: from the credential's fields (or its connection string) to a
-//! checked libpq connection string, run by `credvault_persistence::probe::postgres`.
+//! checked libpq connection string ([`conninfo::Conninfo`]), then connect, authenticate, run
+//! `SELECT 1`, and classify what went wrong ([`classify::classify`]).
 //!
 //! A stored `connection_string` wins over the separate fields. It is parsed here (URI or
 //! keyword/value form, as libpq reads them) and rebuilt, never passed through: the host is
@@ -7,21 +8,55 @@
 //! resolves the name itself; options that would make libpq read files of this server or use a
 //! local socket are refused (`refused_by_policy`), and a connection string naming several hosts
 //! is not supported.
+//!
+//! Whatever the connection string says, [`connect`] adds the keywords that keep the test from
+//! borrowing the server's own identity: no password file, no client certificate, no GSSAPI
+//! encryption; and `tcp_user_timeout`. libpq is driven without blocking (`libpq`, the crate's
+//! one `unsafe` module), so the test never outlives its deadline.
+//!
+//! ```
+//! use std::time::Duration;
+//! use credvault_domain::secret::SecretValue;
+//! use credvault_probe::TestCode;
+//! use credvault_probe::postgres::{self, conninfo::Conninfo};
+//!
+//! let mut conninfo = Conninfo::new();
+//! conninfo.set("host", "127.0.0.1").unwrap();
+//! conninfo.set("port", "1").unwrap();
+//! conninfo.set("user", "etl").unwrap();
+//! conninfo.set_secret("password", SecretValue::from("it's a secret")).unwrap();
+//! let failure = postgres::connect(&conninfo, Duration::from_secs(2)).unwrap_err();
+//! assert_eq!(failure.code, TestCode::Unreachable);
+//! assert!(!failure.message.contains("secret"));
+//! ```
 
+pub mod classify;
 mod connection_string;
+pub mod conninfo;
+mod libpq;
 
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests;
+
+use std::ffi::CString;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Once;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use credvault_domain::schema::fields;
 use credvault_domain::secret::SecretValue;
 use credvault_domain::validate::ValidationErrors;
-use credvault_persistence::probe::{self as pg_probe, Conninfo, FailureKind};
 
-use crate::probe::policy::ProbePolicy;
-use crate::probe::{Failure, Fields, TestCode, remaining};
+use crate::policy::ProbePolicy;
+use crate::scrub::scrub;
+use crate::{Failure, Fields, TestCode, remaining};
 
+use self::classify::{classify, generic_message};
 use self::connection_string::ConnParams;
+use self::conninfo::Conninfo;
+
+pub use self::libpq::version as libpq_version;
 
 /// The default PostgreSQL port.
 const DEFAULT_PORT: u16 = 5432;
@@ -72,7 +107,8 @@ pub struct PostgresTarget {
     scram_only: bool,
 }
 
-#[derive(Clone, Debug)]
+/// Where the connection parameters come from. `Debug` masks the secrets.
+#[derive(Clone)]
 enum Source {
     Fields {
         host: String,
@@ -85,30 +121,45 @@ enum Source {
     ConnectionString(SecretValue),
 }
 
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Fields { host, port, .. } => f
+                .debug_struct("Fields")
+                .field("host", host)
+                .field("port", port)
+                .finish_non_exhaustive(),
+            Source::ConnectionString(_) => f.write_str("ConnectionString(••••)"),
+        }
+    }
+}
+
 impl PostgresTarget {
     /// Reads a `user_password` credential: its `connection_string` if stored, else `host`,
     /// `port`, `database`, `username`, `password` and `ssl_mode`.
-    pub(crate) fn from_fields(mut fields: Fields<'_>) -> Result<Self, ValidationErrors> {
-        let scram_only = fields.text("require_auth").as_deref() != Some("any");
-        if let Some(connection_string) = fields.secret("connection_string") {
-            return fields.finish(Self {
+    pub(crate) fn from_fields(mut reader: Fields<'_>) -> Result<Self, ValidationErrors> {
+        let scram_only = reader.text(fields::REQUIRE_AUTH).as_deref() != Some("any");
+        if let Some(connection_string) = reader.secret(fields::CONNECTION_STRING) {
+            return reader.finish(Self {
                 source: Source::ConnectionString(connection_string),
                 scram_only,
             });
         }
-        let host = fields.required_text("host");
-        let port = fields.port(DEFAULT_PORT);
-        let username = fields.required_text("username");
-        let password = fields.required_secret("password");
+        let host = reader.required_text(fields::HOST);
+        let port = reader.port(DEFAULT_PORT);
+        let username = reader.required_text(fields::USERNAME);
+        let password = reader.required_secret(fields::PASSWORD);
         let source = Source::Fields {
             host,
             port,
-            database: fields.text("database").filter(|name| !name.is_empty()),
+            database: reader
+                .text(fields::DATABASE)
+                .filter(|name| !name.is_empty()),
             username,
             password,
-            ssl_mode: fields.text("ssl_mode"),
+            ssl_mode: reader.text(fields::SSL_MODE),
         };
-        fields.finish(Self { source, scram_only })
+        reader.finish(Self { source, scram_only })
     }
 
     /// The secrets of the test.
@@ -165,30 +216,75 @@ pub(crate) fn test(
     };
     let auth = AuthRule {
         scram_only: target.scram_only,
-        libpq_version: pg_probe::libpq_version(),
+        libpq_version: libpq_version(),
     };
     let (conninfo, place) = checked_conninfo(params, policy, auth)?;
     let timeout = remaining(deadline, "connecting to PostgreSQL")?;
-    match pg_probe::postgres(&conninfo, timeout) {
-        Ok(()) => Ok(format!(
-            "connected to PostgreSQL at {place} and ran SELECT 1"
-        )),
-        Err(failure) => Err(Failure::new(code(failure.kind), failure.message)),
-    }
+    connect(&conninfo, timeout)?;
+    Ok(format!(
+        "connected to PostgreSQL at {place} and ran SELECT 1"
+    ))
 }
 
-/// The test's code for a libpq failure.
-fn code(kind: FailureKind) -> TestCode {
-    match kind {
-        FailureKind::AuthFailed => TestCode::AuthFailed,
-        FailureKind::Unreachable => TestCode::Unreachable,
-        FailureKind::Timeout => TestCode::Timeout,
-        FailureKind::TlsRequired => TestCode::TlsRequired,
-        FailureKind::TlsFailed => TestCode::TlsFailed,
-        FailureKind::DatabaseNotFound => TestCode::DatabaseNotFound,
-        FailureKind::DnsFailed => TestCode::DnsFailed,
-        FailureKind::Error => TestCode::Error,
-    }
+/// The first libpq version (16) with the `require_auth` keyword, as [`libpq_version`] counts.
+pub const REQUIRE_AUTH_SINCE: i32 = 160_000;
+
+/// Whether a libpq of this version (as [`libpq_version`] reports it) knows `require_auth`, the
+/// keyword that makes it refuse authentication methods the server asks for (cleartext, MD5).
+pub fn supports_require_auth(libpq_version: i32) -> bool {
+    libpq_version >= REQUIRE_AUTH_SINCE
+}
+
+/// Connects with `conninfo`, authenticates and runs `SELECT 1`, giving up at `timeout`; a
+/// failure's message is libpq's, whitespace collapsed and without any secret of `conninfo`.
+///
+/// Blocking: call it off the async workers. libpq is driven without blocking (its
+/// `PQconnectStart`/`PQconnectPoll` and `PQsendQuery` API, with `poll` on its socket bounded by
+/// what is left of `timeout`), so a server that accepts the login and then never answers is
+/// left at the deadline: the connection and its socket are closed and the call returns
+/// `Timeout`. No cancel request is sent: `PQcancel` would open a second connection without any
+/// deadline to the same, possibly stalled, server.
+pub fn connect(conninfo: &Conninfo, timeout: Duration) -> Result<(), Failure> {
+    let deadline = Instant::now() + timeout;
+    let text = conninfo.render(timeout);
+    let secrets: Vec<&SecretValue> = conninfo.secrets().collect();
+    let failure = |code: TestCode, message: &str| {
+        Failure::new(code, scrub(message, &secrets, generic_message(code)))
+    };
+    // Sized up front (the NUL included), so building the C string does not reallocate and leave
+    // a copy of the password behind; wiped below.
+    let mut bytes = Vec::with_capacity(text.expose().len() + 1);
+    bytes.extend_from_slice(text.expose().as_bytes());
+    drop(text);
+    let c_text = match CString::new(bytes) {
+        Ok(c_text) => c_text,
+        Err(error) => {
+            wipe(error.into_vec());
+            return Err(failure(
+                TestCode::Error,
+                "the connection settings contain a NUL character",
+            ));
+        }
+    };
+    let result = libpq::connect_and_query(&c_text, deadline);
+    wipe(c_text.into_bytes_with_nul());
+    result.map_err(|error| match error {
+        libpq::Error::Deadline { step } => failure(
+            TestCode::Timeout,
+            &format!("no answer in time while {step}"),
+        ),
+        libpq::Error::Connect(message) => failure(classify(&message), &message),
+        libpq::Error::Query(message) => failure(
+            TestCode::Error,
+            &format!("connected, but SELECT 1 failed: {message}"),
+        ),
+    })
+}
+
+/// Overwrites a buffer that held the connection string.
+fn wipe(mut bytes: Vec<u8>) {
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
 }
 
 /// Which authentication the test accepts, and whether the linked libpq can enforce it.
@@ -208,7 +304,7 @@ impl AuthRule {
         if !self.scram_only {
             return None;
         }
-        if pg_probe::supports_require_auth(self.libpq_version) {
+        if supports_require_auth(self.libpq_version) {
             return Some("scram-sha-256");
         }
         static TOLD: Once = Once::new();
@@ -366,9 +462,9 @@ fn several_hosts() -> Failure {
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-mod tests {
+mod checked_conninfo_tests {
     use super::*;
-    use crate::probe::policy::IpNet;
+    use crate::{IpNet, ProbeSettings};
 
     fn params(text: &str) -> ConnParams {
         connection_string::parse(text).unwrap()
@@ -478,11 +574,11 @@ mod tests {
 
     #[test]
     fn a_denied_hostaddr_is_refused_without_resolving_the_host() {
-        let policy_settings = crate::state::Settings {
-            probe_deny: vec!["10.0.0.0/8".parse::<IpNet>().unwrap()],
-            ..crate::state::Settings::default()
+        let policy_settings = ProbeSettings {
+            deny: vec!["10.0.0.0/8".parse::<IpNet>().unwrap()],
+            ..ProbeSettings::default()
         };
-        let policy = ProbePolicy::from_settings(&policy_settings);
+        let policy = ProbePolicy::new(&policy_settings, &[]);
         let failure = checked_conninfo(
             params("host=db.example.invalid hostaddr=10.1.2.3"),
             &policy,

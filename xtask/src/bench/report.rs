@@ -10,8 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use crate::bench::{MicroResult, Options};
-use crate::bench_load::{Cell, LoadResults, Scenario, loadavg};
+use crate::bench::Options;
+use crate::bench::host::loadavg;
+use crate::bench::load::{Cell, LoadResults, Scenario};
+use crate::bench::micro::MicroResult;
 
 /// The targets of the PATCH performance issue.
 const PATCH_VS_CEILING: f64 = 0.8;

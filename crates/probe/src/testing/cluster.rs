@@ -2,41 +2,31 @@
 //!
 //! The shared server on 5432 trusts every local login, so a wrong password cannot fail there.
 //! [`scram_cluster`] runs `initdb` (as the `postgres` user when the tests run as root) into a
-//! temporary directory with `scram-sha-256` authentication on 127.0.0.1, starts it on a free port
-//! and creates a login role with a password and a database it owns. One cluster serves the whole
-//! test process; a small shell loop beside it stops the server and removes the directory once
-//! the test process is gone, so nothing is left running.
+//! temporary directory with `scram-sha-256` authentication on 127.0.0.1, creates a login role
+//! with a password and a database it owns (with `postgres --single`, so no client is needed),
+//! and starts the server on a free port; it is ready when the role's own connection test passes.
+//! One cluster serves the whole test process; a small shell loop beside it stops the server and
+//! removes the directory once the test process is gone, so nothing is left running.
 //!
 //! The binaries are looked up in `CREDVAULT_TEST_PG_BINDIR`, then `/usr/lib/postgresql/*/bin`
 //! (highest version first), then `PATH`. Without them [`scram_cluster`] returns why, and the
 //! tests skip, unless [`servers_required`] says they must run: then it panics.
 
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
-use diesel::prelude::*;
+use credvault_domain::secret::SecretValue;
 
-use super::REQUIRE_POSTGRES_VAR;
-
-/// When this variable is `1` the connection-test servers (this cluster, an SSH server) must be
-/// available: the tests panic instead of skipping. `.ci/run` sets it; so does
-/// `CREDVAULT_REQUIRE_POSTGRES=1`.
-pub const REQUIRE_PROBE_SERVERS_VAR: &str = "CREDVAULT_REQUIRE_PROBE_SERVERS";
+use crate::postgres::conninfo::Conninfo;
+use crate::testing::{
+    REQUIRE_POSTGRES_VAR, REQUIRE_PROBE_SERVERS_VAR, free_port, is_root, servers_required,
+};
 
 /// The variable that names the directory of `initdb`, `postgres` and friends.
 pub const PG_BINDIR_VAR: &str = "CREDVAULT_TEST_PG_BINDIR";
-
-/// Whether a missing test server must fail the tests rather than skip them.
-pub fn servers_required() -> bool {
-    [REQUIRE_PROBE_SERVERS_VAR, REQUIRE_POSTGRES_VAR]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|value| value == "1"))
-}
 
 /// A running cluster with SCRAM password authentication on 127.0.0.1.
 #[derive(Debug)]
@@ -83,14 +73,6 @@ pub fn scram_cluster() -> Result<&'static ScramCluster, String> {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap_or_else(|error| panic!("cannot find a free port: {error}"))
-}
-
 fn find_bindir() -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var(PG_BINDIR_VAR) {
         return Ok(PathBuf::from(dir));
@@ -122,13 +104,6 @@ fn find_bindir() -> Result<PathBuf, String> {
         "no PostgreSQL server binaries (initdb) found in /usr/lib/postgresql/*/bin or PATH; \
          install postgresql or set {PG_BINDIR_VAR}"
     ))
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
 }
 
 /// A command run as the `postgres` user when we are root (PostgreSQL refuses to run as root).
@@ -181,6 +156,37 @@ fn start(bindir: &Path) -> ScramCluster {
         "initdb",
     );
 
+    let user = "probe_user".to_owned();
+    let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let database = "probe_db".to_owned();
+    // Before the server runs: the role and its database, in single-user mode (one statement a
+    // line; an error ends it with a failure status).
+    let mut single = as_server_user(&bindir.join("postgres"))
+        .args(["--single", "-D"])
+        .arg(&data)
+        .args(["-c", "exit_on_error=true", "postgres"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run postgres --single: {error}"));
+    if let Some(mut stdin) = single.stdin.take() {
+        writeln!(
+            stdin,
+            "CREATE ROLE {user} LOGIN PASSWORD '{password}'\nCREATE DATABASE {database} OWNER {user}"
+        )
+        .unwrap_or_else(|error| panic!("cannot write to postgres --single: {error}"));
+    }
+    let output = single
+        .wait_with_output()
+        .unwrap_or_else(|error| panic!("cannot run postgres --single: {error}"));
+    assert!(
+        output.status.success(),
+        "setting up the test cluster failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     let port = free_port();
     // The server runs as long as this test process does: the loop checks for our pid, then
     // stops the server and removes its directory.
@@ -202,49 +208,48 @@ fn start(bindir: &Path) -> ScramCluster {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start the test cluster: {error}"));
-
-    let superuser_url =
-        format!("postgres://postgres:{superuser_password}@127.0.0.1:{port}/postgres");
-    let mut admin = connect_when_ready(&superuser_url, &dir);
     let cluster = ScramCluster {
         port,
-        user: "probe_user".to_owned(),
-        password: format!("pw-{}", uuid::Uuid::new_v4().simple()),
-        database: "probe_db".to_owned(),
+        user,
+        password,
+        database,
         superuser_password,
         _keeper: keeper,
     };
-    for statement in [
-        format!(
-            "CREATE ROLE {} LOGIN PASSWORD '{}'",
-            cluster.user, cluster.password
-        ),
-        format!(
-            "CREATE DATABASE {} OWNER {}",
-            cluster.database, cluster.user
-        ),
-    ] {
-        admin
-            .batch_execute(&statement)
-            .unwrap_or_else(|error| panic!("cannot set up the test cluster: {error}"));
-    }
+    wait_until_ready(&cluster, &dir);
     cluster
 }
 
-fn connect_when_ready(url: &str, dir: &Path) -> PgConnection {
+/// Waits until the login role's own connection test passes: the server is up and the role and
+/// database exist.
+fn wait_until_ready(cluster: &ScramCluster, dir: &Path) {
+    let mut conninfo = Conninfo::new();
+    let port = cluster.port.to_string();
+    for (keyword, value) in [
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("user", cluster.user.as_str()),
+        ("dbname", cluster.database.as_str()),
+    ] {
+        conninfo
+            .set(keyword, value)
+            .unwrap_or_else(|error| panic!("cannot build the readiness check: {error}"));
+    }
+    conninfo
+        .set_secret("password", SecretValue::from(cluster.password.as_str()))
+        .unwrap_or_else(|error| panic!("cannot build the readiness check: {error}"));
     let started = Instant::now();
     loop {
-        let port_open = url
-            .rsplit_once('@')
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .is_some_and(|(address, _)| TcpStream::connect(address).is_ok());
-        if port_open && let Ok(connection) = PgConnection::establish(url) {
-            return connection;
+        match crate::postgres::connect(&conninfo, Duration::from_secs(2)) {
+            Ok(()) => return,
+            Err(failure) if started.elapsed() > Duration::from_secs(60) => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                panic!(
+                    "the test cluster did not start within 60 s ({}); its log:\n{log}",
+                    failure.message
+                );
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
-        if started.elapsed() > Duration::from_secs(60) {
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            panic!("the test cluster did not start within 60 s; its log:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }

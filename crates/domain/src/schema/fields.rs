@@ -1,0 +1,75 @@
+//! The names of the fields that code outside the registry reads by name.
+//!
+//! The connection tests (crate `credvault-probe`) read a credential's `extra_data` and secrets
+//! by these names; the registry's own declarations use them too, so a name is written once.
+//! Every constant but [`HOST_KEY_SHA256`] is a declared field of some schema (a test checks it).
+//!
+//! ```
+//! use credvault_domain::schema::{Kind, Provider, fields, schema_for};
+//!
+//! let sftp = schema_for(Provider::Sftp, Kind::KeyFile).unwrap();
+//! assert!(sftp.is_secret(fields::PRIVATE_KEY));
+//! // The host-key pin is read by the SFTP test but declared by no schema.
+//! assert!(sftp.field(fields::HOST_KEY_SHA256).is_none());
+//! ```
+
+/// The host name or address of a server (SFTP, PostgreSQL).
+pub const HOST: &str = "host";
+/// The TCP port of a server.
+pub const PORT: &str = "port";
+/// The login name.
+pub const USERNAME: &str = "username";
+/// The login password (secret).
+pub const PASSWORD: &str = "password";
+/// The PostgreSQL database name.
+pub const DATABASE: &str = "database";
+/// The PostgreSQL `sslmode`.
+pub const SSL_MODE: &str = "ssl_mode";
+/// Which authentication a PostgreSQL connection test accepts (see
+/// [`super::REQUIRE_AUTH_VALUES`]).
+pub const REQUIRE_AUTH: &str = "require_auth";
+/// A libpq connection string (secret), which wins over the separate PostgreSQL fields.
+pub const CONNECTION_STRING: &str = "connection_string";
+/// A PEM private key (secret) of an SFTP `key_file` credential.
+pub const PRIVATE_KEY: &str = "private_key";
+/// The passphrase (secret) of [`PRIVATE_KEY`].
+pub const PASSPHRASE: &str = "passphrase";
+
+/// The SFTP host-key pin: the OpenSSH SHA-256 fingerprint (`SHA256:…`, as `ssh-keygen -lf`
+/// prints it) that the SFTP connection test requires of the server's host key.
+///
+/// It is not a declared field of the SFTP schemas: it travels as an undeclared, non-secret
+/// `extra_data` key (see "Known quirks" in `docs/API-DESIGN.md`), so it is not type-checked on
+/// write, and a PATCH of a test body that changes it counts as a redirecting change like any
+/// undeclared key (`connection_test::redirecting_fields`).
+pub const HOST_KEY_SHA256: &str = "host_key_sha256";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::all_schemas;
+
+    #[test]
+    fn every_name_but_the_host_key_pin_is_declared() {
+        let declared = |name: &str| {
+            all_schemas()
+                .iter()
+                .any(|schema| schema.field(name).is_some())
+        };
+        for name in [
+            HOST,
+            PORT,
+            USERNAME,
+            PASSWORD,
+            DATABASE,
+            SSL_MODE,
+            REQUIRE_AUTH,
+            CONNECTION_STRING,
+            PRIVATE_KEY,
+            PASSPHRASE,
+        ] {
+            assert!(declared(name), "{name}");
+        }
+        assert!(!declared(HOST_KEY_SHA256));
+    }
+}

@@ -1,0 +1,110 @@
+//! `Store::record_test`, which records a connection test's outcome without a new version, on
+//! both backends.
+
+use credvault_domain::audit::AuditAction;
+use credvault_domain::credential::{CredentialStatus, Health, HealthStatus};
+use credvault_persistence::testing::TestDb;
+use credvault_persistence::{StoreError, TestRecord};
+
+fn record(version: i64) -> TestRecord {
+    TestRecord {
+        version,
+        status: CredentialStatus::Connected,
+        health: Health {
+            status: HealthStatus::Healthy,
+            notes: vec!["connected to PostgreSQL".to_owned()],
+            checked_at: Some(credvault_domain::time::now()),
+        },
+        recorded_fields: vec!["status".to_owned(), "health".to_owned()],
+    }
+}
+
+fn tested_event(
+    credential: &credvault_domain::credential::Credential,
+    actor: credvault_domain::ids::PrincipalId,
+) -> credvault_domain::audit::AuditEvent {
+    let mut event = crate::support::event(credential, AuditAction::Tested, actor);
+    event.changed_fields = Vec::new();
+    event.secrets = Default::default();
+    event
+}
+
+credvault_persistence::backend_tests! {
+    fn a_test_outcome_is_recorded_without_a_new_version(db: &TestDb) {
+        let (team, owner) = crate::support::team_with_owner(db, "acme");
+        let credential = crate::support::insert_credential(db, &team, owner, "Warehouse");
+        let before = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        let tester = credvault_domain::ids::PrincipalId::new();
+        let record = record(before.credential.version);
+
+        let recorded = db
+            .store()
+            .record_test(team.id, credential.id, Some(&record), &tested_event(&credential, tester))
+            .unwrap();
+        assert!(recorded);
+
+        let after = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        assert_eq!(after.credential.status, CredentialStatus::Connected);
+        assert_eq!(after.credential.health, record.health);
+        assert_eq!(after.credential.version, before.credential.version);
+        assert_eq!(after.credential.updated_at, before.credential.updated_at);
+        assert_eq!(after.credential.modified_by, before.credential.modified_by);
+        assert_eq!(after.ciphertext, before.ciphertext);
+        let events = crate::support::all_events(db, &credential);
+        let last = events.last().unwrap();
+        assert_eq!(last.action, AuditAction::Tested);
+        assert_eq!(last.actor.id, tester);
+        assert_eq!(last.changed_fields, ["status", "health"]);
+    }
+
+    fn a_stale_outcome_is_not_written_but_the_test_is_audited(db: &TestDb) {
+        let (team, owner) = crate::support::team_with_owner(db, "acme");
+        let credential = crate::support::insert_credential(db, &team, owner, "Warehouse");
+        let before = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        let stale = record(credential.version - 1);
+        let recorded = db
+            .store()
+            .record_test(team.id, credential.id, Some(&stale), &tested_event(&credential, owner))
+            .unwrap();
+        assert!(!recorded);
+        let after = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        assert_eq!(after.credential, before.credential);
+        let events = crate::support::all_events(db, &credential);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].action, AuditAction::Tested);
+        assert!(events[1].changed_fields.is_empty());
+
+        // An event without a record (a test with a body) is appended as it is.
+        let mut event = tested_event(&credential, owner);
+        event.changed_fields = vec!["body".to_owned(), "body.extra_data.port".to_owned()];
+        assert!(!db.store().record_test(team.id, credential.id, None, &event).unwrap());
+        let events = crate::support::all_events(db, &credential);
+        assert_eq!(events[2].changed_fields, ["body", "body.extra_data.port"]);
+    }
+
+    fn another_teams_credential_is_not_found_and_nothing_is_written(db: &TestDb) {
+        let (team, owner) = crate::support::team_with_owner(db, "acme");
+        let (other, _) = crate::support::team_with_owner(db, "globex");
+        let credential = crate::support::insert_credential(db, &team, owner, "Warehouse");
+        let before = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        let error = db
+            .store()
+            .record_test(
+                other.id,
+                credential.id,
+                Some(&record(credential.version)),
+                &tested_event(&credential, owner),
+            )
+            .unwrap_err();
+        assert!(matches!(error, StoreError::NotFound), "{error:?}");
+        let after = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
+        assert_eq!(after.credential, before.credential);
+        assert_eq!(crate::support::all_events(db, &credential).len(), 1);
+        let missing = credvault_domain::ids::CredentialId::new();
+        let error = db
+            .store()
+            .record_test(team.id, missing, None, &tested_event(&credential, owner))
+            .unwrap_err();
+        assert!(matches!(error, StoreError::NotFound), "{error:?}");
+    }
+}
