@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use credvault_domain::authz::Denied;
 use credvault_domain::validate::ValidationErrors;
 use credvault_persistence::StoreError;
+use credvault_usecases::Error as UseCaseError;
 
 use crate::dto::problem::{FieldErrorResponse, Problem};
 
@@ -342,6 +343,20 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Corrupt(cause) => Self::Internal(format!("corrupt row: {cause}")),
             StoreError::Database(cause) => Self::Internal(format!("database error: {cause}")),
+        }
+    }
+}
+
+impl From<UseCaseError> for ApiError {
+    fn from(error: UseCaseError) -> Self {
+        match error {
+            UseCaseError::Invalid(errors) => Self::Validation(errors),
+            UseCaseError::Denied(denied) => denied.into(),
+            UseCaseError::Store(error) => error.into(),
+            UseCaseError::ClaimLost => Self::IdempotencyKeyInProgress,
+            UseCaseError::Crypto(error) => Self::internal(error),
+            UseCaseError::Inconsistent(error) => Self::internal(error),
+            UseCaseError::Render(cause) => Self::Internal(cause),
         }
     }
 }

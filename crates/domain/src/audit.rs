@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CredentialId, EventId, PrincipalId, RequestId, TeamId};
-use crate::principal::PrincipalKind;
+use crate::principal::{Principal, PrincipalKind};
 
 /// What happened to a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +78,16 @@ pub struct Actor {
     /// User or service account.
     #[serde(rename = "type")]
     pub kind: PrincipalKind,
+}
+
+impl From<&Principal> for Actor {
+    /// The actor of a principal's calls.
+    fn from(principal: &Principal) -> Self {
+        Self {
+            id: principal.id,
+            kind: principal.kind,
+        }
+    }
 }
 
 /// One entry of a credential's audit trail. It never holds a value or hash of a secret.

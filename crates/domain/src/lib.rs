@@ -4,14 +4,17 @@ pub mod audit;
 pub mod authz;
 pub mod connection_test;
 pub mod credential;
+pub mod edit;
 pub mod ids;
 pub mod patch;
 pub mod principal;
 pub mod schema;
 pub mod secret;
 pub mod service_account;
+pub mod status;
 pub mod team;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod time;
 pub mod token;
 pub mod validate;

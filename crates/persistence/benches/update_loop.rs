@@ -22,9 +22,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
 use credvault_domain::credential::Credential;
+use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, EventId, RequestId};
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamLabel;
@@ -142,7 +142,7 @@ fn event(credential: &Credential, actor: Actor, changed_fields: Vec<String>) -> 
         changed_fields,
         secrets: Default::default(),
         request_id: RequestId::new(),
-        at: credvault_persistence::truncate_to_micros(Utc::now()),
+        at: credvault_domain::time::now(),
     }
 }
 
@@ -208,13 +208,15 @@ fn main() -> Result<(), String> {
                     n += 1;
                     let begun = Instant::now();
                     let outcome = store.update_credential(team_id, id, None, |stored| {
-                        let mut credential = stored.credential.clone();
-                        credential.metadata.insert("n".to_owned(), json!(n));
-                        let event = event(&credential, actor, vec!["metadata.n".to_owned()]);
+                        let mut edit = CredentialEdit::from(stored.credential.clone());
+                        edit.metadata.insert("n".to_owned(), json!(n));
+                        let mut audit =
+                            AuditNote::new(AuditAction::Updated, actor, RequestId::new());
+                        audit.changed_fields = vec!["metadata.n".to_owned()];
                         Ok::<_, ()>(CredentialChange::Update {
-                            credential,
+                            edit,
                             secrets: SecretsUpdate::Keep,
-                            event,
+                            audit,
                         })
                     });
                     let elapsed = begun.elapsed().as_micros();

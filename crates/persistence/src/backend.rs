@@ -321,7 +321,6 @@ impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateWithEvent<'_, KE
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use chrono::Utc;
     use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
     use credvault_domain::credential::Credential;
     use credvault_domain::ids::{CredentialId, EventId, RequestId};
@@ -330,8 +329,8 @@ mod tests {
     use diesel::connection::{Instrumentation, InstrumentationEvent};
 
     use super::*;
+    use crate::Store;
     use crate::testing::TestDb;
-    use crate::{Store, truncate_to_micros};
 
     /// Stores one credential; returns its team and id as stored.
     fn one_credential(store: &Store) -> (String, String) {
@@ -357,7 +356,7 @@ mod tests {
             changed_fields: Vec::new(),
             secrets: Default::default(),
             request_id: RequestId::new(),
-            at: truncate_to_micros(Utc::now()),
+            at: credvault_domain::time::now(),
         };
         store.insert_credential(&credential, None, &event).unwrap();
         (team.id.to_string(), credential.id.to_string())
@@ -405,7 +404,7 @@ mod tests {
                     changed_fields: vec!["name".to_owned()],
                     secrets: Default::default(),
                     request_id: RequestId::new(),
-                    at: truncate_to_micros(Utc::now()),
+                    at: credvault_domain::time::now(),
                 })
                 .unwrap();
                 assert!(

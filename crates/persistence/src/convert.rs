@@ -3,11 +3,12 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, Health};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 use credvault_domain::team::Team;
+use credvault_domain::time::to_micros;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,9 +20,10 @@ use crate::{
 };
 
 /// The time as stored: naive UTC, truncated to microseconds (what PostgreSQL keeps), so that a
-/// value reads back equal on both backends.
+/// value reads back equal on both backends. It stays here, beside `domain::time`, because it is
+/// the column's conversion: a caller's value at any precision is cut the same way on both.
 pub(crate) fn db_time(at: DateTime<Utc>) -> NaiveDateTime {
-    at.trunc_subsecs(6).naive_utc()
+    to_micros(at).naive_utc()
 }
 
 pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {

@@ -16,11 +16,12 @@ mod store;
 pub mod testing;
 mod types;
 
+pub use credvault_domain::status::TestRecord;
 pub use error::{StoreError, UpdateError};
-pub use store::{Store, truncate_to_micros};
+pub use store::Store;
 pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
     CredentialFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION, IdempotencyClaim,
     IdempotencyRecord, NewUserToken, Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate,
-    SqliteSynchronous, StoreOptions, StoredCredential, StoredResponse, TestRecord, UserToken,
+    SqliteSynchronous, StoreOptions, StoredCredential, StoredResponse, UserToken,
 };

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use credvault_domain::audit::AuditEvent;
-use credvault_domain::credential::{Credential, CredentialStatus, Health};
+use credvault_domain::credential::{Credential, CredentialStatus};
+use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
 use credvault_domain::principal::{Principal, Role};
 use credvault_domain::schema::Provider;
@@ -113,16 +113,18 @@ pub struct StoredCredential {
 pub enum CredentialChange {
     /// Nothing changed: write nothing, bump nothing, record no event.
     Unchanged,
-    /// Write this state. The store sets `version` to the stored version + 1 and `updated_at`
-    /// to the time of the write (µs precision), and the event's `at` to that same instant;
-    /// `modified_by` is taken as given.
+    /// Write this change. The closure decides only what a caller may: the edited fields, the
+    /// ciphertext and the audit note. The store stamps the rest when it writes: the identity it
+    /// read, `version` (stored + 1), `modified_by` (the note's actor), the event's id, and one
+    /// instant (µs precision) for both `updated_at` and the event's `at`
+    /// ([`Credential::edited`](credvault_domain::credential::Credential::edited)).
     Update {
-        /// The new state.
-        credential: Credential,
+        /// The new values of the caller-owned fields.
+        edit: CredentialEdit,
         /// What to do with the ciphertext.
         secrets: SecretsUpdate,
-        /// The audit event to append in the same transaction.
-        event: AuditEvent,
+        /// What the audit event appended in the same transaction says.
+        audit: AuditNote,
     },
 }
 
@@ -135,19 +137,6 @@ pub enum SecretsUpdate {
     Replace(Ciphertext),
     /// Remove it (no secret left).
     Remove,
-}
-
-/// The outcome of a connection test to write on the tested credential ([`Store::record_test`]).
-#[derive(Clone, Debug)]
-pub struct TestRecord {
-    /// The version that was tested; a credential changed since keeps its state.
-    pub version: i64,
-    /// The status after the test.
-    pub status: CredentialStatus,
-    /// The health after the test.
-    pub health: Health,
-    /// The field names the event gets when the outcome is written, e.g. `status`, `health`.
-    pub recorded_fields: Vec<String>,
 }
 
 /// Filters of the credential list.

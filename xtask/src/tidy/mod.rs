@@ -104,9 +104,16 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "credvault",
         ],
     ),
+    // The use cases know no HTTP, and leave the (asynchronous) probes to their callers.
     (
         "credvault-usecases",
-        &["actix-web", "utoipa", "credvault-api", "credvault"],
+        &[
+            "actix-web",
+            "utoipa",
+            "credvault-probe",
+            "credvault-api",
+            "credvault",
+        ],
     ),
     ("credvault-api", &["diesel", "credvault"]),
 ];

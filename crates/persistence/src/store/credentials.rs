@@ -3,20 +3,21 @@
 
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
-use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_domain::ids::{CredentialId, EventId, TeamId};
+use credvault_domain::status::TestRecord;
 
 use super::now;
 use crate::Store;
 use crate::error::{StoreError, UpdateError};
 use crate::types::{
     Backend, Ciphertext, CredentialChange, CredentialFilter, Page, PageRequest, SecretsUpdate,
-    StoredCredential, TestRecord,
+    StoredCredential,
 };
 use crate::{backend, conn, repo, rows};
 
 /// The decide-and-write half of [`Store::update_credential`], on a row read (or locked) by the
-/// caller. Writes only if the row is still at the version read: returns the row as it is now
-/// (written, or unchanged when there was nothing to write), or `None` when it changed or went
+/// caller. Writes only if the row is still at the version read: returns the credential as it is
+/// now (written, or unchanged when there was nothing to write), or `None` when it changed or went
 /// after it was read and nothing was written.
 pub(super) fn decide_and_write<E>(
     conn: &mut conn::DbConn,
@@ -29,13 +30,13 @@ pub(super) fn decide_and_write<E>(
     if expected_version.is_some_and(|expected| expected != current) {
         return Err(StoreError::VersionMismatch { current }.into());
     }
-    let (credential, secrets, event) = match decide(&stored).map_err(UpdateError::Rejected)? {
+    let (edit, secrets, audit) = match decide(&stored).map_err(UpdateError::Rejected)? {
         CredentialChange::Unchanged => return Ok(Some(stored)),
         CredentialChange::Update {
-            credential,
+            edit,
             secrets,
-            event,
-        } => (credential, secrets, event),
+            audit,
+        } => (edit, secrets, audit),
     };
     let StoredCredential {
         credential: old,
@@ -45,15 +46,7 @@ pub(super) fn decide_and_write<E>(
     // write below applies only if nobody wrote since that read, so the trail's times never go
     // backwards, and a delete (stamped under its lock) always comes after.
     let written_at = now();
-    let credential = Credential {
-        id: old.id,
-        team_id: old.team_id,
-        created_at: old.created_at,
-        created_by: old.created_by,
-        version: current + 1,
-        updated_at: written_at,
-        ..credential
-    };
+    let credential = old.edited(edit, audit.actor.id, written_at);
     let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
     let ciphertext = match secrets {
         SecretsUpdate::Keep => old_ciphertext,
@@ -61,18 +54,18 @@ pub(super) fn decide_and_write<E>(
         SecretsUpdate::Remove => None,
     };
     let row = rows::CredentialRow::from_domain(&credential, ciphertext.as_ref())?;
-    let event = rows::AuditEventRow::from_domain(&AuditEvent {
-        team_id: old.team_id,
-        credential_id: old.id,
-        at: written_at,
-        ..event
-    })?;
+    let event = rows::AuditEventRow::from_domain(&audit.into_event(
+        EventId::new(),
+        credential.team_id,
+        credential.id,
+        written_at,
+    ))?;
     let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
-    if !written {
-        return Ok(None);
-    }
-    // Read back from the row so the caller sees exactly what is stored (µs timestamps).
-    Ok(Some(row.into_domain()?))
+    // What was written is what the caller gets: every instant in it is already at µs precision.
+    Ok(written.then_some(StoredCredential {
+        credential,
+        ciphertext,
+    }))
 }
 
 impl Store {
@@ -113,10 +106,8 @@ impl Store {
     /// Read-decide-write on the latest row: the closure sees the stored row; on `Update` the row
     /// is written with version + 1 and the event appended, atomically; on `Unchanged` or an
     /// error nothing is written. `expected_version` (from `If-Match`) yields `VersionMismatch`
-    /// when stale. Returns the row as it is after the call.
-    ///
-    /// The row's identity (`id`, `team_id`, `created_at`, `created_by`) and the event's
-    /// `team_id` and `credential_id` are taken from the stored row, whatever the closure says.
+    /// when stale. Returns the credential as it is after the call: the one written (see
+    /// [`CredentialChange::Update`] for what the store stamps), or the one read.
     ///
     /// On SQLite this is one `BEGIN IMMEDIATE` transaction. On PostgreSQL, updates of one
     /// credential from this process queue in the process (see `row_lock`); the row is read, the

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
 use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
+use credvault_domain::time::to_micros;
 use uuid::Uuid;
 
 use super::credentials::decide_and_write;
-use super::truncate_to_micros;
 use crate::Store;
 use crate::constraint;
 use crate::error::{StoreError, UpdateError};
@@ -61,7 +61,7 @@ impl Store {
         fingerprint_key_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Reservation, StoreError> {
-        let now = truncate_to_micros(now);
+        let now = to_micros(now);
         let claim = IdempotencyClaim {
             principal_id,
             key: key.to_owned(),
@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// [`Store::update_credential`], and in the same transaction completes `claim` with the
-    /// response `respond` renders from the row as it is after the call (also when the closure
+    /// response `respond` renders from the credential as it is after the call (also when the closure
     /// decided `Unchanged`). The update, its event and the record commit together or not at all;
     /// when `decide` or `respond` fails, nothing is written.
     ///

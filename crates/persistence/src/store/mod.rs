@@ -9,22 +9,14 @@ mod teams;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use crate::error;
 use crate::error::StoreError;
 use crate::types::{Backend, StoreOptions};
-use crate::{backend, checkpoint, conn, convert, row_lock, startup};
+use crate::{backend, checkpoint, conn, row_lock, startup};
 
-/// The time as the store keeps it: truncated to microseconds, the precision of PostgreSQL's
-/// `TIMESTAMP`. Values written through a [`Store`] read back equal to this.
-pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    convert::utc(convert::db_time(at))
-}
-
-fn now() -> DateTime<Utc> {
-    truncate_to_micros(Utc::now())
-}
+// The store's clock is the product's: instants at µs precision, which read back equal on both
+// backends.
+use credvault_domain::time::now;
 
 /// The database: a connection pool and every query of the product, each scoped by team.
 #[derive(Clone)]

@@ -5,7 +5,9 @@ use credvault_domain::ids::{PrincipalId, TeamId};
 use credvault_domain::principal::{Principal, PrincipalKind, Role};
 use credvault_domain::team::{Team, TeamRef};
 
-use super::{now, truncate_to_micros};
+use credvault_domain::time::to_micros;
+
+use super::now;
 use crate::Store;
 use crate::error::StoreError;
 use crate::types::{AuthenticatedToken, NewUserToken, Page, PageRequest, UserToken};
@@ -79,7 +81,7 @@ impl Store {
             role: new.role,
             created_by: new.created_by,
             created_at: now(),
-            expires_at: new.expires_at.map(truncate_to_micros),
+            expires_at: new.expires_at.map(to_micros),
             last_used_at: None,
         };
         backend::write_transaction(&mut *self.conn()?, |conn| {

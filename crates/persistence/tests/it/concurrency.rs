@@ -8,10 +8,10 @@ mod postgres {
 
     use credvault_domain::audit::AuditAction;
     use credvault_persistence::testing::TestDb;
-    use credvault_persistence::{Ciphertext, CredentialChange, SecretsUpdate, Store, StoreOptions};
+    use credvault_persistence::{Ciphertext, SecretsUpdate, Store, StoreOptions};
     use serde_json::json;
 
-    use crate::support::{all_events, event, insert_credential, team_with_owner};
+    use crate::support::{all_events, insert_credential, team_with_owner};
 
     /// A second store on the same database: another process, with its own pool and queues.
     fn other_process(db: &TestDb) -> Store {
@@ -43,21 +43,17 @@ mod postgres {
                         .update_credential(team.id, credential.id, None, |stored| {
                             let mut changed = stored.credential.clone();
                             changed.extra_data.insert("other".to_owned(), json!(true));
-                            Ok::<_, Infallible>(CredentialChange::Update {
-                                event: event(&changed, AuditAction::Updated, owner),
-                                credential: changed,
-                                secrets: SecretsUpdate::Keep,
-                            })
+                            Ok::<_, Infallible>(crate::support::update(
+                                changed,
+                                SecretsUpdate::Keep,
+                                owner,
+                            ))
                         })
                         .unwrap();
                 }
                 let mut changed = stored.credential.clone();
                 changed.extra_data.insert("mine".to_owned(), json!(true));
-                Ok::<_, Infallible>(CredentialChange::Update {
-                    event: event(&changed, AuditAction::Updated, owner),
-                    credential: changed,
-                    secrets: SecretsUpdate::Keep,
-                })
+                Ok::<_, Infallible>(crate::support::update(changed, SecretsUpdate::Keep, owner))
             })
             .unwrap();
 
@@ -115,11 +111,7 @@ mod postgres {
                 assert_eq!(batch.reencrypted, 1);
                 let mut changed = stored.credential.clone();
                 changed.name = "Renamed".to_owned();
-                Ok::<_, Infallible>(CredentialChange::Update {
-                    event: event(&changed, AuditAction::Updated, owner),
-                    credential: changed,
-                    secrets: SecretsUpdate::Keep,
-                })
+                Ok::<_, Infallible>(crate::support::update(changed, SecretsUpdate::Keep, owner))
             })
             .unwrap();
 

@@ -7,24 +7,25 @@ use std::time::{Duration, Instant};
 use credvault_domain::audit::AuditAction;
 use credvault_domain::credential::{Credential, CredentialStatus};
 use credvault_domain::schema::{Kind, Provider};
+use credvault_domain::time::to_micros;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{
     CredentialChange, CredentialFilter, PageRequest, SecretsUpdate, Store, StoreError,
-    StoreOptions, UpdateError, truncate_to_micros,
+    StoreOptions, UpdateError,
 };
 use serde_json::json;
 
 use crate::support::{
     all_events, ciphertext, event, first_page, insert_credential, postgres_credential,
-    team_with_owner,
+    team_with_owner, update,
 };
 
 /// The credential as the store keeps it: timestamps at µs.
 fn as_stored(credential: &Credential) -> Credential {
     let mut expected = credential.clone();
-    expected.created_at = truncate_to_micros(expected.created_at);
-    expected.updated_at = truncate_to_micros(expected.updated_at);
-    expected.health.checked_at = expected.health.checked_at.map(truncate_to_micros);
+    expected.created_at = to_micros(expected.created_at);
+    expected.updated_at = to_micros(expected.updated_at);
+    expected.health.checked_at = expected.health.checked_at.map(to_micros);
     expected
 }
 
@@ -36,12 +37,8 @@ fn set_extra(
     move |stored| {
         let mut credential = stored.credential.clone();
         credential.extra_data.insert(key.clone(), value.clone());
-        let event = event(&credential, AuditAction::Updated, credential.modified_by);
-        Ok(CredentialChange::Update {
-            credential,
-            secrets: SecretsUpdate::Keep,
-            event,
-        })
+        let actor = credential.modified_by;
+        Ok(update(credential, SecretsUpdate::Keep, actor))
     }
 }
 
@@ -105,12 +102,11 @@ credvault_persistence::backend_tests! {
                 next.name = "Renamed".to_owned();
                 next.description = None;
                 next.status = CredentialStatus::Connected;
-                let event = event(&next, AuditAction::Updated, owner);
-                Ok::<_, Infallible>(CredentialChange::Update {
-                    credential: next,
-                    secrets: SecretsUpdate::Replace(ciphertext("rotated")),
-                    event,
-                })
+                Ok::<_, Infallible>(update(
+                    next,
+                    SecretsUpdate::Replace(ciphertext("rotated")),
+                    owner,
+                ))
             })
             .unwrap();
 
@@ -130,6 +126,10 @@ credvault_persistence::backend_tests! {
         let events = all_events(db, &credential);
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].action, AuditAction::Updated);
+        // The store stamps one instant for the row and its event, and the actor as modifier.
+        assert_eq!(events[1].at, updated.credential.updated_at);
+        assert_eq!(updated.credential.modified_by, owner);
+        assert_eq!(events[1].actor.id, owner);
     }
 
     fn update_can_keep_and_remove_the_ciphertext(db: &TestDb) {
@@ -152,12 +152,7 @@ credvault_persistence::backend_tests! {
             .update_credential(team.id, credential.id, None, |stored| {
                 let mut next = stored.credential.clone();
                 next.secret_fields.clear();
-                let event = event(&next, AuditAction::Updated, owner);
-                Ok::<_, Infallible>(CredentialChange::Update {
-                    credential: next,
-                    secrets: SecretsUpdate::Remove,
-                    event,
-                })
+                Ok::<_, Infallible>(update(next, SecretsUpdate::Remove, owner))
             })
             .unwrap();
         assert_eq!(removed.ciphertext, None);
@@ -540,15 +535,11 @@ credvault_persistence::backend_tests! {
         let cursor = first.items[1].id;
         assert!(*early_id.as_uuid() < *cursor.as_uuid());
 
-        let mut late_write = set_extra("b".to_owned(), json!(2));
+        // A late event from elsewhere (here a connection test's) with that early id.
+        let mut late_event = event(&credential, AuditAction::Tested, owner);
+        late_event.id = early_id;
         db.store()
-            .update_credential(team.id, credential.id, None, |stored| {
-                let mut change = late_write(stored)?;
-                if let CredentialChange::Update { event, .. } = &mut change {
-                    event.id = early_id;
-                }
-                Ok::<_, Infallible>(change)
-            })
+            .record_test(team.id, credential.id, None, &late_event)
             .unwrap();
 
         let next = db

@@ -12,7 +12,7 @@ use credvault_persistence::testing::TestDb;
 use credvault_persistence::{
     CredentialChange, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION, IdempotencyClaim,
     IdempotencyRecord, Reservation, SecretsUpdate, Store, StoreError, StoreOptions, StoredResponse,
-    UpdateError, constraint, truncate_to_micros,
+    UpdateError, constraint,
 };
 
 use crate::support::{
@@ -77,7 +77,7 @@ credvault_persistence::backend_tests! {
         let (team, owner) = team_with_owner(db, "acme");
         let other = db.store().create_user(team.id, Role::Owner, "other-hash").unwrap();
         let store = db.store();
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
 
         let claim = claimed(reserve(store, owner, "key-1", now));
         assert_eq!((claim.principal_id, claim.key.as_str()), (owner, "key-1"));
@@ -108,7 +108,7 @@ credvault_persistence::backend_tests! {
     fn the_response_is_stored_in_the_transaction_of_the_insert(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let claim = claimed(reserve(store, owner, "create-1", now));
         let credential = postgres_credential(&team, owner, "Warehouse");
         let created = event(&credential, AuditAction::Created, owner);
@@ -134,7 +134,7 @@ credvault_persistence::backend_tests! {
     fn a_failed_insert_completes_nothing(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let existing = insert_credential(db, &team, owner, "Warehouse");
         let claim = claimed(reserve(store, owner, "create-2", now));
 
@@ -157,7 +157,7 @@ credvault_persistence::backend_tests! {
     fn a_stale_claim_is_taken_over_and_its_late_write_rolls_back(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
-        let reserved_at = truncate_to_micros(Utc::now()) - TimeDelta::minutes(10);
+        let reserved_at = credvault_domain::time::now() - TimeDelta::minutes(10);
         let crashed = claimed(reserve(store, owner, "create-3", reserved_at));
 
         // Still fresh just before the timeout...
@@ -203,7 +203,7 @@ credvault_persistence::backend_tests! {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
         let credential = insert_credential(db, &team, owner, "Warehouse");
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let claim = claimed(reserve(store, owner, "patch-1", now));
 
         let updated = store
@@ -215,11 +215,7 @@ credvault_persistence::backend_tests! {
                 |stored| {
                     let mut changed = stored.credential.clone();
                     changed.name = "Renamed".to_owned();
-                    Ok::<_, String>(CredentialChange::Update {
-                        event: event(&changed, AuditAction::Updated, owner),
-                        credential: changed,
-                        secrets: SecretsUpdate::Keep,
-                    })
+                    Ok::<_, String>(crate::support::update(changed, SecretsUpdate::Keep, owner))
                 },
                 |stored| {
                     Ok(response(
@@ -239,7 +235,7 @@ credvault_persistence::backend_tests! {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
         let credential = insert_credential(db, &team, owner, "Warehouse");
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let claim = claimed(reserve(store, owner, "patch-2", now));
 
         let stored = store
@@ -263,16 +259,12 @@ credvault_persistence::backend_tests! {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
         let credential = insert_credential(db, &team, owner, "Warehouse");
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let claim = claimed(reserve(store, owner, "patch-3", now));
         let rename = |stored: &credvault_persistence::StoredCredential| {
             let mut changed = stored.credential.clone();
             changed.name = "Renamed".to_owned();
-            Ok::<_, String>(CredentialChange::Update {
-                event: event(&changed, AuditAction::Updated, owner),
-                credential: changed,
-                secrets: SecretsUpdate::Keep,
-            })
+            Ok::<_, String>(crate::support::update(changed, SecretsUpdate::Keep, owner))
         };
 
         // The response cannot be rendered: the update it would record rolls back.
@@ -302,7 +294,7 @@ credvault_persistence::backend_tests! {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
         let credential = insert_credential(db, &team, owner, "Warehouse");
-        let reserved_at = truncate_to_micros(Utc::now()) - TimeDelta::minutes(10);
+        let reserved_at = credvault_domain::time::now() - TimeDelta::minutes(10);
         let crashed = claimed(reserve(store, owner, "patch-4", reserved_at));
         claimed(reserve(store, owner, "patch-4", reserved_at + TimeDelta::minutes(5)));
 
@@ -314,11 +306,7 @@ credvault_persistence::backend_tests! {
             |stored| {
                 let mut changed = stored.credential.clone();
                 changed.name = "Late".to_owned();
-                Ok::<_, String>(CredentialChange::Update {
-                    event: event(&changed, AuditAction::Updated, owner),
-                    credential: changed,
-                    secrets: SecretsUpdate::Keep,
-                })
+                Ok::<_, String>(crate::support::update(changed, SecretsUpdate::Keep, owner))
             },
             |_| Ok(response(b"late")),
         );
@@ -336,7 +324,7 @@ credvault_persistence::backend_tests! {
         let (_, owner) = team_with_owner(db, "acme");
         let stores = [db.store().clone(), other_instance(db)];
         let barrier = Arc::new(Barrier::new(8));
-        let now = truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let threads: Vec<_> = (0..8)
             .map(|index| {
                 let store = stores[index % 2].clone();
@@ -365,7 +353,7 @@ credvault_persistence::backend_tests! {
     fn records_expire_after_a_day_and_are_purged_by_later_claims(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let store = db.store();
-        let old_at = truncate_to_micros(Utc::now()) - TimeDelta::hours(30);
+        let old_at = credvault_domain::time::now() - TimeDelta::hours(30);
         let credential = postgres_credential(&team, owner, "Warehouse");
         let claim = claimed(reserve(store, owner, "old", old_at));
         store

@@ -171,15 +171,11 @@ fn sqlite_commits_reach_the_database_file_without_waiting_for_a_full_wal() {
         .update_credential(team.id, credential.id, None, |stored| {
             let mut renamed = stored.credential.clone();
             renamed.name = "after".to_owned();
-            Ok::<_, Infallible>(CredentialChange::Update {
-                event: crate::support::event(
-                    &renamed,
-                    credvault_domain::audit::AuditAction::Updated,
-                    owner,
-                ),
-                credential: renamed,
-                secrets: credvault_persistence::SecretsUpdate::Keep,
-            })
+            Ok::<_, Infallible>(crate::support::update(
+                renamed,
+                credvault_persistence::SecretsUpdate::Keep,
+                owner,
+            ))
         })
         .unwrap();
 

@@ -4,8 +4,9 @@ use chrono::{TimeDelta, Utc};
 use credvault_domain::patch::Patch;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamRef;
+use credvault_domain::time::to_micros;
 use credvault_persistence::testing::TestDb;
-use credvault_persistence::{PageRequest, StoreError, constraint, truncate_to_micros};
+use credvault_persistence::{PageRequest, StoreError, constraint};
 
 use crate::support::{first_page, team_with_owner};
 
@@ -24,7 +25,7 @@ credvault_persistence::backend_tests! {
             store.find_service_account(team.id, first.id).unwrap(),
             Some(first.clone())
         );
-        assert_eq!(first.created_at, truncate_to_micros(first.created_at));
+        assert_eq!(first.created_at, to_micros(first.created_at));
         assert_eq!(
             store
                 .membership(&TeamRef::Id(team.id), first.principal_id)
@@ -121,7 +122,7 @@ credvault_persistence::backend_tests! {
             .find_client_credential(team.id, account.id, client.id)
             .unwrap()
             .unwrap();
-        assert_eq!(used.last_used_at, Some(truncate_to_micros(now)));
+        assert_eq!(used.last_used_at, Some(to_micros(now)));
         let principal = store.authenticate("token-1", now).unwrap().unwrap();
         assert_eq!(principal.id, account.principal_id);
         assert_eq!(principal.kind, PrincipalKind::ServiceAccount);

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use credvault_domain::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
 use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
+use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, EventId, PrincipalId, RequestId};
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::Team;
 use credvault_domain::testing::stored_postgres_credential;
 use credvault_persistence::testing::TestDb;
-use credvault_persistence::{Ciphertext, PageRequest};
+use credvault_persistence::{Ciphertext, CredentialChange, PageRequest, SecretsUpdate};
 use serde_json::json;
 
 /// A team with an owner; returns the team and the owner's principal id.
@@ -83,6 +84,34 @@ pub(crate) fn event(
         secrets: BTreeMap::from([("password".to_owned(), SecretEffect::Set)]),
         request_id: RequestId::new(),
         at: Utc::now(),
+    }
+}
+
+/// An update closure's decision to write `credential`'s caller-owned fields, noted as the
+/// [`event`] fixture's change by `actor`.
+pub(crate) fn update(
+    credential: Credential,
+    secrets: SecretsUpdate,
+    actor: PrincipalId,
+) -> CredentialChange {
+    let AuditEvent {
+        action,
+        actor,
+        changed_fields,
+        secrets: secret_effects,
+        request_id,
+        ..
+    } = event(&credential, AuditAction::Updated, actor);
+    CredentialChange::Update {
+        edit: CredentialEdit::from(credential),
+        secrets,
+        audit: AuditNote {
+            action,
+            actor,
+            changed_fields,
+            secrets: secret_effects,
+            request_id,
+        },
     }
 }
 

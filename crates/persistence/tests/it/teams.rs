@@ -10,7 +10,7 @@ credvault_persistence::backend_tests! {
     fn user_tokens_expire_and_record_their_last_use_to_the_minute(db: &TestDb) {
         let store = db.store();
         let team = store.create_team(&"acme".parse().unwrap()).unwrap();
-        let now = credvault_persistence::truncate_to_micros(Utc::now());
+        let now = credvault_domain::time::now();
         let issued = store
             .issue_user_token(&credvault_persistence::NewUserToken {
                 team_id: team.id,

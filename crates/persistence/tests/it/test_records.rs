@@ -1,7 +1,6 @@
 //! `Store::record_test`, which records a connection test's outcome without a new version, on
 //! both backends.
 
-use chrono::{SubsecRound, Utc};
 use credvault_domain::audit::AuditAction;
 use credvault_domain::credential::{CredentialStatus, Health, HealthStatus};
 use credvault_persistence::testing::TestDb;
@@ -14,7 +13,7 @@ fn record(version: i64) -> TestRecord {
         health: Health {
             status: HealthStatus::Healthy,
             notes: vec!["connected to PostgreSQL".to_owned()],
-            checked_at: Some(Utc::now().trunc_subsecs(6)),
+            checked_at: Some(credvault_domain::time::now()),
         },
         recorded_fields: vec!["status".to_owned(), "health".to_owned()],
     }

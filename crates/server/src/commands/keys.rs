@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
-use anyhow::{Context, Result, bail};
-use credvault_crypto::{Aad, CryptoError, KeyId, KeyRing, Sealed, generate_master_key};
-use credvault_domain::ids::{CredentialId, TeamId};
-use credvault_persistence::{Ciphertext, Store, UpdateError};
+use anyhow::{Context, Result, anyhow, bail};
+use credvault_crypto::{CryptoError, KeyId, KeyRing, generate_master_key};
+use credvault_domain::ids::CredentialId;
+use credvault_persistence::Store;
+use credvault_usecases::rotation::{self, RotationError};
 use serde_json::json;
 
 use crate::config::Config;
@@ -71,14 +72,8 @@ pub fn rotate(config: &Config, batch_size: u32) -> Result<()> {
     let mut after: Option<CredentialId> = None;
     let mut reencrypted = 0u64;
     loop {
-        let batch = store
-            .reencrypt_batch(&active, after, batch_size.max(1), |team_id, id, old| {
-                reseal(&key_ring, team_id, id, old)
-            })
-            .map_err(|error| match error {
-                UpdateError::Store(store_error) => anyhow::Error::new(store_error),
-                UpdateError::Rejected(rejected) => rejected,
-            })
+        let batch = rotation::reencrypt_batch(&store, &key_ring, after, batch_size.max(1))
+            .map_err(describe)
             .context(
                 "re-encrypting a batch (it was rolled back; run the command again to resume)",
             )?;
@@ -100,30 +95,25 @@ pub fn rotate(config: &Config, batch_size: u32) -> Result<()> {
     Ok(())
 }
 
-fn reseal(
-    key_ring: &KeyRing,
-    team_id: TeamId,
-    id: CredentialId,
-    old: &Ciphertext,
-) -> Result<Ciphertext, anyhow::Error> {
-    let describe = || format!("credential {id} of team {team_id}");
-    let sealed = Sealed::from_bytes(&old.bytes).with_context(describe)?;
-    let aad = Aad::new(team_id, id);
-    let resealed = match key_ring.reseal(&sealed, &aad) {
-        Ok(Some(resealed)) => resealed,
-        Ok(None) => sealed,
-        Err(CryptoError::UnknownKeyId(key_id)) => {
-            bail!(
-                "{} is sealed under key {key_id}, which is not configured",
-                describe()
-            )
-        }
-        Err(error) => return Err(anyhow::Error::new(error).context(describe())),
-    };
-    Ok(Ciphertext {
-        key_id: resealed.key_id().to_string(),
-        bytes: resealed.to_bytes(),
-    })
+/// A batch's failure as the operator reads it: the credential it stopped at and why.
+fn describe(error: RotationError) -> anyhow::Error {
+    match error {
+        RotationError::Store(error) => anyhow::Error::new(error),
+        RotationError::Reseal {
+            team_id,
+            credential_id,
+            source: CryptoError::UnknownKeyId(key_id),
+        } => anyhow!(
+            "credential {credential_id} of team {team_id} is sealed under key {key_id}, which is \
+             not configured"
+        ),
+        RotationError::Reseal {
+            team_id,
+            credential_id,
+            source,
+        } => anyhow::Error::new(source)
+            .context(format!("credential {credential_id} of team {team_id}")),
+    }
 }
 
 fn counts_by_key(store: &Store) -> Result<BTreeMap<String, i64>> {

@@ -3,17 +3,16 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::{SubsecRound, Utc};
-use credvault_domain::audit::{AuditAction, AuditEvent};
 use credvault_domain::authz::Action;
-use credvault_domain::ids::{CredentialId, EventId};
-use credvault_domain::patch::{NewCredential, new_credential};
+use credvault_domain::credential::Credential;
+use credvault_domain::patch::NewCredential;
+use credvault_usecases::credentials::{self, Caller};
 
 use crate::auth::Authenticated;
 use crate::body;
 use crate::dto::credential::{CreateCredentialRequest, CredentialResponse};
 use crate::error::ApiError;
-use crate::handlers::credentials::{actor, credential_response, seal};
+use crate::handlers::credentials::{credential_response, to_record};
 use crate::idempotency::{self, Begin};
 use crate::openapi::responses::{
     BodyTooLarge, IdempotencyKeyInProgress, InvalidFieldsOrReusedKey, MalformedRequest, NotJson,
@@ -21,7 +20,7 @@ use crate::openapi::responses::{
 };
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
-use crate::tenancy::{blocking, team_for};
+use crate::tenancy::team_for;
 
 /// Create an integration credential.
 ///
@@ -64,55 +63,46 @@ pub(crate) async fn create_credential(
     // A failure releases the key before the answer goes out, so a corrected retry may use it.
     let outcome: Result<HttpResponse, ApiError> = async {
         let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
-
-        let now = Utc::now().trunc_subsecs(6);
-        let credential_id = CredentialId::new();
-        let created = new_credential(&input, credential_id, team.id, principal.id, now)?;
-        let ciphertext = seal(&state.key_ring, &created.secrets, team.id, credential_id)
-            .map_err(ApiError::internal)?;
-        let event = AuditEvent {
-            id: EventId::new(),
-            team_id: team.id,
-            credential_id,
-            action: AuditAction::Created,
-            actor: actor(&principal),
-            changed_fields: created.changed_fields,
-            secrets: created.secret_effects,
-            request_id,
-            at: now,
-        };
-        let credential = created.credential;
         let store = state.store.clone();
-        let stored = credential.clone();
-
-        let location = format!("/api/v1/teams/{}/integrations/{credential_id}", team.id);
-        let mut response = credential_response(StatusCode::CREATED, credential)?;
-        response.headers_mut().insert(
-            header::LOCATION,
-            header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-        );
+        let key_ring = state.key_ring.clone();
+        let caller = Caller::new(&principal, request_id);
         let Some(claim) = &claim else {
-            blocking(move || store.insert_credential(&stored, ciphertext.as_ref(), &event)).await?;
-            return Ok(response);
+            let credential =
+                web::block(move || credentials::create(&store, &key_ring, team.id, caller, &input))
+                    .await??;
+            return created_response(credential);
         };
         // The response is rendered before the write and stored in its transaction, so the answer
         // sent now and every replay are the same bytes, and a commit always has its record.
-        let first_response = idempotency::to_stored(response);
         let held = claim.claim().clone();
-        let recorded = first_response.clone();
-        web::block(move || {
-            store.insert_credential_completing(
-                &stored,
-                ciphertext.as_ref(),
-                &event,
+        let first_response = web::block(move || {
+            credentials::create_completing(
+                &store,
+                &key_ring,
+                team.id,
+                caller,
+                &input,
                 &held,
-                &recorded,
+                |credential| to_record(created_response(credential.clone())),
             )
         })
-        .await?
-        .map_err(idempotency::completion_error)?;
+        .await??;
         idempotency::replay(&first_response)
     }
     .await;
     idempotency::finish(claim, outcome).await
+}
+
+/// `201` with the new credential, its `ETag` and its `Location`.
+fn created_response(credential: Credential) -> Result<HttpResponse, ApiError> {
+    let location = format!(
+        "/api/v1/teams/{}/integrations/{}",
+        credential.team_id, credential.id
+    );
+    let mut response = credential_response(StatusCode::CREATED, credential)?;
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
+    );
+    Ok(response)
 }

@@ -1,21 +1,16 @@
 //! `DELETE /api/v1/teams/{team}/integrations/{credential_id}`: remove a credential and its
 //! ciphertext; its audit trail stays.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, delete, web};
-use chrono::{SubsecRound, Utc};
-use credvault_domain::audit::{AuditAction, AuditEvent};
 use credvault_domain::authz::Action;
-use credvault_domain::ids::EventId;
+use credvault_usecases::credentials::{self, Caller};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::handlers::credentials::actor;
 use crate::openapi::responses::{CredentialNotFound, OwnerOnly, ServerErrors, Unauthenticated};
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
-use crate::tenancy::{blocking, credential_id, team_for};
+use crate::tenancy::{credential_id, team_for};
 
 /// Delete a credential.
 ///
@@ -43,19 +38,8 @@ pub(crate) async fn delete_credential(
     let (team, credential_id_segment) = path.into_inner();
     let team = team_for(&state, &principal, &team, Action::DeleteIntegration).await?;
     let credential_id = credential_id(&credential_id_segment)?;
-    let event = AuditEvent {
-        id: EventId::new(),
-        team_id: team.id,
-        credential_id,
-        action: AuditAction::Deleted,
-        actor: actor(&principal),
-        changed_fields: Vec::new(),
-        secrets: BTreeMap::new(),
-        request_id,
-        // The store stamps it again once the row is locked, so that it is the trail's last.
-        at: Utc::now().trunc_subsecs(6),
-    };
+    let caller = Caller::new(&principal, request_id);
     let store = state.store.clone();
-    blocking(move || store.delete_credential(team.id, credential_id, &event)).await?;
+    web::block(move || credentials::delete(&store, team.id, credential_id, caller)).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,8 +1,9 @@
 //! `/api/v1/teams/{team}/integrations`: create, list, get, PATCH, delete, connection tests and
 //! the audit trail.
 //!
-//! Shared here: the response shape with its `ETag`, sealing and opening of secret maps, and the
-//! audit actor of a principal.
+//! The handlers parse the request, call one use case of `credvault_usecases::credentials` on the
+//! blocking pool and map its result. Shared here: the response shape with its `ETag`, and its
+//! rendering for an `Idempotency-Key`'s record.
 
 pub mod create;
 pub mod delete;
@@ -15,16 +16,13 @@ pub mod test;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use credvault_domain::audit::Actor;
 use credvault_domain::credential::Credential;
-use credvault_domain::ids::{CredentialId, TeamId};
-use credvault_domain::principal::Principal;
-use credvault_domain::secret::SecretMap;
-use credvault_persistence::{Ciphertext, StoredCredential};
+use credvault_persistence::StoredResponse;
+use credvault_usecases::Error as UseCaseError;
 
 use crate::dto::credential::CredentialResponse;
 use crate::error::ApiError;
-use credvault_crypto::{Aad, CryptoError, KeyRing, Sealed};
+use crate::idempotency;
 
 /// The `ETag` of a credential version: `"<version>"`.
 pub fn etag(version: i64) -> String {
@@ -45,37 +43,10 @@ pub fn credential_response(
         .body(body))
 }
 
-/// The audit actor of a principal.
-pub fn actor(principal: &Principal) -> Actor {
-    Actor {
-        id: principal.id,
-        kind: principal.kind,
-    }
-}
-
-/// Seals a credential's secrets, bound to its team and id; `None` when there are none.
-pub fn seal(
-    key_ring: &KeyRing,
-    secrets: &SecretMap,
-    team_id: TeamId,
-    credential_id: CredentialId,
-) -> Result<Option<Ciphertext>, CryptoError> {
-    if secrets.is_empty() {
-        return Ok(None);
-    }
-    let sealed = key_ring.seal(secrets, &Aad::new(team_id, credential_id))?;
-    Ok(Some(Ciphertext {
-        key_id: sealed.key_id().to_string(),
-        bytes: sealed.to_bytes(),
-    }))
-}
-
-/// Opens a stored credential's secrets (an empty map when it has none).
-pub fn open(key_ring: &KeyRing, stored: &StoredCredential) -> Result<SecretMap, CryptoError> {
-    let Some(ciphertext) = &stored.ciphertext else {
-        return Ok(SecretMap::new());
-    };
-    let sealed = Sealed::from_bytes(&ciphertext.bytes)?;
-    let aad = Aad::new(stored.credential.team_id, stored.credential.id);
-    key_ring.open(&sealed, &aad)
+/// A response as an `Idempotency-Key` record stores it, for the renderer of a `*_completing`
+/// use case.
+fn to_record(response: Result<HttpResponse, ApiError>) -> Result<StoredResponse, UseCaseError> {
+    response
+        .map(idempotency::to_stored)
+        .map_err(|error| UseCaseError::Render(error.to_string()))
 }

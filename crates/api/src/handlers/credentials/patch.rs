@@ -1,25 +1,19 @@
 //! `PATCH /api/v1/teams/{team}/integrations/{credential_id}`: the partial update (SPEC §3).
 //!
-//! The merge runs inside `Store::update_credential`, on the latest row and in one transaction:
-//! the closure opens the ciphertext only when the patch sets or clears a secret, applies the
-//! domain's `apply_patch`, seals the new secrets and builds the audit event. A patch that changes
-//! nothing writes nothing. `?dry_run=true` runs the same closure and stops it with
-//! `Rejection::DryRun`, so the would-be credential is computed exactly as a real PATCH would
-//! and nothing is written.
-
-use std::sync::Arc;
+//! The handler parses the path, `If-Match`, `?dry_run` and the body, and calls one use case of
+//! `credvault_usecases::credentials`: `update` (or `update_completing` with an
+//! `Idempotency-Key`), which plans the patch on the latest row inside the store's transaction
+//! and writes its change (a patch that changes nothing writes nothing), or `dry_run`, which runs
+//! the same plan on the row as read and writes nothing.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
-use chrono::{SubsecRound, Utc};
-use credvault_domain::audit::{AuditAction, AuditEvent};
 use credvault_domain::authz::Action;
 use credvault_domain::credential::Credential;
-use credvault_domain::ids::{EventId, RequestId};
-use credvault_domain::patch::{CredentialPatch, PatchError, apply_patch};
-use credvault_domain::principal::Principal;
+use credvault_domain::patch::CredentialPatch;
 use credvault_domain::validate::ValidationErrors;
-use credvault_persistence::{CredentialChange, SecretsUpdate, StoredCredential, UpdateError};
+use credvault_persistence::StoredResponse;
+use credvault_usecases::credentials::{self, Caller, PatchRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -29,7 +23,7 @@ use crate::conditional::IfMatch;
 use crate::dto::credential::{CredentialResponse, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
-use crate::handlers::credentials::{actor, credential_response, open, seal};
+use crate::handlers::credentials::{credential_response, to_record};
 use crate::idempotency::{self, Begin};
 use crate::openapi::responses::{
     BodyTooLarge, CredentialNotFound, IdempotencyKeyInProgress, InvalidFieldsOrReusedKey, NotJson,
@@ -38,7 +32,6 @@ use crate::openapi::responses::{
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
 use crate::tenancy::{credential_id, team_for};
-use credvault_crypto::{CryptoError, KeyRing};
 
 /// Query parameters of a PATCH.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
@@ -47,19 +40,6 @@ pub struct PatchQuery {
     /// `true`: validate and return the would-be credential without writing anything.
     #[param(value_type = Option<bool>, example = false)]
     pub dry_run: Option<String>,
-}
-
-/// Why the update closure stopped without a write.
-#[derive(Debug)]
-enum Rejection {
-    /// The patch is invalid (or the stored secrets could not be used).
-    Patch(PatchError),
-    /// The ciphertext could not be opened or the new secrets sealed.
-    Crypto(CryptoError),
-    /// A dry run: the credential the patch would produce.
-    DryRun(Box<Credential>),
-    /// The response to store for the `Idempotency-Key` could not be rendered.
-    Response(ApiError),
 }
 
 /// Update a credential (partial update).
@@ -135,120 +115,47 @@ pub(crate) async fn update_credential(
 
         let store = state.store.clone();
         let key_ring = state.key_ring.clone();
-        let update_principal = principal.clone();
+        let caller = Caller::new(&principal, request_id);
         let held = claim.as_ref().map(|claim| claim.claim().clone());
-        let (outcome, first_response) = web::block(move || {
-            let decide_on = |stored: &StoredCredential| {
-                decide(
-                    &key_ring,
-                    &update_principal,
-                    request_id,
-                    &credential_patch,
-                    dry_run,
-                    stored,
-                )
-            };
-            let Some(held) = held else {
-                let outcome =
-                    store.update_credential(team.id, credential_id, expected_version, decide_on);
-                return (outcome, None);
-            };
-            // The response is rendered from the row as written and stored in the same transaction.
-            let mut first_response = None;
-            let outcome = store.update_credential_completing(
-                team.id,
+        let answer = web::block(move || {
+            let request = PatchRequest {
+                team_id: team.id,
                 credential_id,
                 expected_version,
-                &held,
-                decide_on,
-                |stored| {
-                    let response = credential_response(StatusCode::OK, stored.credential.clone())
-                        .map_err(Rejection::Response)?;
-                    let stored_response = idempotency::to_stored(response);
-                    first_response = Some(stored_response.clone());
-                    Ok(stored_response)
-                },
-            );
-            (outcome, first_response)
+                patch: &credential_patch,
+                caller,
+            };
+            if dry_run {
+                return credentials::dry_run(&store, &key_ring, &request).map(Answer::Credential);
+            }
+            let Some(held) = held else {
+                return credentials::update(&store, &key_ring, &request).map(Answer::Credential);
+            };
+            // The response is rendered from the credential as written and stored with it.
+            credentials::update_completing(&store, &key_ring, &request, &held, |credential| {
+                to_record(credential_response(StatusCode::OK, credential.clone()))
+            })
+            .map(Answer::Recorded)
         })
-        .await?;
-        let credential = match outcome {
-            Ok(stored) => match first_response {
-                // Stored with the update: answer with exactly the bytes a replay will send.
-                Some(first_response) => return idempotency::replay(&first_response),
-                None => stored.credential,
-            },
-            Err(UpdateError::Rejected(Rejection::DryRun(credential))) => *credential,
-            Err(UpdateError::Rejected(Rejection::Patch(PatchError::Invalid(errors)))) => {
-                return Err(errors.into());
-            }
-            Err(UpdateError::Rejected(Rejection::Patch(error))) => {
-                return Err(ApiError::internal(error));
-            }
-            Err(UpdateError::Rejected(Rejection::Crypto(error))) => {
-                return Err(ApiError::internal(error));
-            }
-            Err(UpdateError::Rejected(Rejection::Response(error))) => return Err(error),
-            Err(UpdateError::Store(error)) => return Err(idempotency::completion_error(error)),
-        };
-        credential_response(StatusCode::OK, credential)
+        .await??;
+        match answer {
+            Answer::Credential(credential) => credential_response(StatusCode::OK, credential),
+            // Stored with the update: answer with exactly the bytes a replay will send.
+            Answer::Recorded(first_response) => idempotency::replay(&first_response),
+        }
     }
     .await;
     idempotency::finish(claim, outcome).await
 }
 
-/// The decision made on the latest stored row, inside the store's transaction.
-fn decide(
-    key_ring: &Arc<KeyRing>,
-    principal: &Principal,
-    request_id: RequestId,
-    credential_patch: &CredentialPatch,
-    dry_run: bool,
-    stored: &StoredCredential,
-) -> Result<CredentialChange, Rejection> {
-    let current = &stored.credential;
-    let stored_secrets = if credential_patch.touches_secrets(current) {
-        Some(open(key_ring, stored).map_err(Rejection::Crypto)?)
-    } else {
-        None
-    };
-    let outcome = apply_patch(current, stored_secrets.as_ref(), credential_patch)
-        .map_err(Rejection::Patch)?;
-    if dry_run {
-        return Err(Rejection::DryRun(Box::new(outcome.credential)));
-    }
-    if !outcome.changed() {
-        return Ok(CredentialChange::Unchanged);
-    }
-    let secrets = match &outcome.secrets {
-        None => SecretsUpdate::Keep,
-        Some(new_secrets) => {
-            match seal(key_ring, new_secrets, current.team_id, current.id)
-                .map_err(Rejection::Crypto)?
-            {
-                Some(ciphertext) => SecretsUpdate::Replace(ciphertext),
-                None => SecretsUpdate::Remove,
-            }
-        }
-    };
-    let mut credential = outcome.credential;
-    credential.modified_by = principal.id;
-    let event = AuditEvent {
-        id: EventId::new(),
-        team_id: current.team_id,
-        credential_id: current.id,
-        action: AuditAction::Updated,
-        actor: actor(principal),
-        changed_fields: outcome.changed_fields,
-        secrets: outcome.secret_effects,
-        request_id,
-        at: Utc::now().trunc_subsecs(6),
-    };
-    Ok(CredentialChange::Update {
-        credential,
-        secrets,
-        event,
-    })
+/// What the use case answered: a credential to render, or the response it stored.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per request, moved once; boxing would only add an allocation"
+)]
+enum Answer {
+    Credential(Credential),
+    Recorded(StoredResponse),
 }
 
 fn dry_run(value: Option<&str>) -> Result<bool, ApiError> {

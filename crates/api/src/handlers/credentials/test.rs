@@ -1,33 +1,30 @@
 //! Connection tests: `POST /api/v1/teams/{team}/integrations/{credential_id}/test` tests a stored
 //! credential, `POST /api/v1/teams/{team}/integrations/test` tests candidate values (SPEC §4).
 //!
-//! The stored credential's secrets are opened only in memory, for the test. Every test of a
-//! stored credential appends a `tested` audit event with the actor and request id, whatever it
-//! found. Its outcome is server-owned state: `health`, and `status` `connected`/`error` (a
-//! `revoked` credential keeps its status), written by `Store::record_test` without a new
+//! A test of a stored credential runs in three steps: the use case
+//! `credvault_usecases::credentials::prepare_test` reads it, opens its secrets (only in memory,
+//! for the test), applies an optional PATCH body in memory (SPEC §3 `dry_run`) and authorises
+//! it; this handler runs the probe on the bounded executor; `record_test` appends the `tested`
+//! audit event with the actor and request id, whatever the test found. Its outcome is
+//! server-owned state: `health`, and `status` `connected`/`error` (a `revoked` credential keeps
+//! its status; the rules are `domain`'s `Credential::record_test`), written without a new
 //! version, so a member's tests never change the `ETag` that an owner's `If-Match` holds. The
 //! outcome is written only if the credential is still the version that was tested.
 //!
-//! With a body, the stored-credential endpoint applies it as a PATCH in memory (SPEC §3
-//! `dry_run`) and tests the would-be credential; that saves nothing on the credential, and its
-//! event names the body's changed fields (`body.extra_data.host`), never a value. A body that
-//! would make the test use a stored secret somewhere else (`domain::connection_test`) needs the
-//! `owner` role: otherwise a member could send a stored password to a server of its own.
+//! A body's changes are tested on the would-be credential; that saves nothing on the credential,
+//! and its event names the body's changed fields (`body.extra_data.host`), never a value. A body
+//! that would make the test use a stored secret somewhere else (`domain::connection_test`) needs
+//! the `owner` role: otherwise a member could send a stored password to a server of its own.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::{SubsecRound, Utc};
-use credvault_domain::audit::{AuditAction, AuditEvent};
-use credvault_domain::authz::{Action, authorize};
-use credvault_domain::connection_test::redirecting_fields;
-use credvault_domain::credential::{Credential, CredentialStatus, Health, HealthStatus};
-use credvault_domain::ids::{CredentialId, EventId, RequestId, TeamId};
-use credvault_domain::patch::{
-    CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
-};
+use credvault_domain::authz::Action;
+use credvault_domain::credential::Credential;
+use credvault_domain::ids::TeamId;
+use credvault_domain::patch::{CredentialPatch, NewCredential};
 use credvault_domain::principal::Principal;
-use credvault_persistence::{StoredCredential, TestRecord};
 use credvault_probe::{self as probe, Target, TestOutcome};
+use credvault_usecases::credentials::{self, Caller, PreparedTest, Subject};
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -35,14 +32,13 @@ use crate::dto::connection_test::ConnectionTestResponse;
 use crate::dto::credential::{CreateCredentialRequest, PatchCredentialRequest};
 use crate::dto::problem::Problem;
 use crate::error::ApiError;
-use crate::handlers::credentials::{actor, open};
 use crate::openapi::responses::{
     BodyTooLarge, CredentialNotFound, MalformedRequest, NotJson, ServerErrors, TeamNotFound,
     Unauthenticated,
 };
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
-use crate::tenancy::{blocking, credential_id, team_and_role_for, team_for};
+use crate::tenancy::{credential_id, team_and_role_for, team_for};
 
 /// Test a stored credential's connection.
 ///
@@ -113,64 +109,36 @@ pub(crate) async fn test_credential(
     };
 
     let store = state.store.clone();
-    let stored = blocking(move || store.find_credential(team.id, credential_id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let secrets = open(&state.key_ring, &stored).map_err(ApiError::internal)?;
-    let StoredCredential { credential, .. } = stored;
-    let patched = match &credential_patch {
-        None => None,
-        Some(credential_patch) => Some(
-            apply_patch(&credential, Some(&secrets), credential_patch).map_err(
-                |error| match error {
-                    PatchError::Invalid(errors) => ApiError::Validation(errors),
-                    other => ApiError::internal(other),
-                },
-            )?,
-        ),
-    };
-    let with_body = patched.is_some();
-    let Some(patched) = patched.filter(PatchOutcome::changed) else {
-        // No body, or one that changes nothing: the stored credential as it is.
-        let target = probe::target_for(&credential, &secrets)?;
-        drop(secrets);
-        let outcome = run(&state, team.id, &principal, target).await?;
-        let mut event = tested_event(&credential, &principal, request_id);
-        if with_body {
-            event.changed_fields.push("body".to_owned());
-        }
-        let record = test_record(&credential, &outcome);
-        record_test(&state, &credential, Some(record), event).await?;
-        log_outcome(&credential, &outcome, "stored");
-        return Ok(respond(outcome));
-    };
-
-    // A body that would send a stored secret elsewhere needs the role that may change the
-    // credential (SPEC §1: members test, never write; §2: they never learn a secret).
-    let redirecting = redirecting_fields(
-        credential.schema(),
-        &credential.secret_fields,
-        &patched.changed_fields,
-        &patched.secret_effects,
-    );
-    if !redirecting.is_empty() {
-        authorize(Some(role), Action::UpdateIntegration)?;
-    }
-    let candidate_secrets = patched.secrets.unwrap_or(secrets);
-    let target = probe::target_for(&patched.credential, &candidate_secrets)?;
-    drop(candidate_secrets);
+    let key_ring = state.key_ring.clone();
+    let caller = Caller::new(&principal, request_id);
+    let PreparedTest { subject, pending } = web::block(move || {
+        credentials::prepare_test(
+            &store,
+            &key_ring,
+            team.id,
+            credential_id,
+            role,
+            caller,
+            credential_patch.as_ref(),
+        )
+    })
+    .await??;
+    let Subject {
+        credential: tested,
+        secrets,
+    } = subject;
+    let target = probe::target_for(&tested, &secrets)?;
+    drop(secrets);
     let outcome = run(&state, team.id, &principal, target).await?;
-    let mut event = tested_event(&credential, &principal, request_id);
-    event.changed_fields.push("body".to_owned());
-    event.changed_fields.extend(
-        patched
-            .changed_fields
-            .iter()
-            .map(|field| format!("body.{field}")),
-    );
-    event.secrets = patched.secret_effects;
-    record_test(&state, &credential, None, event).await?;
-    log_outcome(&patched.credential, &outcome, "patched");
+    let what = if pending.tests_changes() {
+        "patched"
+    } else {
+        "stored"
+    };
+    let store = state.store.clone();
+    let (ok, message) = (outcome.ok(), outcome.message.clone());
+    web::block(move || credentials::record_test(&store, pending, ok, message)).await??;
+    log_outcome(&tested, &outcome, what);
     Ok(respond(outcome))
 }
 
@@ -207,12 +175,14 @@ pub(crate) async fn test_candidate_credential(
     let team = team_for(&state, &principal, &team, Action::TestIntegration).await?;
     let raw_body = body::read_raw(&req, payload).await?;
     let input = NewCredential::from_json(body::parse_json(&raw_body)?)?;
-    let now = Utc::now().trunc_subsecs(6);
-    let candidate = new_credential(&input, CredentialId::new(), team.id, principal.id, now)?;
-    let target = probe::target_for(&candidate.credential, &candidate.secrets)?;
-    drop(candidate.secrets);
+    let Subject {
+        credential: candidate,
+        secrets,
+    } = credentials::candidate(team.id, principal.id, &input)?;
+    let target = probe::target_for(&candidate, &secrets)?;
+    drop(secrets);
     let outcome = run(&state, team.id, &principal, target).await?;
-    log_outcome(&candidate.credential, &outcome, "candidate");
+    log_outcome(&candidate, &outcome, "candidate");
     Ok(respond(outcome))
 }
 
@@ -255,70 +225,6 @@ async fn run(
         .run(team_id, target, state.probe_policy())
         .await?;
     Ok(outcome)
-}
-
-/// Appends the `tested` event and, with a `record`, writes the outcome on the stored credential
-/// (without a new version; only if it is still the version that was tested).
-async fn record_test(
-    state: &AppState,
-    tested: &Credential,
-    record: Option<TestRecord>,
-    event: AuditEvent,
-) -> Result<(), ApiError> {
-    let store = state.store.clone();
-    let (team_id, credential_id) = (tested.team_id, tested.id);
-    match blocking(move || store.record_test(team_id, credential_id, record.as_ref(), &event)).await
-    {
-        Ok(_) => Ok(()),
-        // Deleted while it was being tested: the answer is still the test's.
-        Err(ApiError::NotFound) => Ok(()),
-        Err(error) => Err(error),
-    }
-}
-
-/// The `tested` event of a test of `tested`, naming no field yet.
-fn tested_event(tested: &Credential, principal: &Principal, request_id: RequestId) -> AuditEvent {
-    AuditEvent {
-        id: EventId::new(),
-        team_id: tested.team_id,
-        credential_id: tested.id,
-        action: AuditAction::Tested,
-        actor: actor(principal),
-        changed_fields: Vec::new(),
-        secrets: Default::default(),
-        request_id,
-        at: Utc::now().trunc_subsecs(6),
-    }
-}
-
-/// The outcome to write on the tested credential: `health`, and `status` `connected`/`error`
-/// unless it is `revoked`.
-fn test_record(tested: &Credential, outcome: &TestOutcome) -> TestRecord {
-    let health = Health {
-        status: if outcome.ok() {
-            HealthStatus::Healthy
-        } else {
-            HealthStatus::Error
-        },
-        notes: vec![outcome.message.clone()],
-        checked_at: Some(Utc::now().trunc_subsecs(6)),
-    };
-    let status = match tested.status {
-        CredentialStatus::Revoked => CredentialStatus::Revoked,
-        _ if outcome.ok() => CredentialStatus::Connected,
-        _ => CredentialStatus::Error,
-    };
-    let mut recorded_fields = Vec::new();
-    if status != tested.status {
-        recorded_fields.push("status".to_owned());
-    }
-    recorded_fields.push("health".to_owned());
-    TestRecord {
-        version: tested.version,
-        status,
-        health,
-        recorded_fields,
-    }
 }
 
 fn respond(outcome: TestOutcome) -> HttpResponse {

@@ -1,0 +1,68 @@
+//! [`Error`]: why a use case did not happen, by cause, never by HTTP status (the API maps it).
+
+use credvault_crypto::CryptoError;
+use credvault_domain::authz::Denied;
+use credvault_domain::patch::PatchError;
+use credvault_domain::validate::ValidationErrors;
+use credvault_persistence::{StoreError, UpdateError, constraint};
+
+/// Why a use case failed; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input, or the credential it would make, is invalid; every failing field is listed.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The caller's role does not allow it (a member's test body that would send a stored
+    /// secret elsewhere).
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// The store failed, has no such credential in the team, or holds another version than the
+    /// one expected.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The `Idempotency-Key` claim was no longer held when the write was to complete it (it went
+    /// stale and another request took the key); the write rolled back.
+    #[error("the idempotency claim was taken over")]
+    ClaimLost,
+    /// Stored secrets could not be opened, or new ones sealed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The stored secrets do not fit the stored credential (a broken invariant, never the
+    /// caller's fault).
+    #[error(transparent)]
+    Inconsistent(PatchError),
+    /// The caller's renderer failed to make the response to store with the write.
+    #[error("the response could not be rendered: {0}")]
+    Render(String),
+}
+
+impl From<PatchError> for Error {
+    fn from(error: PatchError) -> Self {
+        match error {
+            PatchError::Invalid(errors) => Self::Invalid(errors),
+            other => Self::Inconsistent(other),
+        }
+    }
+}
+
+impl From<UpdateError<Error>> for Error {
+    fn from(error: UpdateError<Error>) -> Self {
+        match error {
+            UpdateError::Store(error) => Self::Store(error),
+            UpdateError::Rejected(error) => error,
+        }
+    }
+}
+
+/// The error of a write that was to complete an idempotency claim: the claim's loss is
+/// [`Error::ClaimLost`], anything else as usual.
+pub(crate) fn completing(error: impl Into<Error>) -> Error {
+    match error.into() {
+        Error::Store(StoreError::Conflict { constraint })
+            if constraint == constraint::IDEMPOTENCY_KEY =>
+        {
+            Error::ClaimLost
+        }
+        other => other,
+    }
+}

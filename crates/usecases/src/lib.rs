@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+
+pub mod credentials;
+pub mod error;
+pub mod rotation;
+pub mod secrets;
+
+pub use error::Error;
