@@ -97,6 +97,4 @@ impl Store {
     pub(crate) fn conn(&self) -> Result<conn::PooledConn, StoreError> {
         self.pool.get().map_err(error::pool_error)
     }
-
-    // Teams and principals.
 }
