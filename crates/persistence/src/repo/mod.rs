@@ -11,7 +11,8 @@
 //! - Each function that reads or writes a team's data takes the team's id and filters by it in
 //!   the same SQL statement as the row's own id, so "not there" and "not yours" are one answer.
 //!   Key rotation (`credentials::not_on_key`, `count_by_key`) and the admin CLI's
-//!   `user_tokens::find_in_any_team` are the operator's exceptions.
+//!   `user_tokens::find_in_any_team` are the operator's exceptions; authentication, the token
+//!   exchange and idempotency records are keyed by a token hash, a client id or a principal.
 //! - Functions take a connection; transactions are the caller's business.
 //!
 //! Lookups by a unique key use `get_result`, not `first`: `first` adds `LIMIT ?`, and SQLite
