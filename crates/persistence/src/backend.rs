@@ -3,6 +3,7 @@
 //! single-statement write of a PATCH on PostgreSQL.
 
 use chrono::NaiveDateTime;
+use credvault_domain::ids::{CredentialId, TeamId};
 use diesel::backend::Backend;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::pg::Pg;
@@ -12,11 +13,11 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::StoreError;
 use crate::conn::DbConn;
 use crate::error::db_error;
 use crate::rows::{AuditEventRow, CredentialRow};
 use crate::schema::{audit_events, credentials};
+use crate::{StoreError, StoredCredential};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -70,30 +71,32 @@ where
     }
 }
 
-/// The credential's row, locked against concurrent writers until the transaction ends.
+/// The team's credential, its row locked against concurrent writers until the transaction ends.
 ///
 /// Must run inside [`write_transaction`]. PostgreSQL takes a row lock (`FOR UPDATE`, which diesel
 /// offers only on the Pg connection itself); on SQLite the `BEGIN IMMEDIATE` of the transaction
 /// already holds the database's single write lock.
 pub(crate) fn lock_credential(
     conn: &mut DbConn,
-    team_id: &str,
-    id: &str,
-) -> Result<Option<CredentialRow>, StoreError> {
-    match conn {
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<Option<StoredCredential>, StoreError> {
+    let row = match conn {
         DbConn::Pg(pg) => credentials::table
-            .filter(credentials::id.eq(id))
-            .filter(credentials::team_id.eq(team_id))
+            .filter(credentials::id.eq(id.to_string()))
+            .filter(credentials::team_id.eq(team_id.to_string()))
             .select(CredentialRow::as_select())
             .for_update()
             .get_result(pg)
             .optional(),
         DbConn::Sqlite(_) => return read_credential(conn, team_id, id),
-    }
-    .map_err(db_error)
+    };
+    row.map_err(db_error)?
+        .map(CredentialRow::into_domain)
+        .transpose()
 }
 
-/// The credential's row as it is now, without a lock: a GET, and the first attempt of an update
+/// The team's credential as it is now, without a lock: a GET, and the first attempt of an update
 /// on PostgreSQL (one round trip, outside any transaction).
 ///
 /// Run on the backend's own connection rather than through `DbConn`: diesel's `MultiConnection`
@@ -101,24 +104,27 @@ pub(crate) fn lock_credential(
 /// cached, which cost a GET about a tenth of its CPU time.
 pub(crate) fn read_credential(
     conn: &mut DbConn,
-    team_id: &str,
-    id: &str,
-) -> Result<Option<CredentialRow>, StoreError> {
-    match conn {
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<Option<StoredCredential>, StoreError> {
+    let (team_id, id) = (team_id.to_string(), id.to_string());
+    let row = match conn {
         DbConn::Pg(pg) => credentials::table
-            .filter(credentials::id.eq(id))
-            .filter(credentials::team_id.eq(team_id))
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
             .select(CredentialRow::as_select())
             .get_result(pg)
             .optional(),
         DbConn::Sqlite(sqlite) => credentials::table
-            .filter(credentials::id.eq(id))
-            .filter(credentials::team_id.eq(team_id))
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
             .select(CredentialRow::as_select())
             .get_result(sqlite)
             .optional(),
-    }
-    .map_err(db_error)
+    };
+    row.map_err(db_error)?
+        .map(CredentialRow::into_domain)
+        .transpose()
 }
 
 /// Writes an updated credential and appends its audit event, only if the stored row is still at
@@ -192,7 +198,6 @@ fn write_if_version<const KEEP_CIPHERTEXT: bool>(
 
 /// `UPDATE credentials SET … WHERE id = ? AND team_id = ? AND version = ?`: every column but the
 /// row's identity, the ciphertext columns only unless `KEEP_CIPHERTEXT`.
-#[derive(Clone, Copy)]
 struct UpdateIfVersion<'a, const KEEP_CIPHERTEXT: bool> {
     row: &'a CredentialRow,
     expected_version: i64,
@@ -219,47 +224,71 @@ where
     Vec<u8>: ToSql<Binary, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let row = self.row;
+        // Every column is named here, so that a column added to the row does not compile until
+        // this statement says whether an update writes it. The identity is not written.
+        let CredentialRow {
+            id,
+            team_id,
+            provider,
+            kind,
+            name,
+            description,
+            account_name,
+            status,
+            extra_data,
+            metadata,
+            secret_fields,
+            secret_key_id,
+            secret_ciphertext,
+            health_status,
+            health_notes,
+            health_checked_at,
+            version,
+            created_at: _,
+            updated_at,
+            created_by: _,
+            modified_by,
+        } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
-        out.push_bind_param::<Text, _>(&row.provider)?;
+        out.push_bind_param::<Text, _>(provider)?;
         out.push_sql(", kind = ");
-        out.push_bind_param::<Text, _>(&row.kind)?;
+        out.push_bind_param::<Text, _>(kind)?;
         out.push_sql(", name = ");
-        out.push_bind_param::<Text, _>(&row.name)?;
+        out.push_bind_param::<Text, _>(name)?;
         out.push_sql(", description = ");
-        out.push_bind_param::<Nullable<Text>, _>(&row.description)?;
+        out.push_bind_param::<Nullable<Text>, _>(description)?;
         out.push_sql(", account_name = ");
-        out.push_bind_param::<Nullable<Text>, _>(&row.account_name)?;
+        out.push_bind_param::<Nullable<Text>, _>(account_name)?;
         out.push_sql(", status = ");
-        out.push_bind_param::<Text, _>(&row.status)?;
+        out.push_bind_param::<Text, _>(status)?;
         out.push_sql(", extra_data = ");
-        out.push_bind_param::<Text, _>(&row.extra_data)?;
+        out.push_bind_param::<Text, _>(extra_data)?;
         out.push_sql(", metadata = ");
-        out.push_bind_param::<Text, _>(&row.metadata)?;
+        out.push_bind_param::<Text, _>(metadata)?;
         out.push_sql(", secret_fields = ");
-        out.push_bind_param::<Text, _>(&row.secret_fields)?;
+        out.push_bind_param::<Text, _>(secret_fields)?;
         if !KEEP_CIPHERTEXT {
             out.push_sql(", secret_key_id = ");
-            out.push_bind_param::<Nullable<Text>, _>(&row.secret_key_id)?;
+            out.push_bind_param::<Nullable<Text>, _>(secret_key_id)?;
             out.push_sql(", secret_ciphertext = ");
-            out.push_bind_param::<Nullable<Binary>, _>(&row.secret_ciphertext)?;
+            out.push_bind_param::<Nullable<Binary>, _>(secret_ciphertext)?;
         }
         out.push_sql(", health_status = ");
-        out.push_bind_param::<Text, _>(&row.health_status)?;
+        out.push_bind_param::<Text, _>(health_status)?;
         out.push_sql(", health_notes = ");
-        out.push_bind_param::<Text, _>(&row.health_notes)?;
+        out.push_bind_param::<Text, _>(health_notes)?;
         out.push_sql(", health_checked_at = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&row.health_checked_at)?;
+        out.push_bind_param::<Nullable<Timestamp>, _>(health_checked_at)?;
         out.push_sql(", version = ");
-        out.push_bind_param::<BigInt, _>(&row.version)?;
+        out.push_bind_param::<BigInt, _>(version)?;
         out.push_sql(", updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+        out.push_bind_param::<Timestamp, _>(updated_at)?;
         out.push_sql(", modified_by = ");
-        out.push_bind_param::<Text, _>(&row.modified_by)?;
+        out.push_bind_param::<Text, _>(modified_by)?;
         out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Text, _>(&row.id)?;
+        out.push_bind_param::<Text, _>(id)?;
         out.push_sql(" AND team_id = ");
-        out.push_bind_param::<Text, _>(&row.team_id)?;
+        out.push_bind_param::<Text, _>(team_id)?;
         out.push_sql(" AND version = ");
         out.push_bind_param::<BigInt, _>(&self.expected_version)?;
         Ok(())
@@ -289,28 +318,41 @@ impl<const KEEP_CIPHERTEXT: bool, Conn> RunQueryDsl<Conn>
 
 impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateWithEvent<'_, KEEP_CIPHERTEXT> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let event = self.event;
+        // As in `UpdateIfVersion`: every column named, so a new one does not compile unnoticed.
+        // The event's team and credential are the updated row's.
+        let AuditEventRow {
+            id,
+            team_id: _,
+            credential_id: _,
+            action,
+            actor_id,
+            actor_kind,
+            changed_fields,
+            secrets,
+            request_id,
+            at,
+        } = self.event;
         out.push_sql("WITH updated AS (");
         self.update.walk_ast(out.reborrow())?;
         out.push_sql(
             " RETURNING team_id, id) INSERT INTO audit_events (id, team_id, credential_id, \
              action, actor_id, actor_kind, changed_fields, secrets, request_id, at) SELECT ",
         );
-        out.push_bind_param::<Text, _>(&event.id)?;
+        out.push_bind_param::<Text, _>(id)?;
         out.push_sql(", updated.team_id, updated.id, ");
-        out.push_bind_param::<Text, _>(&event.action)?;
+        out.push_bind_param::<Text, _>(action)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&event.actor_id)?;
+        out.push_bind_param::<Text, _>(actor_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&event.actor_kind)?;
+        out.push_bind_param::<Text, _>(actor_kind)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&event.changed_fields)?;
+        out.push_bind_param::<Text, _>(changed_fields)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&event.secrets)?;
+        out.push_bind_param::<Text, _>(secrets)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&event.request_id)?;
+        out.push_bind_param::<Text, _>(request_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&event.at)?;
+        out.push_bind_param::<Timestamp, _>(at)?;
         out.push_sql(" FROM updated");
         Ok(())
     }
@@ -332,8 +374,8 @@ mod tests {
     use crate::Store;
     use crate::testing::TestDb;
 
-    /// Stores one credential; returns its team and id as stored.
-    fn one_credential(store: &Store) -> (String, String) {
+    /// Stores one credential; returns its team and id.
+    fn one_credential(store: &Store) -> (TeamId, CredentialId) {
         let team = store.create_team(&"cache".parse().unwrap()).unwrap();
         let owner = store.create_user(team.id, Role::Owner, "hash").unwrap();
         let (template, _) = stored_postgres_credential();
@@ -359,7 +401,7 @@ mod tests {
             at: credvault_domain::time::now(),
         };
         store.insert_credential(&credential, None, &event).unwrap();
-        (team.id.to_string(), credential.id.to_string())
+        (team.id, credential.id)
     }
 
     /// The SQL of every statement the connection prepares into its cache.
@@ -382,23 +424,27 @@ mod tests {
         let (team_id, id) = one_credential(store);
         let mut conn = store.conn().unwrap();
         let cached = record_cached(&mut conn);
-        let first = read_credential(&mut conn, &team_id, &id)
+        let first = read_credential(&mut conn, team_id, id)
             .unwrap()
             .unwrap()
+            .credential
             .version;
         for keep_ciphertext in [false, true] {
             for _ in 0..3 {
-                let mut row = read_credential(&mut conn, &team_id, &id).unwrap().unwrap();
+                let stored = read_credential(&mut conn, team_id, id).unwrap().unwrap();
+                let mut row =
+                    CredentialRow::from_domain(&stored.credential, stored.ciphertext.as_ref())
+                        .unwrap();
                 let current = row.version;
                 row.version += 1;
                 row.name = format!("v{}", row.version);
                 let mut event = AuditEventRow::from_domain(&AuditEvent {
                     id: EventId::new(),
-                    team_id: team_id.parse().unwrap(),
-                    credential_id: id.parse().unwrap(),
+                    team_id,
+                    credential_id: id,
                     action: AuditAction::Updated,
                     actor: Actor {
-                        id: row.modified_by.parse().unwrap(),
+                        id: stored.credential.modified_by,
                         kind: PrincipalKind::User,
                     },
                     changed_fields: vec!["name".to_owned()],
@@ -417,9 +463,12 @@ mod tests {
                 );
             }
         }
-        let row = read_credential(&mut conn, &team_id, &id).unwrap().unwrap();
+        let stored = read_credential(&mut conn, team_id, id).unwrap().unwrap();
         let last = first + 6;
-        assert_eq!((row.version, row.name), (last, format!("v{last}")));
+        assert_eq!(
+            (stored.credential.version, stored.credential.name),
+            (last, format!("v{last}"))
+        );
         let updates = cached
             .lock()
             .unwrap()

@@ -203,6 +203,12 @@ impl r2d2::HandleError<diesel::r2d2::Error> for WarnErrorHandler {
     }
 }
 
+/// Checks that the database answers (`SELECT 1`).
+pub(crate) fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1")
+        .map_err(crate::error::db_error)
+}
+
 /// Builds the pool and opens its first connection, so that a wrong URL or a database that is
 /// down fails here, within `connection_timeout`.
 pub(crate) fn build_pool(target: Target, options: &StoreOptions) -> Result<Pool, StoreError> {

@@ -1,11 +1,14 @@
-//! Rows to domain values and back. Reading a row that does not parse is `StoreError::Corrupt`;
-//! the message names the column, never its value.
+//! Rows to domain values and back: every row the crate writes is built here from domain values,
+//! and every row it reads becomes a domain value here. Reading a row that does not parse is
+//! `StoreError::Corrupt`; the message names the column, never its value.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, Health};
+use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
+use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 use credvault_domain::team::Team;
 use credvault_domain::time::to_micros;
@@ -13,10 +16,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::rows::{
-    AuditEventRow, ClientCredentialRow, CredentialRow, IdempotencyRow, ServiceAccountRow, TeamRow,
+    ApiTokenRow, AuditEventRow, ClientCredentialRow, CredentialRow, IdempotencyRow, MembershipRow,
+    PrincipalRow, ServiceAccountRow, TeamRow, UserTokenRow,
 };
 use crate::{
     Ciphertext, IdempotencyClaim, IdempotencyRecord, StoreError, StoredCredential, StoredResponse,
+    UserToken,
 };
 
 /// The time as stored: naive UTC, truncated to microseconds (what PostgreSQL keeps), so that a
@@ -46,11 +51,29 @@ fn from_json<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreEr
 }
 
 impl TeamRow {
+    pub(crate) fn from_domain(team: &Team) -> TeamRow {
+        let Team {
+            id,
+            label,
+            created_at,
+        } = team;
+        TeamRow {
+            id: id.to_string(),
+            label: label.as_str().to_owned(),
+            created_at: db_time(*created_at),
+        }
+    }
+
     pub(crate) fn into_domain(self) -> Result<Team, StoreError> {
+        let TeamRow {
+            id,
+            label,
+            created_at,
+        } = self;
         Ok(Team {
-            id: parse("teams.id", &self.id)?,
-            label: parse("teams.label", &self.label)?,
-            created_at: utc(self.created_at),
+            id: parse("teams.id", &id)?,
+            label: parse("teams.label", &label)?,
+            created_at: utc(created_at),
         })
     }
 }
@@ -160,33 +183,210 @@ impl AuditEventRow {
 }
 
 impl ServiceAccountRow {
+    pub(crate) fn from_domain(account: &ServiceAccount) -> ServiceAccountRow {
+        let ServiceAccount {
+            id,
+            team_id,
+            principal_id,
+            name,
+            description,
+            role,
+            created_at,
+            updated_at,
+        } = account;
+        ServiceAccountRow {
+            id: id.to_string(),
+            team_id: team_id.to_string(),
+            principal_id: principal_id.to_string(),
+            name: name.clone(),
+            description: description.clone(),
+            role: role.as_str().to_owned(),
+            created_at: db_time(*created_at),
+            updated_at: db_time(*updated_at),
+        }
+    }
+
     pub(crate) fn into_domain(self) -> Result<ServiceAccount, StoreError> {
+        let ServiceAccountRow {
+            id,
+            team_id,
+            principal_id,
+            name,
+            description,
+            role,
+            created_at,
+            updated_at,
+        } = self;
         Ok(ServiceAccount {
-            id: parse("service_accounts.id", &self.id)?,
-            team_id: parse("service_accounts.team_id", &self.team_id)?,
-            principal_id: parse("service_accounts.principal_id", &self.principal_id)?,
-            name: self.name,
-            description: self.description,
-            role: parse("service_accounts.role", &self.role)?,
-            created_at: utc(self.created_at),
-            updated_at: utc(self.updated_at),
+            id: parse("service_accounts.id", &id)?,
+            team_id: parse("service_accounts.team_id", &team_id)?,
+            principal_id: parse("service_accounts.principal_id", &principal_id)?,
+            name,
+            description,
+            role: parse("service_accounts.role", &role)?,
+            created_at: utc(created_at),
+            updated_at: utc(updated_at),
         })
     }
 }
 
 impl ClientCredentialRow {
+    /// The row of a client credential whose secret hashes to `secret_hash` (hex SHA-256).
+    pub(crate) fn from_domain(
+        credential: &ClientCredential,
+        secret_hash: &str,
+    ) -> ClientCredentialRow {
+        let ClientCredential {
+            id,
+            service_account_id,
+            client_id,
+            name,
+            description,
+            created_at,
+            last_used_at,
+        } = credential;
+        ClientCredentialRow {
+            id: id.to_string(),
+            service_account_id: service_account_id.to_string(),
+            client_id: client_id.clone(),
+            secret_hash: secret_hash.to_owned(),
+            name: name.clone(),
+            description: description.clone(),
+            created_at: db_time(*created_at),
+            last_used_at: last_used_at.map(db_time),
+        }
+    }
+
+    /// The client credential; its secret's hash stays behind.
     pub(crate) fn into_domain(self) -> Result<ClientCredential, StoreError> {
+        let ClientCredentialRow {
+            id,
+            service_account_id,
+            client_id,
+            secret_hash: _,
+            name,
+            description,
+            created_at,
+            last_used_at,
+        } = self;
         Ok(ClientCredential {
-            id: parse("client_credentials.id", &self.id)?,
+            id: parse("client_credentials.id", &id)?,
             service_account_id: parse(
                 "client_credentials.service_account_id",
-                &self.service_account_id,
+                &service_account_id,
             )?,
-            client_id: self.client_id,
-            name: self.name,
-            description: self.description,
-            created_at: utc(self.created_at),
-            last_used_at: self.last_used_at.map(utc),
+            client_id,
+            name,
+            description,
+            created_at: utc(created_at),
+            last_used_at: last_used_at.map(utc),
+        })
+    }
+}
+
+impl PrincipalRow {
+    pub(crate) fn new(
+        id: PrincipalId,
+        kind: PrincipalKind,
+        created_at: DateTime<Utc>,
+    ) -> PrincipalRow {
+        PrincipalRow {
+            id: id.to_string(),
+            kind: kind.as_str(),
+            created_at: db_time(created_at),
+        }
+    }
+}
+
+impl MembershipRow {
+    pub(crate) fn new(team_id: TeamId, principal_id: PrincipalId, role: Role) -> MembershipRow {
+        MembershipRow {
+            team_id: team_id.to_string(),
+            principal_id: principal_id.to_string(),
+            role: role.as_str(),
+        }
+    }
+}
+
+impl<'a> ApiTokenRow<'a> {
+    /// The bearer token of a user token, stored as `token_hash` (hex SHA-256).
+    pub(crate) fn for_user(token: &UserToken, token_hash: &'a str) -> ApiTokenRow<'a> {
+        ApiTokenRow {
+            token_hash,
+            principal_id: token.id.to_string(),
+            client_credential_id: None,
+            created_at: db_time(token.created_at),
+            expires_at: token.expires_at.map(db_time),
+        }
+    }
+
+    /// An access token exchanged for a client credential, acting as `principal_id` (its service
+    /// account's) until `expires_at`; it goes with the client credential.
+    pub(crate) fn for_access(
+        token_hash: &'a str,
+        principal_id: PrincipalId,
+        client_credential_id: ClientCredentialId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> ApiTokenRow<'a> {
+        ApiTokenRow {
+            token_hash,
+            principal_id: principal_id.to_string(),
+            client_credential_id: Some(client_credential_id.to_string()),
+            created_at: db_time(created_at),
+            expires_at: Some(db_time(expires_at)),
+        }
+    }
+}
+
+impl UserTokenRow {
+    /// The metadata row of a user token; its role and expiry are stored with its principal's
+    /// membership and bearer token.
+    pub(crate) fn from_domain(token: &UserToken) -> UserTokenRow {
+        let UserToken {
+            id,
+            team_id,
+            name,
+            role: _,
+            created_by,
+            created_at,
+            expires_at: _,
+            last_used_at,
+        } = token;
+        UserTokenRow {
+            principal_id: id.to_string(),
+            team_id: team_id.to_string(),
+            name: name.clone(),
+            created_by: created_by.map(|id| id.to_string()),
+            created_at: db_time(*created_at),
+            last_used_at: last_used_at.map(db_time),
+        }
+    }
+
+    /// The user token of a row read with its role (the membership in its team) and its bearer
+    /// token's expiry.
+    pub(crate) fn into_domain(
+        (row, role, expires_at): (UserTokenRow, String, Option<NaiveDateTime>),
+    ) -> Result<UserToken, StoreError> {
+        let UserTokenRow {
+            principal_id,
+            team_id,
+            name,
+            created_by,
+            created_at,
+            last_used_at,
+        } = row;
+        Ok(UserToken {
+            id: parse("user_tokens.principal_id", &principal_id)?,
+            team_id: parse("user_tokens.team_id", &team_id)?,
+            name,
+            role: parse("memberships.role", &role)?,
+            created_by: created_by
+                .map(|id| parse("user_tokens.created_by", &id))
+                .transpose()?,
+            created_at: utc(created_at),
+            expires_at: expires_at.map(utc),
+            last_used_at: last_used_at.map(utc),
         })
     }
 }

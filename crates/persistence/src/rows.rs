@@ -1,12 +1,14 @@
-//! Rows as stored: plain strings, JSON text, naive UTC timestamps. `crate::convert` turns them
-//! into domain values and back; nothing outside this crate sees them.
+//! Rows as stored: ids as UUID text, JSON as text, naive UTC timestamps at µs. `crate::convert`
+//! builds them from domain values and turns them back; `repo` and `backend` write and read them
+//! (the credential path of `store` builds its rows there and hands them on, see `repo`), and
+//! nothing outside this crate sees them.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::schema::{
     api_tokens, audit_events, client_credentials, credentials, idempotency_keys, memberships,
-    principals, service_accounts, teams,
+    principals, service_accounts, teams, user_tokens,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -69,14 +71,11 @@ pub(crate) struct ClientCredentialRow {
     pub(crate) last_used_at: Option<NaiveDateTime>,
 }
 
-/// A credential row; also its own changeset, so an update writes every column (the primary key
-/// excepted) and `None` clears a column.
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(
-    table_name = credentials,
-    treat_none_as_default_value = false,
-    treat_none_as_null = true
-)]
+/// A credential row. Its update is the hand-written statement of `backend::update_if_version`,
+/// which destructures this struct: a new column does not compile until that statement says
+/// whether it writes it.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials, treat_none_as_default_value = false)]
 pub(crate) struct CredentialRow {
     pub(crate) id: String,
     pub(crate) team_id: String,
@@ -99,6 +98,19 @@ pub(crate) struct CredentialRow {
     pub(crate) updated_at: NaiveDateTime,
     pub(crate) created_by: String,
     pub(crate) modified_by: String,
+}
+
+/// A `user_tokens` row: the metadata of a user principal's token. Its role and expiry are the
+/// principal's membership and its `api_tokens` row.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_tokens, treat_none_as_default_value = false)]
+pub(crate) struct UserTokenRow {
+    pub(crate) principal_id: String,
+    pub(crate) team_id: String,
+    pub(crate) name: String,
+    pub(crate) created_by: Option<String>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_used_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

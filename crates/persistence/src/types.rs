@@ -11,7 +11,7 @@ use credvault_domain::schema::Provider;
 use credvault_domain::service_account::ClientCredential;
 use uuid::Uuid;
 
-/// Which database a [`Store`] talks to.
+/// Which database a [`Store`](crate::Store) talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// An SQLite file (WAL).
@@ -206,8 +206,9 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
 }
 
-/// A request's hold on an `Idempotency-Key`, from [`Store::reserve_idempotency`]. Only its
-/// holder can complete it (with the write it records) or release it.
+/// A request's hold on an `Idempotency-Key`, from
+/// [`Store::reserve_idempotency`](crate::Store::reserve_idempotency). Only its holder can complete
+/// it (with the write it records) or release it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyClaim {
     /// The principal that sent the key.
@@ -218,7 +219,7 @@ pub struct IdempotencyClaim {
     pub(crate) token: String,
 }
 
-/// What [`Store::reserve_idempotency`] found.
+/// What [`Store::reserve_idempotency`](crate::Store::reserve_idempotency) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
     /// The key was free (or its record expired, or its claim went stale): this request runs.
@@ -262,7 +263,7 @@ pub struct UserToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// What [`Store::issue_user_token`] stores.
+/// What [`Store::issue_user_token`](crate::Store::issue_user_token) stores.
 #[derive(Clone, Copy, Debug)]
 pub struct NewUserToken<'a> {
     /// The team it acts in.
@@ -279,7 +280,7 @@ pub struct NewUserToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The result of one [`Store::reencrypt_batch`].
+/// The result of one [`Store::reencrypt_batch`](crate::Store::reencrypt_batch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReencryptBatch {
     /// Rows rewritten to the active key.

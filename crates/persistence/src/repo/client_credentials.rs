@@ -1,14 +1,14 @@
 //! Client credentials of service accounts. A client credential has no team column of its own;
 //! every statement reaches the team through its account (a join or a sub-select).
 
-use chrono::NaiveDateTime;
-use credvault_domain::ids::{ClientCredentialId, ServiceAccountId, TeamId};
+use chrono::{DateTime, Utc};
+use credvault_domain::ids::{ClientCredentialId, PrincipalId, ServiceAccountId, TeamId};
 use credvault_domain::patch::Patch;
 use credvault_domain::service_account::ClientCredential;
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
-use crate::convert::parse;
+use crate::convert::{db_time, parse};
 use crate::error::db_error;
 use crate::repo::service_accounts::sent_description;
 use crate::repo::{fetch_limit, into_page};
@@ -16,9 +16,14 @@ use crate::rows::ClientCredentialRow;
 use crate::schema::{api_tokens, client_credentials, service_accounts};
 use crate::{ClientCredentialAuth, Page, PageRequest, StoreError};
 
-pub(crate) fn insert(conn: &mut DbConn, row: &ClientCredentialRow) -> Result<(), StoreError> {
+/// Inserts a client credential whose secret hashes to `secret_hash` (hex SHA-256).
+pub(crate) fn insert(
+    conn: &mut DbConn,
+    credential: &ClientCredential,
+    secret_hash: &str,
+) -> Result<(), StoreError> {
     diesel::insert_into(client_credentials::table)
-        .values(row)
+        .values(&ClientCredentialRow::from_domain(credential, secret_hash))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())
@@ -135,19 +140,20 @@ pub(crate) fn delete_in_team(
     .execute(conn)
     .map_err(db_error)?;
     if deleted > 0 {
-        delete_tokens_of(conn, &id.to_string())?;
+        delete_tokens_of(conn, id)?;
     }
     Ok(deleted)
 }
 
 /// Deletes the tokens issued through a client credential (the foreign key would cascade; doing
 /// it explicitly does not depend on `PRAGMA foreign_keys`).
-pub(crate) fn delete_tokens_of(
+fn delete_tokens_of(
     conn: &mut DbConn,
-    client_credential_id: &str,
+    client_credential_id: ClientCredentialId,
 ) -> Result<(), StoreError> {
     diesel::delete(
-        api_tokens::table.filter(api_tokens::client_credential_id.eq(client_credential_id)),
+        api_tokens::table
+            .filter(api_tokens::client_credential_id.eq(client_credential_id.to_string())),
     )
     .execute(conn)
     .map_err(db_error)?;
@@ -157,10 +163,11 @@ pub(crate) fn delete_tokens_of(
 /// Deletes every client credential of an account and their tokens.
 pub(crate) fn delete_all_of_account(
     conn: &mut DbConn,
-    service_account_id: &str,
+    service_account_id: ServiceAccountId,
 ) -> Result<(), StoreError> {
+    let service_account_id = service_account_id.to_string();
     let credentials_of_account = client_credentials::table
-        .filter(client_credentials::service_account_id.eq(service_account_id))
+        .filter(client_credentials::service_account_id.eq(&service_account_id))
         .select(client_credentials::id.nullable());
     diesel::delete(
         api_tokens::table.filter(api_tokens::client_credential_id.eq_any(credentials_of_account)),
@@ -169,7 +176,7 @@ pub(crate) fn delete_all_of_account(
     .map_err(db_error)?;
     diesel::delete(
         client_credentials::table
-            .filter(client_credentials::service_account_id.eq(service_account_id)),
+            .filter(client_credentials::service_account_id.eq(&service_account_id)),
     )
     .execute(conn)
     .map_err(db_error)?;
@@ -195,10 +202,10 @@ pub(crate) fn find_by_client_id(
         .get_result::<(ClientCredentialRow, String, String)>(conn)
         .optional()
         .map_err(db_error)?;
-    let Some((row, team_id, principal_id)) = found else {
+    let Some((mut row, team_id, principal_id)) = found else {
         return Ok(None);
     };
-    let secret_hash = row.secret_hash.clone();
+    let secret_hash = std::mem::take(&mut row.secret_hash);
     Ok(Some(ClientCredentialAuth {
         credential: row.into_domain()?,
         team_id: parse("service_accounts.team_id", &team_id)?,
@@ -211,7 +218,7 @@ pub(crate) fn find_by_client_id(
 pub(crate) fn principal_of(
     conn: &mut DbConn,
     id: ClientCredentialId,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<PrincipalId>, StoreError> {
     client_credentials::table
         .inner_join(
             service_accounts::table
@@ -219,18 +226,21 @@ pub(crate) fn principal_of(
         )
         .filter(client_credentials::id.eq(id.to_string()))
         .select(service_accounts::principal_id)
-        .get_result(conn)
+        .get_result::<String>(conn)
         .optional()
-        .map_err(db_error)
+        .map_err(db_error)?
+        .map(|principal_id| parse("service_accounts.principal_id", &principal_id))
+        .transpose()
 }
 
+/// Records that the client credential was exchanged for a token at `at`.
 pub(crate) fn set_last_used(
     conn: &mut DbConn,
     id: ClientCredentialId,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     diesel::update(client_credentials::table.filter(client_credentials::id.eq(id.to_string())))
-        .set(client_credentials::last_used_at.eq(at))
+        .set(client_credentials::last_used_at.eq(db_time(at)))
         .execute(conn)
         .map_err(db_error)
 }

@@ -5,12 +5,15 @@ use credvault_domain::ids::{CredentialId, TeamId};
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
+use crate::convert::parse;
 use crate::error::db_error;
 use crate::repo::{fetch_limit, into_page};
 use crate::rows::CredentialRow;
 use crate::schema::credentials;
-use crate::{CredentialFilter, Page, PageRequest, StoreError, StoredCredential};
+use crate::{Ciphertext, CredentialFilter, Page, PageRequest, StoreError, StoredCredential};
 
+/// Inserts the row `CredentialRow::from_domain` built: the store encodes it before it takes the
+/// write lock.
 pub(crate) fn insert(conn: &mut DbConn, row: &CredentialRow) -> Result<(), StoreError> {
     diesel::insert_into(credentials::table)
         .values(row)
@@ -26,9 +29,7 @@ pub(crate) fn find_in_team(
 ) -> Result<Option<StoredCredential>, StoreError> {
     // Every GET of a credential runs this: on the backend's own connection (see
     // `backend::read_credential`).
-    crate::backend::read_credential(conn, &team_id.to_string(), &id.to_string())?
-        .map(CredentialRow::into_domain)
-        .transpose()
+    crate::backend::read_credential(conn, team_id, id)
 }
 
 pub(crate) fn list_in_team(
@@ -77,7 +78,7 @@ pub(crate) fn delete_in_team(
 }
 
 /// The next `limit` credentials after `after` (id order, every team) whose ciphertext is sealed
-/// under another key than `active_key_id`, as `(team_id, id)` pairs.
+/// under another key than `active_key_id`, with their teams.
 ///
 /// This is the one query that spans teams: key rotation is an operator's task over the whole
 /// database. Each row is then locked and rewritten through its `(team_id, id)` pair.
@@ -86,7 +87,7 @@ pub(crate) fn not_on_key(
     active_key_id: &str,
     after: Option<CredentialId>,
     limit: u32,
-) -> Result<Vec<(String, String)>, StoreError> {
+) -> Result<Vec<(TeamId, CredentialId)>, StoreError> {
     let mut query = credentials::table
         .filter(credentials::secret_key_id.is_not_null())
         .filter(credentials::secret_key_id.ne(active_key_id))
@@ -97,7 +98,17 @@ pub(crate) fn not_on_key(
     if let Some(after) = after {
         query = query.filter(credentials::id.gt(after.to_string()));
     }
-    query.load(conn).map_err(db_error)
+    query
+        .load::<(String, String)>(conn)
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(team_id, id)| {
+            Ok((
+                parse("credentials.team_id", &team_id)?,
+                parse("credentials.id", &id)?,
+            ))
+        })
+        .collect()
 }
 
 /// How many ciphertexts each key id protects, by key id.
@@ -117,19 +128,18 @@ pub(crate) fn count_by_key(conn: &mut DbConn) -> Result<Vec<(String, i64)>, Stor
 /// Replaces only the ciphertext of the team's row (the version stays: the content is the same).
 pub(crate) fn replace_ciphertext(
     conn: &mut DbConn,
-    team_id: &str,
-    id: &str,
-    key_id: &str,
-    bytes: &[u8],
+    team_id: TeamId,
+    id: CredentialId,
+    ciphertext: &Ciphertext,
 ) -> Result<usize, StoreError> {
     diesel::update(
         credentials::table
-            .filter(credentials::id.eq(id))
-            .filter(credentials::team_id.eq(team_id)),
+            .filter(credentials::id.eq(id.to_string()))
+            .filter(credentials::team_id.eq(team_id.to_string())),
     )
     .set((
-        credentials::secret_key_id.eq(key_id),
-        credentials::secret_ciphertext.eq(bytes),
+        credentials::secret_key_id.eq(ciphertext.key_id.as_str()),
+        credentials::secret_ciphertext.eq(ciphertext.bytes.as_slice()),
     ))
     .execute(conn)
     .map_err(db_error)

@@ -47,7 +47,7 @@ pub(crate) fn list_in_team(
                 .map_err(db_error)?;
             match seq {
                 Some(seq) => Some(seq),
-                None if any_in_team(conn, &team, &credential)? => {
+                None if any_in_team(conn, team_id, credential_id)? => {
                     return Ok(Page {
                         items: Vec::new(),
                         next_after: None,
@@ -78,11 +78,15 @@ pub(crate) fn list_in_team(
 }
 
 /// Whether the team holds any event of the credential.
-fn any_in_team(conn: &mut DbConn, team_id: &str, credential_id: &str) -> Result<bool, StoreError> {
+fn any_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    credential_id: CredentialId,
+) -> Result<bool, StoreError> {
     diesel::select(diesel::dsl::exists(
         audit_events::table
-            .filter(audit_events::team_id.eq(team_id))
-            .filter(audit_events::credential_id.eq(credential_id)),
+            .filter(audit_events::team_id.eq(team_id.to_string()))
+            .filter(audit_events::credential_id.eq(credential_id.to_string())),
     ))
     .get_result(conn)
     .map_err(db_error)

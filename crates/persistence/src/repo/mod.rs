@@ -1,6 +1,19 @@
-//! Every query of the product. Each function that reads or writes a team's data takes the team's
-//! id and filters by it in the same SQL statement as the row's own id, so "not there" and "not
-//! yours" are one answer. Functions take a connection; transactions are the caller's business.
+//! Every query of the product, one module per group of tables, under one convention:
+//!
+//! - Ids come in typed (`TeamId`, `CredentialId`, `PrincipalId`, …) and values as domain values
+//!   (`Team`, `ServiceAccount`, `UserToken`, `Ciphertext`, `DateTime<Utc>`); a function returns
+//!   domain values, a count, a flag or `()`. The stored form is made here, where a query binds
+//!   it: an id as its UUID text, a time through `convert::db_time`, a row through `crate::convert`.
+//! - The exceptions are the whole-row writes of the credential path, `credentials::insert` (and
+//!   `backend::update_if_version`) and `idempotency::insert_claim`: they take the row that
+//!   `convert` built, because the store encodes an insert before it takes SQLite's write lock,
+//!   encodes a claim once for its retries, and encodes a PATCH's row once, where it is decided.
+//! - Each function that reads or writes a team's data takes the team's id and filters by it in
+//!   the same SQL statement as the row's own id, so "not there" and "not yours" are one answer.
+//!   Key rotation (`credentials::not_on_key`, `count_by_key`) and the admin CLI's
+//!   `user_tokens::find_in_any_team` are the operator's exceptions; authentication, the token
+//!   exchange and idempotency records are keyed by a token hash, a client id or a principal.
+//! - Functions take a connection; transactions are the caller's business.
 //!
 //! Lookups by a unique key use `get_result`, not `first`: `first` adds `LIMIT ?`, and SQLite
 //! (3.4x, as bundled) marks a statement whose `LIMIT` is a bound parameter as expired each time

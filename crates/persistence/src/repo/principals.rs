@@ -1,7 +1,7 @@
 //! Principals, their memberships and their bearer tokens (stored as hashes only).
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use credvault_domain::ids::PrincipalId;
+use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
 use credvault_domain::principal::{Principal, PrincipalKind, Role};
 use diesel::prelude::*;
 
@@ -12,7 +12,7 @@ use crate::rows::{ApiTokenRow, MembershipRow, PrincipalRow};
 use crate::schema::{
     api_tokens, idempotency_keys, memberships, principals, service_accounts, user_tokens,
 };
-use crate::{AuthenticatedToken, StoreError};
+use crate::{AuthenticatedToken, StoreError, UserToken};
 
 /// What [`authenticate`] reads: the principal, the token's expiry, the principal's kind, its
 /// service account, and for a user token its id and last use.
@@ -28,32 +28,65 @@ type Authenticated = (
 /// Inserts a principal of `kind` with `role` in the team.
 pub(crate) fn insert_with_membership(
     conn: &mut DbConn,
-    team_id: String,
+    team_id: TeamId,
     principal_id: PrincipalId,
     kind: PrincipalKind,
     role: Role,
-    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     diesel::insert_into(principals::table)
-        .values(&PrincipalRow {
-            id: principal_id.to_string(),
-            kind: kind.as_str(),
-            created_at: db_time(now),
-        })
+        .values(&PrincipalRow::new(principal_id, kind, created_at))
         .execute(conn)
         .map_err(db_error)?;
     diesel::insert_into(memberships::table)
-        .values(&MembershipRow {
-            team_id,
-            principal_id: principal_id.to_string(),
-            role: role.as_str(),
-        })
+        .values(&MembershipRow::new(team_id, principal_id, role))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())
 }
 
-pub(crate) fn insert_token(conn: &mut DbConn, row: &ApiTokenRow<'_>) -> Result<(), StoreError> {
+/// Inserts a user token: its principal with the membership, its bearer token stored as
+/// `token_hash` (hex SHA-256) and its metadata. The caller's transaction makes them one.
+pub(crate) fn insert_user_token(
+    conn: &mut DbConn,
+    token: &UserToken,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    insert_with_membership(
+        conn,
+        token.team_id,
+        token.id,
+        PrincipalKind::User,
+        token.role,
+        token.created_at,
+    )?;
+    insert_token(conn, &ApiTokenRow::for_user(token, token_hash))?;
+    crate::repo::user_tokens::insert(conn, token)
+}
+
+/// Inserts an access token exchanged for a client credential: it authenticates as the
+/// credential's service account principal until `expires_at`, and goes with the credential.
+pub(crate) fn insert_access_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    principal_id: PrincipalId,
+    client_credential_id: ClientCredentialId,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    insert_token(
+        conn,
+        &ApiTokenRow::for_access(
+            token_hash,
+            principal_id,
+            client_credential_id,
+            created_at,
+            expires_at,
+        ),
+    )
+}
+
+fn insert_token(conn: &mut DbConn, row: &ApiTokenRow<'_>) -> Result<(), StoreError> {
     diesel::insert_into(api_tokens::table)
         .values(row)
         .execute(conn)
@@ -63,18 +96,21 @@ pub(crate) fn insert_token(conn: &mut DbConn, row: &ApiTokenRow<'_>) -> Result<(
 
 /// Removes a principal and everything hanging off it: tokens, memberships, idempotency records,
 /// user token metadata.
-pub(crate) fn delete(conn: &mut DbConn, principal_id: &str) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &mut DbConn, principal_id: PrincipalId) -> Result<(), StoreError> {
     crate::repo::user_tokens::delete(conn, principal_id)?;
-    diesel::delete(api_tokens::table.filter(api_tokens::principal_id.eq(principal_id)))
+    let principal_id = principal_id.to_string();
+    diesel::delete(api_tokens::table.filter(api_tokens::principal_id.eq(&principal_id)))
         .execute(conn)
         .map_err(db_error)?;
-    diesel::delete(memberships::table.filter(memberships::principal_id.eq(principal_id)))
+    diesel::delete(memberships::table.filter(memberships::principal_id.eq(&principal_id)))
         .execute(conn)
         .map_err(db_error)?;
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::principal_id.eq(principal_id)))
-        .execute(conn)
-        .map_err(db_error)?;
-    diesel::delete(principals::table.filter(principals::id.eq(principal_id)))
+    diesel::delete(
+        idempotency_keys::table.filter(idempotency_keys::principal_id.eq(&principal_id)),
+    )
+    .execute(conn)
+    .map_err(db_error)?;
+    diesel::delete(principals::table.filter(principals::id.eq(&principal_id)))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())
@@ -117,15 +153,16 @@ pub(crate) fn authenticate(
     if expires_at.is_some_and(|expires_at| utc(expires_at) <= now) {
         return Ok(None);
     }
+    let principal_id = parse("api_tokens.principal_id", &principal_id)?;
     let fresh_after = now - LAST_USED_PRECISION;
     if user_token.is_some() && last_used_at.is_none_or(|at| utc(at) <= fresh_after) {
         // `last_used_at` is for people; a failure to record it must not refuse the request.
-        if let Err(error) = crate::repo::user_tokens::touch(conn, &principal_id, now, fresh_after) {
+        if let Err(error) = crate::repo::user_tokens::touch(conn, principal_id, now, fresh_after) {
             log::warn!("could not record the use of user token {principal_id}: {error}");
         }
     }
     let principal = Principal {
-        id: parse("api_tokens.principal_id", &principal_id)?,
+        id: principal_id,
         kind: parse("principals.kind", &kind)?,
         service_account: service_account
             .map(|id| parse("service_accounts.id", &id))

@@ -1,21 +1,22 @@
 //! Service accounts of a team.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use credvault_domain::ids::{ServiceAccountId, TeamId};
 use credvault_domain::patch::Patch;
 use credvault_domain::service_account::ServiceAccount;
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
+use crate::convert::db_time;
 use crate::error::db_error;
 use crate::repo::{fetch_limit, into_page};
 use crate::rows::ServiceAccountRow;
 use crate::schema::service_accounts;
 use crate::{Page, PageRequest, StoreError};
 
-pub(crate) fn insert(conn: &mut DbConn, row: &ServiceAccountRow) -> Result<(), StoreError> {
+pub(crate) fn insert(conn: &mut DbConn, account: &ServiceAccount) -> Result<(), StoreError> {
     diesel::insert_into(service_accounts::table)
-        .values(row)
+        .values(&ServiceAccountRow::from_domain(account))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())
@@ -25,14 +26,16 @@ pub(crate) fn find_in_team(
     conn: &mut DbConn,
     team_id: TeamId,
     id: ServiceAccountId,
-) -> Result<Option<ServiceAccountRow>, StoreError> {
+) -> Result<Option<ServiceAccount>, StoreError> {
     service_accounts::table
         .filter(service_accounts::id.eq(id.to_string()))
         .filter(service_accounts::team_id.eq(team_id.to_string()))
         .select(ServiceAccountRow::as_select())
         .get_result(conn)
         .optional()
-        .map_err(db_error)
+        .map_err(db_error)?
+        .map(ServiceAccountRow::into_domain)
+        .transpose()
 }
 
 pub(crate) fn list_in_team(
@@ -77,7 +80,7 @@ pub(crate) fn update_in_team(
     id: ServiceAccountId,
     name: Option<&str>,
     description: &Patch<String>,
-    updated_at: NaiveDateTime,
+    updated_at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     diesel::update(
         service_accounts::table
@@ -87,7 +90,7 @@ pub(crate) fn update_in_team(
     .set(&ServiceAccountChangeset {
         name,
         description: sent_description(description),
-        updated_at,
+        updated_at: db_time(updated_at),
     })
     .execute(conn)
     .map_err(db_error)

@@ -12,9 +12,9 @@ use crate::error::db_error;
 use crate::rows::TeamRow;
 use crate::schema::{memberships, teams};
 
-pub(crate) fn insert(conn: &mut DbConn, row: &TeamRow) -> Result<(), StoreError> {
+pub(crate) fn insert(conn: &mut DbConn, team: &Team) -> Result<(), StoreError> {
     diesel::insert_into(teams::table)
-        .values(row)
+        .values(&TeamRow::from_domain(team))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())

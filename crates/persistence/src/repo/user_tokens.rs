@@ -7,48 +7,21 @@ use credvault_domain::ids::{PrincipalId, TeamId};
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
-use crate::convert::{parse, utc};
+use crate::convert::db_time;
 use crate::error::db_error;
 use crate::repo::{fetch_limit, into_page};
+use crate::rows::UserTokenRow;
 use crate::schema::{api_tokens, memberships, user_tokens};
 use crate::{Page, PageRequest, StoreError, UserToken};
-
-/// A `user_tokens` row.
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = user_tokens, treat_none_as_default_value = false)]
-pub(crate) struct UserTokenRow {
-    pub(crate) principal_id: String,
-    pub(crate) team_id: String,
-    pub(crate) name: String,
-    pub(crate) created_by: Option<String>,
-    pub(crate) created_at: NaiveDateTime,
-    pub(crate) last_used_at: Option<NaiveDateTime>,
-}
 
 /// A row with its role and expiry, as the listing queries return it.
 type Joined = (UserTokenRow, String, Option<NaiveDateTime>);
 
-impl UserTokenRow {
-    fn into_domain((row, role, expires_at): Joined) -> Result<UserToken, StoreError> {
-        Ok(UserToken {
-            id: parse("user_tokens.principal_id", &row.principal_id)?,
-            team_id: parse("user_tokens.team_id", &row.team_id)?,
-            name: row.name,
-            role: parse("memberships.role", &role)?,
-            created_by: row
-                .created_by
-                .map(|id| parse("user_tokens.created_by", &id))
-                .transpose()?,
-            created_at: utc(row.created_at),
-            expires_at: expires_at.map(utc),
-            last_used_at: row.last_used_at.map(utc),
-        })
-    }
-}
-
-pub(crate) fn insert(conn: &mut DbConn, row: &UserTokenRow) -> Result<(), StoreError> {
+/// Inserts the metadata of a user token (its principal, membership and bearer token go with
+/// `principals::insert_user_token`).
+pub(crate) fn insert(conn: &mut DbConn, token: &UserToken) -> Result<(), StoreError> {
     diesel::insert_into(user_tokens::table)
-        .values(row)
+        .values(&UserTokenRow::from_domain(token))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())
@@ -129,29 +102,29 @@ pub(crate) fn list_in_team(
 /// to that precision so that authenticating does not write on every request.
 pub(crate) fn touch(
     conn: &mut DbConn,
-    id: &str,
+    id: PrincipalId,
     now: DateTime<Utc>,
     fresh_after: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let fresh_after = crate::convert::db_time(fresh_after);
+    let fresh_after = db_time(fresh_after);
     diesel::update(
         user_tokens::table
-            .filter(user_tokens::principal_id.eq(id))
+            .filter(user_tokens::principal_id.eq(id.to_string()))
             .filter(
                 user_tokens::last_used_at
                     .is_null()
                     .or(user_tokens::last_used_at.le(fresh_after)),
             ),
     )
-    .set(user_tokens::last_used_at.eq(crate::convert::db_time(now)))
+    .set(user_tokens::last_used_at.eq(db_time(now)))
     .execute(conn)
     .map_err(db_error)?;
     Ok(())
 }
 
 /// Deletes the metadata of a user token (its principal goes with `principals::delete`).
-pub(crate) fn delete(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
-    diesel::delete(user_tokens::table.filter(user_tokens::principal_id.eq(id)))
+pub(crate) fn delete(conn: &mut DbConn, id: PrincipalId) -> Result<(), StoreError> {
+    diesel::delete(user_tokens::table.filter(user_tokens::principal_id.eq(id.to_string())))
         .execute(conn)
         .map_err(db_error)?;
     Ok(())

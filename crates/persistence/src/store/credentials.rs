@@ -6,9 +6,8 @@ use credvault_domain::credential::Credential;
 use credvault_domain::ids::{CredentialId, EventId, TeamId};
 use credvault_domain::status::TestRecord;
 
-use super::now;
-use crate::Store;
 use crate::error::{StoreError, UpdateError};
+use crate::store::{Store, now};
 use crate::types::{
     Backend, Ciphertext, CredentialChange, CredentialFilter, Page, PageRequest, SecretsUpdate,
     StoredCredential,
@@ -21,11 +20,11 @@ use crate::{backend, conn, repo, rows};
 /// after it was read and nothing was written.
 pub(super) fn decide_and_write<E>(
     conn: &mut conn::DbConn,
-    row: Option<rows::CredentialRow>,
+    stored: Option<StoredCredential>,
     expected_version: Option<i64>,
     decide: &mut impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
 ) -> Result<Option<StoredCredential>, UpdateError<E>> {
-    let stored = row.ok_or(StoreError::NotFound)?.into_domain()?;
+    let stored = stored.ok_or(StoreError::NotFound)?;
     let current = stored.credential.version;
     if expected_version.is_some_and(|expected| expected != current) {
         return Err(StoreError::VersionMismatch { current }.into());
@@ -125,11 +124,9 @@ impl Store {
         expected_version: Option<i64>,
         mut decide: impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
     ) -> Result<StoredCredential, UpdateError<E>> {
-        let team = team_id.to_string();
-        let credential = id.to_string();
         match self.backend {
             Backend::Sqlite => backend::write_transaction(&mut *self.conn()?, |conn| {
-                let stored = backend::lock_credential(conn, &team, &credential)?;
+                let stored = backend::lock_credential(conn, team_id, id)?;
                 // The write lock is held: nobody else can have changed the row.
                 decide_and_write(conn, stored, expected_version, &mut decide)?
                     .ok_or(StoreError::NotFound.into())
@@ -137,7 +134,7 @@ impl Store {
             Backend::Postgres => {
                 let _queued = self.row_locks.lock(id.as_uuid());
                 let mut conn = self.conn()?;
-                let stored = backend::read_credential(&mut conn, &team, &credential)?;
+                let stored = backend::read_credential(&mut conn, team_id, id)?;
                 if let Some(stored) =
                     decide_and_write(&mut conn, stored, expected_version, &mut decide)?
                 {
@@ -145,7 +142,7 @@ impl Store {
                 }
                 log::debug!("credential {id} changed under an update; retrying under a row lock");
                 backend::write_transaction(&mut conn, |conn| {
-                    let stored = backend::lock_credential(conn, &team, &credential)?;
+                    let stored = backend::lock_credential(conn, team_id, id)?;
                     // The row is locked: it cannot have changed; a broken invariant if it did.
                     decide_and_write(conn, stored, expected_version, &mut decide)?
                         .ok_or(StoreError::NotFound.into())
@@ -241,6 +238,4 @@ impl Store {
     ) -> Result<Page<AuditEvent>, StoreError> {
         repo::events::list_in_team(&mut *self.conn()?, team_id, credential_id, page)
     }
-
-    // Idempotency.
 }

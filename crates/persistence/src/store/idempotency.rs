@@ -7,10 +7,10 @@ use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
 use credvault_domain::time::to_micros;
 use uuid::Uuid;
 
-use super::credentials::decide_and_write;
 use crate::Store;
 use crate::constraint;
 use crate::error::{StoreError, UpdateError};
+use crate::store::credentials::decide_and_write;
 use crate::types::{
     Backend, Ciphertext, CredentialChange, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
     IdempotencyClaim, IdempotencyRecord, Reservation, StoredCredential, StoredResponse,
@@ -140,15 +140,13 @@ impl Store {
         mut decide: impl FnMut(&StoredCredential) -> Result<CredentialChange, E>,
         respond: impl FnOnce(&StoredCredential) -> Result<StoredResponse, E>,
     ) -> Result<StoredCredential, UpdateError<E>> {
-        let team = team_id.to_string();
-        let credential = id.to_string();
         // Queue behind this process's other updates of the row, as `update_credential` does.
         let _queued = match self.backend {
             Backend::Postgres => Some(self.row_locks.lock(id.as_uuid())),
             Backend::Sqlite => None,
         };
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let row = backend::lock_credential(conn, &team, &credential)?;
+            let row = backend::lock_credential(conn, team_id, id)?;
             // The row is locked: it cannot have changed since it was read.
             let stored = decide_and_write(conn, row, expected_version, &mut decide)?
                 .ok_or(StoreError::NotFound)?;
@@ -157,6 +155,4 @@ impl Store {
             Ok(stored)
         })
     }
-
-    // Service accounts.
 }

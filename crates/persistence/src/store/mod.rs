@@ -80,15 +80,10 @@ impl Store {
 
     /// Checks that the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        use diesel::connection::SimpleConnection;
-        self.conn()?
-            .batch_execute("SELECT 1")
-            .map_err(error::db_error)
+        conn::ping(&mut *self.conn()?)
     }
 
     pub(crate) fn conn(&self) -> Result<conn::PooledConn, StoreError> {
         self.pool.get().map_err(error::pool_error)
     }
-
-    // Teams and principals.
 }

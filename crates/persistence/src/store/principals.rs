@@ -2,54 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use credvault_domain::ids::{PrincipalId, TeamId};
-use credvault_domain::principal::{Principal, PrincipalKind, Role};
+use credvault_domain::principal::{Principal, Role};
 use credvault_domain::team::{Team, TeamRef};
-
 use credvault_domain::time::to_micros;
 
-use super::now;
-use crate::Store;
 use crate::error::StoreError;
+use crate::store::{Store, now};
 use crate::types::{AuthenticatedToken, NewUserToken, Page, PageRequest, UserToken};
-use crate::{backend, conn, convert, repo, rows};
-
-/// Inserts a user token: its principal with the membership, its bearer token's hash and its
-/// metadata. The caller's transaction makes them one.
-pub(super) fn insert_user_token(
-    conn: &mut conn::DbConn,
-    token: &UserToken,
-    token_hash: &str,
-) -> Result<(), StoreError> {
-    repo::principals::insert_with_membership(
-        conn,
-        token.team_id.to_string(),
-        token.id,
-        PrincipalKind::User,
-        token.role,
-        token.created_at,
-    )?;
-    repo::principals::insert_token(
-        conn,
-        &rows::ApiTokenRow {
-            token_hash,
-            principal_id: token.id.to_string(),
-            client_credential_id: None,
-            created_at: convert::db_time(token.created_at),
-            expires_at: token.expires_at.map(convert::db_time),
-        },
-    )?;
-    repo::user_tokens::insert(
-        conn,
-        &repo::user_tokens::UserTokenRow {
-            principal_id: token.id.to_string(),
-            team_id: token.team_id.to_string(),
-            name: token.name.clone(),
-            created_by: token.created_by.map(|id| id.to_string()),
-            created_at: convert::db_time(token.created_at),
-            last_used_at: None,
-        },
-    )
-}
+use crate::{backend, repo};
 
 impl Store {
     /// Creates a user principal with `role` in the team and a bearer token stored as `token_hash`
@@ -85,7 +45,7 @@ impl Store {
             last_used_at: None,
         };
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            insert_user_token(conn, &token, new.token_hash)
+            repo::principals::insert_user_token(conn, &token, new.token_hash)
         })?;
         Ok(token)
     }
@@ -114,7 +74,7 @@ impl Store {
     pub fn revoke_user_token(&self, team_id: TeamId, id: PrincipalId) -> Result<(), StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::user_tokens::find_in_team(conn, team_id, id)?.ok_or(StoreError::NotFound)?;
-            repo::principals::delete(conn, &id.to_string())
+            repo::principals::delete(conn, id)
         })
     }
 
@@ -124,7 +84,7 @@ impl Store {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let token =
                 repo::user_tokens::find_in_any_team(conn, id)?.ok_or(StoreError::NotFound)?;
-            repo::principals::delete(conn, &id.to_string())?;
+            repo::principals::delete(conn, id)?;
             Ok(token)
         })
     }
@@ -159,6 +119,4 @@ impl Store {
     ) -> Result<Option<(Team, Role)>, StoreError> {
         repo::teams::membership(&mut *self.conn()?, team, principal_id)
     }
-
-    // Integration credentials. Every call takes the team id and filters by it in the same statement.
 }

@@ -2,10 +2,10 @@
 
 use credvault_domain::ids::{CredentialId, TeamId};
 
-use crate::Store;
 use crate::error::{StoreError, UpdateError};
+use crate::store::Store;
 use crate::types::{Ciphertext, ReencryptBatch};
-use crate::{backend, conn, convert, repo};
+use crate::{backend, conn, repo};
 
 impl Store {
     /// How many stored ciphertexts each master key id protects. A key that protects none may be
@@ -40,7 +40,7 @@ impl Store {
         after: Option<CredentialId>,
         limit: u32,
         mut reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
-        mut between: impl FnMut(&mut conn::DbConn, &[(String, String)]) -> Result<(), StoreError>,
+        mut between: impl FnMut(&mut conn::DbConn, &[(TeamId, CredentialId)]) -> Result<(), StoreError>,
     ) -> Result<ReencryptBatch, UpdateError<E>> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let candidates = repo::credentials::not_on_key(conn, active_key_id, after, limit)?;
@@ -49,32 +49,23 @@ impl Store {
             // a full batch whose rows were all deleted meanwhile must not end the rotation.
             let full = candidates.len() >= usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
             let next_after = match candidates.last() {
-                Some((_, id)) if full => Some(convert::parse("credentials.id", id)?),
+                Some((_, id)) if full => Some(*id),
                 _ => None,
             };
             let mut batch = ReencryptBatch {
                 reencrypted: 0,
                 next_after,
             };
-            for (team_id, id) in &candidates {
-                let Some(row) = backend::lock_credential(conn, team_id, id)? else {
+            for &(team_id, id) in &candidates {
+                let Some(stored) = backend::lock_credential(conn, team_id, id)? else {
                     continue;
                 };
-                let stored = row.into_domain()?;
-                let credential_id = stored.credential.id;
                 let Some(ciphertext) = stored.ciphertext.filter(|c| c.key_id != active_key_id)
                 else {
                     continue;
                 };
-                let resealed = reseal(stored.credential.team_id, credential_id, &ciphertext)
-                    .map_err(UpdateError::Rejected)?;
-                repo::credentials::replace_ciphertext(
-                    conn,
-                    team_id,
-                    id,
-                    &resealed.key_id,
-                    &resealed.bytes,
-                )?;
+                let resealed = reseal(team_id, id, &ciphertext).map_err(UpdateError::Rejected)?;
+                repo::credentials::replace_ciphertext(conn, team_id, id, &resealed)?;
                 batch.reencrypted += 1;
             }
             Ok(batch)
@@ -94,12 +85,8 @@ impl Store {
         reseal: impl FnMut(TeamId, CredentialId, &Ciphertext) -> Result<Ciphertext, E>,
     ) -> Result<ReencryptBatch, UpdateError<E>> {
         self.reencrypt_batch_with(active_key_id, after, limit, reseal, |conn, candidates| {
-            for (team_id, id) in candidates {
-                repo::credentials::delete_in_team(
-                    conn,
-                    convert::parse("credentials.team_id", team_id)?,
-                    convert::parse("credentials.id", id)?,
-                )?;
+            for &(team_id, id) in candidates {
+                repo::credentials::delete_in_team(conn, team_id, id)?;
             }
             Ok(())
         })

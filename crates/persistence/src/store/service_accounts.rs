@@ -6,11 +6,10 @@ use credvault_domain::patch::Patch;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 
-use super::now;
-use crate::Store;
 use crate::error::StoreError;
+use crate::store::{Store, now};
 use crate::types::{ClientCredentialAuth, Page, PageRequest};
-use crate::{backend, convert, repo, rows};
+use crate::{backend, repo};
 
 impl Store {
     /// Creates a service account, its principal and its membership with `role`.
@@ -32,26 +31,16 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let row = rows::ServiceAccountRow {
-            id: account.id.to_string(),
-            team_id: team_id.to_string(),
-            principal_id: account.principal_id.to_string(),
-            name: account.name.clone(),
-            description: account.description.clone(),
-            role: role.as_str().to_owned(),
-            created_at: convert::db_time(now),
-            updated_at: convert::db_time(now),
-        };
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::principals::insert_with_membership(
                 conn,
-                team_id.to_string(),
+                team_id,
                 account.principal_id,
                 PrincipalKind::ServiceAccount,
                 role,
                 now,
             )?;
-            repo::service_accounts::insert(conn, &row)
+            repo::service_accounts::insert(conn, &account)
         })?;
         Ok(account)
     }
@@ -71,9 +60,7 @@ impl Store {
         team_id: TeamId,
         id: ServiceAccountId,
     ) -> Result<Option<ServiceAccount>, StoreError> {
-        repo::service_accounts::find_in_team(&mut *self.conn()?, team_id, id)?
-            .map(rows::ServiceAccountRow::into_domain)
-            .transpose()
+        repo::service_accounts::find_in_team(&mut *self.conn()?, team_id, id)
     }
 
     /// Updates name and/or description (`Patch::Null` clears the description). `NotFound` when absent.
@@ -87,7 +74,7 @@ impl Store {
         name: Option<&str>,
         description: &Patch<String>,
     ) -> Result<ServiceAccount, StoreError> {
-        let updated_at = convert::db_time(now());
+        let updated_at = now();
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let written = repo::service_accounts::update_in_team(
                 conn,
@@ -100,9 +87,7 @@ impl Store {
             if written == 0 {
                 return Err(StoreError::NotFound);
             }
-            repo::service_accounts::find_in_team(conn, team_id, id)?
-                .ok_or(StoreError::NotFound)?
-                .into_domain()
+            repo::service_accounts::find_in_team(conn, team_id, id)?.ok_or(StoreError::NotFound)
         })
     }
 
@@ -113,12 +98,12 @@ impl Store {
         id: ServiceAccountId,
     ) -> Result<(), StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            let row = repo::service_accounts::find_in_team(conn, team_id, id)?
+            let account = repo::service_accounts::find_in_team(conn, team_id, id)?
                 .ok_or(StoreError::NotFound)?;
             // Children first, explicitly: the cascades are a second line, not the plan.
-            repo::client_credentials::delete_all_of_account(conn, &row.id)?;
+            repo::client_credentials::delete_all_of_account(conn, account.id)?;
             repo::service_accounts::delete_in_team(conn, team_id, id)?;
-            repo::principals::delete(conn, &row.principal_id)
+            repo::principals::delete(conn, account.principal_id)
         })
     }
 
@@ -141,20 +126,10 @@ impl Store {
             created_at: now(),
             last_used_at: None,
         };
-        let row = rows::ClientCredentialRow {
-            id: credential.id.to_string(),
-            service_account_id: service_account_id.to_string(),
-            client_id: credential.client_id.clone(),
-            secret_hash: secret_hash.to_owned(),
-            name: credential.name.clone(),
-            description: credential.description.clone(),
-            created_at: convert::db_time(credential.created_at),
-            last_used_at: None,
-        };
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::service_accounts::find_in_team(conn, team_id, service_account_id)?
                 .ok_or(StoreError::NotFound)?;
-            repo::client_credentials::insert(conn, &row)
+            repo::client_credentials::insert(conn, &credential, secret_hash)
         })?;
         Ok(credential)
     }
@@ -250,20 +225,14 @@ impl Store {
             let principal_id = repo::client_credentials::principal_of(conn, client_credential_id)?
                 .ok_or(StoreError::NotFound)?;
             repo::principals::purge_expired_access_tokens(conn, now)?;
-            repo::client_credentials::set_last_used(
+            repo::client_credentials::set_last_used(conn, client_credential_id, now)?;
+            repo::principals::insert_access_token(
                 conn,
+                token_hash,
+                principal_id,
                 client_credential_id,
-                convert::db_time(now),
-            )?;
-            repo::principals::insert_token(
-                conn,
-                &rows::ApiTokenRow {
-                    token_hash,
-                    principal_id,
-                    client_credential_id: Some(client_credential_id.to_string()),
-                    created_at: convert::db_time(now),
-                    expires_at: Some(convert::db_time(expires_at)),
-                },
+                now,
+                expires_at,
             )
         })
     }

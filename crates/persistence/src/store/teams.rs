@@ -4,12 +4,10 @@ use credvault_domain::ids::{PrincipalId, TeamId};
 use credvault_domain::principal::Role;
 use credvault_domain::team::{Team, TeamLabel, TeamRef};
 
-use super::now;
-use super::principals::insert_user_token;
-use crate::Store;
 use crate::error::StoreError;
+use crate::store::{Store, now};
 use crate::types::UserToken;
-use crate::{backend, convert, repo, rows, startup};
+use crate::{backend, repo, startup};
 
 impl Store {
     /// Creates a team; `Conflict` when the label is taken.
@@ -19,12 +17,7 @@ impl Store {
             label: label.clone(),
             created_at: now(),
         };
-        let row = rows::TeamRow {
-            id: team.id.to_string(),
-            label: label.as_str().to_owned(),
-            created_at: convert::db_time(team.created_at),
-        };
-        repo::teams::insert(&mut *self.conn()?, &row)?;
+        repo::teams::insert(&mut *self.conn()?, &team)?;
         Ok(team)
     }
 
@@ -61,15 +54,8 @@ impl Store {
             if repo::teams::count(conn)? > 0 {
                 return Ok(None);
             }
-            repo::teams::insert(
-                conn,
-                &rows::TeamRow {
-                    id: team.id.to_string(),
-                    label: label.as_str().to_owned(),
-                    created_at: convert::db_time(at),
-                },
-            )?;
-            insert_user_token(conn, &token, owner_token_hash)?;
+            repo::teams::insert(conn, &team)?;
+            repo::principals::insert_user_token(conn, &token, owner_token_hash)?;
             Ok(Some((team, token)))
         })
     }
