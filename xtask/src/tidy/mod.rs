@@ -1,8 +1,9 @@
 //! `cargo xtask tidy`: rules that keep the architecture honest, checked mechanically.
 //!
 //! - Dependency direction ([`FORBIDDEN`]): `domain` names no web, database or cipher crate;
-//!   `probe` (connection testing) no storage or HTTP crate; `usecases` no HTTP crate; `api` never
-//!   depends on diesel; inner crates never depend on outer ones.
+//!   `probe` (connection testing) no storage, HTTP or cipher crate; `persistence` no cipher crate
+//!   (it stores ciphertext bytes only); `usecases` no HTTP crate; `api` never depends on diesel or
+//!   an SSH client; inner crates never depend on outer ones.
 //! - Every `.rs` file starts with a `//!` module doc.
 //! - `migrations/sqlite` and `migrations/postgres` hold the same migration names.
 //! - Library crates ([`LIBRARIES`]) do not print (`println!`, `eprintln!`, `dbg!`): they log or
@@ -87,6 +88,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "actix-web",
             "utoipa",
             "diesel",
+            "ring",
+            "credvault-crypto",
             "credvault-persistence",
             "credvault-api",
             "credvault-usecases",
@@ -98,6 +101,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         &[
             "actix-web",
             "utoipa",
+            "ring",
+            "credvault-crypto",
             "credvault-probe",
             "credvault-usecases",
             "credvault-api",
@@ -115,7 +120,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "credvault",
         ],
     ),
-    ("credvault-api", &["diesel", "credvault"]),
+    // Connection tests are the probe crate's: the HTTP crate links no SSH client of its own.
+    ("credvault-api", &["diesel", "ssh2", "credvault"]),
 ];
 
 /// The crates whose rule in [`FORBIDDEN`] holds through every path, not only direct edges.
