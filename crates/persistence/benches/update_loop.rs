@@ -22,10 +22,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
+use credvault_domain::audit::{Actor, AuditAction};
 use credvault_domain::credential::Credential;
 use credvault_domain::edit::{AuditNote, CredentialEdit};
-use credvault_domain::ids::{CredentialId, EventId, RequestId};
+use credvault_domain::ids::{CredentialId, RequestId};
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::team::TeamLabel;
 use credvault_domain::testing::stored_postgres_credential;
@@ -123,27 +123,16 @@ fn seed(
             modified_by: principal,
             ..template.clone()
         };
-        let event = event(&credential, actor, vec!["created".to_owned()]);
+        let note = AuditNote {
+            changed_fields: vec!["created".to_owned()],
+            ..AuditNote::new(AuditAction::Created, actor, RequestId::new())
+        };
         store
-            .insert_credential(&credential, Some(&ciphertext), &event)
+            .insert_credential(&credential, Some(&ciphertext), note)
             .map_err(|e| e.to_string())?;
         ids.push(credential.id);
     }
     Ok((team.id, actor, ids))
-}
-
-fn event(credential: &Credential, actor: Actor, changed_fields: Vec<String>) -> AuditEvent {
-    AuditEvent {
-        id: EventId::new(),
-        team_id: credential.team_id,
-        credential_id: credential.id,
-        action: AuditAction::Updated,
-        actor,
-        changed_fields,
-        secrets: Default::default(),
-        request_id: RequestId::new(),
-        at: credvault_domain::time::now(),
-    }
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {

@@ -365,6 +365,7 @@ mod tests {
 
     use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
     use credvault_domain::credential::Credential;
+    use credvault_domain::edit::AuditNote;
     use credvault_domain::ids::{CredentialId, EventId, RequestId};
     use credvault_domain::principal::{PrincipalKind, Role};
     use credvault_domain::testing::stored_postgres_credential;
@@ -386,21 +387,15 @@ mod tests {
             modified_by: owner,
             ..template
         };
-        let event = AuditEvent {
-            id: EventId::new(),
-            team_id: team.id,
-            credential_id: credential.id,
-            action: AuditAction::Created,
-            actor: Actor {
+        let note = AuditNote::new(
+            AuditAction::Created,
+            Actor {
                 id: owner,
                 kind: PrincipalKind::User,
             },
-            changed_fields: Vec::new(),
-            secrets: Default::default(),
-            request_id: RequestId::new(),
-            at: credvault_domain::time::now(),
-        };
-        store.insert_credential(&credential, None, &event).unwrap();
+            RequestId::new(),
+        );
+        store.insert_credential(&credential, None, note).unwrap();
         (team.id, credential.id)
     }
 

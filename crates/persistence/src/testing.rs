@@ -16,6 +16,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Binary, Text};
 
+use credvault_domain::audit::AuditEvent;
+
 use crate::conn::DbConn;
 use crate::{Store, StoreOptions};
 
@@ -151,6 +153,19 @@ impl TestDb {
                 .raw_contents()
                 .windows(needle.len())
                 .any(|window| window == needle)
+    }
+
+    /// Appends `event` to its credential's trail as it is, with its own id and `at`. The store
+    /// stamps every event it writes; this is for tests that need a chosen id, e.g. one that
+    /// sorts before the ids already written.
+    pub fn append_event(&self, event: &AuditEvent) {
+        let mut conn = self
+            .store
+            .pool
+            .get()
+            .unwrap_or_else(|error| panic!("no connection to the test database: {error}"));
+        crate::repo::events::insert(&mut conn, event)
+            .unwrap_or_else(|error| panic!("appending {event:?} failed: {error}"));
     }
 
     /// How many rows a table holds (a table name of this crate's schema).

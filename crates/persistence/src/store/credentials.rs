@@ -1,8 +1,10 @@
 //! Credentials and their audit trail: insert, read, list, the read-decide-write update, delete,
 //! the outcome of a connection test.
 
+use chrono::{DateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
+use credvault_domain::edit::AuditNote;
 use credvault_domain::ids::{CredentialId, EventId, TeamId};
 use credvault_domain::status::TestRecord;
 
@@ -67,19 +69,43 @@ pub(super) fn decide_and_write<E>(
     }))
 }
 
+/// The rows [`Store::insert_credential`] and [`Store::insert_credential_completing`] write: the
+/// credential's, and the event's of `audit`, stamped with a new id and the credential's
+/// `created_at`.
+pub(super) fn created_rows(
+    credential: &Credential,
+    ciphertext: Option<&Ciphertext>,
+    audit: AuditNote,
+) -> Result<(rows::CredentialRow, AuditEvent), StoreError> {
+    let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
+    let event = audit.into_event(
+        EventId::new(),
+        credential.team_id,
+        credential.id,
+        credential.created_at,
+    );
+    Ok((row, event))
+}
+
 impl Store {
-    /// Inserts a new credential (version 1) and its `created` event in one transaction.
+    /// Inserts a new credential (version 1) and its `created` event, the event of `audit`, in
+    /// one transaction.
+    ///
+    /// The store stamps the event's id, team, credential and `at`; the `at` is the credential's
+    /// `created_at`, so that the row and its first event share one instant. (The caller chose
+    /// that instant: a create that completes an idempotency claim renders its response, which
+    /// shows `created_at`, before the write.)
     pub fn insert_credential(
         &self,
         credential: &Credential,
         ciphertext: Option<&Ciphertext>,
-        event: &AuditEvent,
+        audit: AuditNote,
     ) -> Result<(), StoreError> {
         // Encode before taking the (SQLite: database-wide) write lock.
-        let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
+        let (row, event) = created_rows(credential, ciphertext, audit)?;
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::credentials::insert(conn, &row)?;
-            repo::events::insert(conn, event)
+            repo::events::insert(conn, &event)
         })
     }
 
@@ -151,31 +177,25 @@ impl Store {
         }
     }
 
-    /// Deletes the credential and its ciphertext and appends `event`; the audit trail stays.
-    /// `NotFound` when the team has no such credential.
+    /// Deletes the credential and its ciphertext and appends the `deleted` event of `audit`; the
+    /// audit trail stays. `NotFound` when the team has no such credential.
     ///
-    /// The event's `at` is stamped here, once the row is deleted (PostgreSQL: while its row lock
-    /// is held; SQLite: under the write lock), so it is the last event of the trail, in order and
-    /// in time: an update that lost the race finds no row and records nothing.
+    /// The store stamps the event's id, team, credential and `at`, the `at` once the row is
+    /// deleted (PostgreSQL: while its row lock is held; SQLite: under the write lock), so it is
+    /// the last event of the trail, in order and in time: an update that lost the race finds no
+    /// row and records nothing.
     pub fn delete_credential(
         &self,
         team_id: TeamId,
         id: CredentialId,
-        event: &AuditEvent,
+        audit: AuditNote,
     ) -> Result<(), StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             if repo::credentials::delete_in_team(conn, team_id, id)? == 0 {
                 return Err(StoreError::NotFound);
             }
-            repo::events::insert(
-                conn,
-                &AuditEvent {
-                    team_id,
-                    credential_id: id,
-                    at: now(),
-                    ..event.clone()
-                },
-            )
+            let event = audit.into_event(EventId::new(), team_id, id, now());
+            repo::events::insert(conn, &event)
         })
     }
 
@@ -188,12 +208,17 @@ impl Store {
     /// describes an older state); the event is appended either way and names
     /// `record.recorded_fields` only when the outcome was written. Returns whether it was.
     /// `NotFound` (and nothing written) when the team has no such credential.
+    ///
+    /// The event is the one of `audit`; the store stamps its id, team and credential, and its
+    /// `at` is `tested_at`, the instant of the test's outcome (the one `record.health.checked_at`
+    /// holds), so that the event and the recorded health share it.
     pub fn record_test(
         &self,
         team_id: TeamId,
         id: CredentialId,
         record: Option<&TestRecord>,
-        event: &AuditEvent,
+        tested_at: DateTime<Utc>,
+        audit: AuditNote,
     ) -> Result<bool, StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
             let recorded = match record {
@@ -212,11 +237,7 @@ impl Store {
             if !recorded && !repo::test_outcomes::exists_in_team(conn, team_id, id)? {
                 return Err(StoreError::NotFound);
             }
-            let mut event = AuditEvent {
-                team_id,
-                credential_id: id,
-                ..event.clone()
-            };
+            let mut event = audit.into_event(EventId::new(), team_id, id, tested_at);
             if let (true, Some(record)) = (recorded, record) {
                 event
                     .changed_fields

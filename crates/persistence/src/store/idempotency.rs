@@ -1,8 +1,8 @@
 //! `Idempotency-Key` records: claiming a key, completing it in the write it records, releasing it.
 
 use chrono::{DateTime, Utc};
-use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
+use credvault_domain::edit::AuditNote;
 use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
 use credvault_domain::time::to_micros;
 use uuid::Uuid;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::Store;
 use crate::constraint;
 use crate::error::{StoreError, UpdateError};
-use crate::store::credentials::decide_and_write;
+use crate::store::credentials::{created_rows, decide_and_write};
 use crate::types::{
     Backend, Ciphertext, CredentialChange, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
     IdempotencyClaim, IdempotencyRecord, Reservation, StoredCredential, StoredResponse,
@@ -111,14 +111,15 @@ impl Store {
         &self,
         credential: &Credential,
         ciphertext: Option<&Ciphertext>,
-        event: &AuditEvent,
+        audit: AuditNote,
         claim: &IdempotencyClaim,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        let row = rows::CredentialRow::from_domain(credential, ciphertext)?;
+        // Encode before taking the (SQLite: database-wide) write lock.
+        let (row, event) = created_rows(credential, ciphertext, audit)?;
         backend::write_transaction(&mut *self.conn()?, |conn| {
             repo::credentials::insert(conn, &row)?;
-            repo::events::insert(conn, event)?;
+            repo::events::insert(conn, &event)?;
             repo::idempotency::complete(conn, claim, response)
         })
     }

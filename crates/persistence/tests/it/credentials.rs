@@ -16,7 +16,7 @@ use credvault_persistence::{
 use serde_json::json;
 
 use crate::support::{
-    all_events, ciphertext, event, first_page, insert_credential, postgres_credential,
+    all_events, ciphertext, event, first_page, insert_credential, note, postgres_credential,
     team_with_owner, update,
 };
 
@@ -71,9 +71,9 @@ credvault_persistence::backend_tests! {
         credential.description = None;
         credential.account_name = None;
         credential.health.checked_at = None;
-        let created = event(&credential, AuditAction::Created, owner);
+        let created = note(AuditAction::Created, owner);
         db.store()
-            .insert_credential(&credential, None, &created)
+            .insert_credential(&credential, None, created)
             .unwrap();
 
         let stored = db
@@ -386,9 +386,9 @@ credvault_persistence::backend_tests! {
             if index == 4 {
                 credential.status = CredentialStatus::Error;
             }
-            let created = event(&credential, AuditAction::Created, owner);
+            let created = note(AuditAction::Created, owner);
             db.store()
-                .insert_credential(&credential, None, &created)
+                .insert_credential(&credential, None, created)
                 .unwrap();
             if credential.provider == Provider::Postgresql {
                 wanted.push(credential.id);
@@ -535,12 +535,11 @@ credvault_persistence::backend_tests! {
         let cursor = first.items[1].id;
         assert!(*early_id.as_uuid() < *cursor.as_uuid());
 
-        // A late event from elsewhere (here a connection test's) with that early id.
+        // A late event from elsewhere (here a connection test's) with that early id. The store
+        // stamps every event it writes with a new id, so the test appends this one directly.
         let mut late_event = event(&credential, AuditAction::Tested, owner);
         late_event.id = early_id;
-        db.store()
-            .record_test(team.id, credential.id, None, &late_event)
-            .unwrap();
+        db.append_event(&late_event);
 
         let next = db
             .store()
@@ -572,7 +571,7 @@ credvault_persistence::backend_tests! {
             .delete_credential(
                 team.id,
                 credential.id,
-                &event(&credential, AuditAction::Deleted, owner),
+                note(AuditAction::Deleted, owner),
             )
             .unwrap();
 
@@ -601,7 +600,7 @@ credvault_persistence::backend_tests! {
         let again = db.store().delete_credential(
             team.id,
             credential.id,
-            &event(&credential, AuditAction::Deleted, owner),
+            note(AuditAction::Deleted, owner),
         );
         assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
         assert_eq!(all_events(db, &credential).len(), 2);

@@ -16,7 +16,7 @@ use credvault_persistence::{
 };
 
 use crate::support::{
-    all_events, ciphertext, event, first_page, insert_credential, postgres_credential,
+    all_events, ciphertext, first_page, insert_credential, note, postgres_credential,
     team_with_owner,
 };
 
@@ -111,12 +111,12 @@ credvault_persistence::backend_tests! {
         let now = credvault_domain::time::now();
         let claim = claimed(reserve(store, owner, "create-1", now));
         let credential = postgres_credential(&team, owner, "Warehouse");
-        let created = event(&credential, AuditAction::Created, owner);
+        let created = note(AuditAction::Created, owner);
         let first = response(b"{\"id\":\"x\",\"secrets\":{\"password\":\"\xe2\x80\xa2\"}}\x00\xff");
 
         store
             .insert_credential_completing(
-                &credential, Some(&ciphertext("w")), &created, &claim, &first,
+                &credential, Some(&ciphertext("w")), created, &claim, &first,
             )
             .unwrap();
 
@@ -143,7 +143,7 @@ credvault_persistence::backend_tests! {
             .insert_credential_completing(
                 &existing,
                 None,
-                &event(&existing, AuditAction::Created, owner),
+                note(AuditAction::Created, owner),
                 &claim,
                 &response(b"{}"),
             )
@@ -172,7 +172,7 @@ credvault_persistence::backend_tests! {
         let late = store.insert_credential_completing(
             &credential,
             None,
-            &event(&credential, AuditAction::Created, owner),
+            note(AuditAction::Created, owner),
             &crashed,
             &response(b"late"),
         );
@@ -190,7 +190,7 @@ credvault_persistence::backend_tests! {
             .insert_credential_completing(
                 &credential,
                 None,
-                &event(&credential, AuditAction::Created, owner),
+                note(AuditAction::Created, owner),
                 &successor,
                 &response(b"on time"),
             )
@@ -360,7 +360,7 @@ credvault_persistence::backend_tests! {
             .insert_credential_completing(
                 &credential,
                 None,
-                &event(&credential, AuditAction::Created, owner),
+                note(AuditAction::Created, owner),
                 &claim,
                 &response(b"old"),
             )

@@ -5,7 +5,7 @@ use credvault_domain::ids::CredentialId;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{Ciphertext, UpdateError};
 
-use crate::support::{event, insert_credential, postgres_credential, team_with_owner};
+use crate::support::{insert_credential, note, postgres_credential, team_with_owner};
 
 /// What the fake reseal writes: the old bytes behind a marker, under key `k2`.
 fn reseal_to_k2(old: &Ciphertext) -> Ciphertext {
@@ -52,7 +52,7 @@ credvault_persistence::backend_tests! {
         credentials.push(insert_credential(db, &other_team, other_owner, "o1"));
         let no_secrets = postgres_credential(&team, owner, "plain");
         db.store()
-            .insert_credential(&no_secrets, None, &event(&no_secrets, AuditAction::Created, owner))
+            .insert_credential(&no_secrets, None, note(AuditAction::Created, owner))
             .unwrap();
         assert_eq!(db.store().ciphertext_counts().unwrap(), [("k1".to_owned(), 5)]);
 

@@ -66,52 +66,48 @@ pub(crate) fn ciphertext(marker: &str) -> Ciphertext {
     }
 }
 
+/// What the store's audit notes say in these tests: an `action` by user `actor` that changed a
+/// host and set a password.
+pub(crate) fn note(action: AuditAction, actor: PrincipalId) -> AuditNote {
+    AuditNote {
+        changed_fields: vec!["extra_data.host".to_owned(), "secrets.password".to_owned()],
+        secrets: BTreeMap::from([("password".to_owned(), SecretEffect::Set)]),
+        ..AuditNote::new(
+            action,
+            Actor {
+                id: actor,
+                kind: PrincipalKind::User,
+            },
+            RequestId::new(),
+        )
+    }
+}
+
+/// The event of the [`note`] fixture about `credential`, with a new id, stamped now.
 pub(crate) fn event(
     credential: &Credential,
     action: AuditAction,
     actor: PrincipalId,
 ) -> AuditEvent {
-    AuditEvent {
-        id: EventId::new(),
-        team_id: credential.team_id,
-        credential_id: credential.id,
-        action,
-        actor: Actor {
-            id: actor,
-            kind: PrincipalKind::User,
-        },
-        changed_fields: vec!["extra_data.host".to_owned(), "secrets.password".to_owned()],
-        secrets: BTreeMap::from([("password".to_owned(), SecretEffect::Set)]),
-        request_id: RequestId::new(),
-        at: Utc::now(),
-    }
+    note(action, actor).into_event(
+        EventId::new(),
+        credential.team_id,
+        credential.id,
+        Utc::now(),
+    )
 }
 
-/// An update closure's decision to write `credential`'s caller-owned fields, noted as the
-/// [`event`] fixture's change by `actor`.
+/// An update closure's decision to write `credential`'s caller-owned fields, with the [`note`]
+/// fixture's change by `actor`.
 pub(crate) fn update(
     credential: Credential,
     secrets: SecretsUpdate,
     actor: PrincipalId,
 ) -> CredentialChange {
-    let AuditEvent {
-        action,
-        actor,
-        changed_fields,
-        secrets: secret_effects,
-        request_id,
-        ..
-    } = event(&credential, AuditAction::Updated, actor);
     CredentialChange::Update {
         edit: CredentialEdit::from(credential),
         secrets,
-        audit: AuditNote {
-            action,
-            actor,
-            changed_fields,
-            secrets: secret_effects,
-            request_id,
-        },
+        audit: note(AuditAction::Updated, actor),
     }
 }
 
@@ -127,7 +123,7 @@ pub(crate) fn insert_credential(
         .insert_credential(
             &credential,
             Some(&ciphertext(name)),
-            &event(&credential, AuditAction::Created, actor),
+            note(AuditAction::Created, actor),
         )
         .unwrap();
     credential

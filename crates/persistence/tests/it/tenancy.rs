@@ -10,7 +10,7 @@ use credvault_domain::team::TeamRef;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{CredentialChange, CredentialFilter, StoreError, UpdateError};
 
-use crate::support::{event, first_page, insert_credential, team_with_owner};
+use crate::support::{first_page, insert_credential, note, team_with_owner};
 
 credvault_persistence::backend_tests! {
     fn credentials_of_another_team_are_invisible(db: &TestDb) {
@@ -40,7 +40,7 @@ credvault_persistence::backend_tests! {
         let delete = store.delete_credential(
             theirs.id,
             credential.id,
-            &event(&credential, AuditAction::Deleted, owner),
+            note(AuditAction::Deleted, owner),
         );
         assert!(matches!(delete, Err(StoreError::NotFound)), "{delete:?}");
         let listed = store

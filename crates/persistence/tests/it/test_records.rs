@@ -3,6 +3,7 @@
 
 use credvault_domain::audit::AuditAction;
 use credvault_domain::credential::{CredentialStatus, Health, HealthStatus};
+use credvault_domain::edit::AuditNote;
 use credvault_persistence::testing::TestDb;
 use credvault_persistence::{StoreError, TestRecord};
 
@@ -19,14 +20,16 @@ fn record(version: i64) -> TestRecord {
     }
 }
 
-fn tested_event(
-    credential: &credvault_domain::credential::Credential,
-    actor: credvault_domain::ids::PrincipalId,
-) -> credvault_domain::audit::AuditEvent {
-    let mut event = crate::support::event(credential, AuditAction::Tested, actor);
-    event.changed_fields = Vec::new();
-    event.secrets = Default::default();
-    event
+/// The instant of `record`'s outcome, which the test's event shares.
+fn tested_at(record: &TestRecord) -> chrono::DateTime<chrono::Utc> {
+    record.health.checked_at.unwrap()
+}
+
+fn tested_note(actor: credvault_domain::ids::PrincipalId) -> AuditNote {
+    let mut note = crate::support::note(AuditAction::Tested, actor);
+    note.changed_fields = Vec::new();
+    note.secrets = Default::default();
+    note
 }
 
 credvault_persistence::backend_tests! {
@@ -39,7 +42,7 @@ credvault_persistence::backend_tests! {
 
         let recorded = db
             .store()
-            .record_test(team.id, credential.id, Some(&record), &tested_event(&credential, tester))
+            .record_test(team.id, credential.id, Some(&record), tested_at(&record), tested_note(tester))
             .unwrap();
         assert!(recorded);
 
@@ -55,6 +58,7 @@ credvault_persistence::backend_tests! {
         assert_eq!(last.action, AuditAction::Tested);
         assert_eq!(last.actor.id, tester);
         assert_eq!(last.changed_fields, ["status", "health"]);
+        assert_eq!(Some(last.at), record.health.checked_at, "the event has the outcome's instant");
     }
 
     fn a_stale_outcome_is_not_written_but_the_test_is_audited(db: &TestDb) {
@@ -64,7 +68,7 @@ credvault_persistence::backend_tests! {
         let stale = record(credential.version - 1);
         let recorded = db
             .store()
-            .record_test(team.id, credential.id, Some(&stale), &tested_event(&credential, owner))
+            .record_test(team.id, credential.id, Some(&stale), tested_at(&stale), tested_note(owner))
             .unwrap();
         assert!(!recorded);
         let after = db.store().find_credential(team.id, credential.id).unwrap().unwrap();
@@ -75,9 +79,10 @@ credvault_persistence::backend_tests! {
         assert!(events[1].changed_fields.is_empty());
 
         // An event without a record (a test with a body) is appended as it is.
-        let mut event = tested_event(&credential, owner);
-        event.changed_fields = vec!["body".to_owned(), "body.extra_data.port".to_owned()];
-        assert!(!db.store().record_test(team.id, credential.id, None, &event).unwrap());
+        let mut note = tested_note(owner);
+        note.changed_fields = vec!["body".to_owned(), "body.extra_data.port".to_owned()];
+        let at = credvault_domain::time::now();
+        assert!(!db.store().record_test(team.id, credential.id, None, at, note).unwrap());
         let events = crate::support::all_events(db, &credential);
         assert_eq!(events[2].changed_fields, ["body", "body.extra_data.port"]);
     }
@@ -93,7 +98,8 @@ credvault_persistence::backend_tests! {
                 other.id,
                 credential.id,
                 Some(&record(credential.version)),
-                &tested_event(&credential, owner),
+                credvault_domain::time::now(),
+                tested_note(owner),
             )
             .unwrap_err();
         assert!(matches!(error, StoreError::NotFound), "{error:?}");
@@ -103,7 +109,7 @@ credvault_persistence::backend_tests! {
         let missing = credvault_domain::ids::CredentialId::new();
         let error = db
             .store()
-            .record_test(team.id, missing, None, &tested_event(&credential, owner))
+            .record_test(team.id, missing, None, credvault_domain::time::now(), tested_note(owner))
             .unwrap_err();
         assert!(matches!(error, StoreError::NotFound), "{error:?}");
     }

@@ -3,10 +3,9 @@
 
 use credvault_crypto::KeyRing;
 use credvault_domain::audit::AuditAction;
-use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
 use credvault_domain::edit::AuditNote;
-use credvault_domain::ids::{CredentialId, EventId, TeamId};
+use credvault_domain::ids::{CredentialId, TeamId};
 use credvault_domain::patch::{NewCredential, new_credential};
 use credvault_domain::time;
 use credvault_persistence::{Ciphertext, IdempotencyClaim, Store, StoredResponse};
@@ -23,8 +22,8 @@ pub fn create(
     caller: Caller,
     input: &NewCredential,
 ) -> Result<Credential, Error> {
-    let (credential, ciphertext, event) = prepare(key_ring, team_id, caller, input)?;
-    store.insert_credential(&credential, ciphertext.as_ref(), &event)?;
+    let (credential, ciphertext, note) = prepare(key_ring, team_id, caller, input)?;
+    store.insert_credential(&credential, ciphertext.as_ref(), note)?;
     Ok(credential)
 }
 
@@ -40,22 +39,23 @@ pub fn create_completing(
     claim: &IdempotencyClaim,
     render: impl FnOnce(&Credential) -> Result<StoredResponse, Error>,
 ) -> Result<StoredResponse, Error> {
-    let (credential, ciphertext, event) = prepare(key_ring, team_id, caller, input)?;
+    let (credential, ciphertext, note) = prepare(key_ring, team_id, caller, input)?;
     let response = render(&credential)?;
     store
-        .insert_credential_completing(&credential, ciphertext.as_ref(), &event, claim, &response)
+        .insert_credential_completing(&credential, ciphertext.as_ref(), note, claim, &response)
         .map_err(completing)?;
     Ok(response)
 }
 
-/// The credential, ciphertext and event to insert: one instant for `created_at`, `updated_at`
-/// and the event's `at`.
+/// The credential, ciphertext and audit note to insert. The credential's `created_at` and
+/// `updated_at` are one instant, taken here because the response may be rendered before the
+/// write; the store stamps the event with that same instant.
 fn prepare(
     key_ring: &KeyRing,
     team_id: TeamId,
     caller: Caller,
     input: &NewCredential,
-) -> Result<(Credential, Option<Ciphertext>, AuditEvent), Error> {
+) -> Result<(Credential, Option<Ciphertext>, AuditNote), Error> {
     let now = time::now();
     let credential_id = CredentialId::new();
     let created = new_credential(input, credential_id, team_id, caller.actor.id, now)?;
@@ -65,6 +65,5 @@ fn prepare(
         secrets: created.secret_effects,
         ..AuditNote::new(AuditAction::Created, caller.actor, caller.request_id)
     };
-    let event = note.into_event(EventId::new(), team_id, credential_id, now);
-    Ok((created.credential, ciphertext, event))
+    Ok((created.credential, ciphertext, note))
 }

@@ -2,8 +2,7 @@
 
 use credvault_domain::audit::AuditAction;
 use credvault_domain::edit::AuditNote;
-use credvault_domain::ids::{CredentialId, EventId, TeamId};
-use credvault_domain::time;
+use credvault_domain::ids::{CredentialId, TeamId};
 use credvault_persistence::Store;
 
 use super::Caller;
@@ -18,8 +17,7 @@ pub fn delete(
     caller: Caller,
 ) -> Result<(), Error> {
     let note = AuditNote::new(AuditAction::Deleted, caller.actor, caller.request_id);
-    // The store stamps `at` again once the row is locked, so that it is the trail's last.
-    let event = note.into_event(EventId::new(), team_id, credential_id, time::now());
-    store.delete_credential(team_id, credential_id, &event)?;
+    // The store stamps the event, its `at` once the row is locked, so that it is the trail's last.
+    store.delete_credential(team_id, credential_id, note)?;
     Ok(())
 }

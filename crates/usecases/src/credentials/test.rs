@@ -21,7 +21,7 @@ use credvault_domain::authz::{Action, authorize};
 use credvault_domain::connection_test::redirecting_fields;
 use credvault_domain::credential::Credential;
 use credvault_domain::edit::AuditNote;
-use credvault_domain::ids::{CredentialId, EventId, PrincipalId, TeamId};
+use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
 use credvault_domain::patch::{CredentialPatch, NewCredential, PatchOutcome, new_credential};
 use credvault_domain::principal::Role;
 use credvault_domain::secret::SecretMap;
@@ -195,8 +195,8 @@ pub fn record_test(
             None
         }
     };
-    let event = note.into_event(EventId::new(), tested.team_id, tested.id, at);
-    match store.record_test(tested.team_id, tested.id, record.as_ref(), &event) {
+    // One instant for the outcome's `health.checked_at` and the event's `at`.
+    match store.record_test(tested.team_id, tested.id, record.as_ref(), at, note) {
         Ok(_) | Err(StoreError::NotFound) => Ok(()),
         Err(error) => Err(error.into()),
     }
