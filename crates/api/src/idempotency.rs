@@ -173,7 +173,8 @@ pub fn replay(stored: &StoredResponse) -> Result<HttpResponse, ApiError> {
     Ok(response.body(stored.body.clone()))
 }
 
-/// The part of a response that is stored for replay: status, [`REPLAYED_HEADERS`] and body.
+/// The part of a response that is stored for replay: status, the headers worth replaying (`ETag`, `Location`,
+/// `Content-Type`) and body.
 pub fn to_stored(response: HttpResponse) -> StoredResponse {
     let (head, body) = response.into_parts();
     let headers = REPLAYED_HEADERS

@@ -11,7 +11,7 @@
 //! 3. **The client**: the TCP peer, or behind a trusted proxy ([`Settings::trusted_proxies`])
 //!    the rightmost untrusted address of `X-Forwarded-For` ([`client_address`]).
 //! 4. **Rate limit** (GCRA, the `governor` crate): a request with a bearer token to the API is
-//!    authenticated here ([`crate::auth::authenticate`]) and charged to its principal. A token
+//!    authenticated here (`auth::authenticate`) and charged to its principal. A token
 //!    the cache does not know is first charged to the client address, *before* the store is
 //!    asked, so a flood of guessed tokens costs no database work once its address is limited.
 //!    Every other request is charged to the client address (an IPv6 address by its /64 prefix).

@@ -1,4 +1,4 @@
-//! The use cases of integration credentials: [`create`](create()), [`update`] (the PATCH) and
+//! The use cases of integration credentials: [`create`](create()), [`update`](update()) (the PATCH) and
 //! its [`dry_run`], [`delete`](delete()), and the two halves of a connection test
 //! ([`prepare_test`] and [`record_test`], or [`candidate`] for values not yet stored).
 //!

@@ -2,7 +2,7 @@
 //! executor) is the caller's, between the two halves of a stored credential's test:
 //!
 //! 1. [`prepare_test`] reads the credential, opens its secrets and, with a body, applies it in
-//!    memory through the PATCH's [`plan`](super::plan) and authorises it: a body that would send
+//!    memory through the PATCH's [`plan`] and authorises it: a body that would send
 //!    a stored secret elsewhere (`domain::connection_test`) needs the role that may update the
 //!    credential. It returns the [`Subject`] to test and a [`PendingRecord`].
 //! 2. [`record_test`] writes the outcome: the `tested` event and, when the stored credential
