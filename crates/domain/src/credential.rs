@@ -168,8 +168,9 @@ pub struct Credential {
     pub name: String,
     /// Free text, at most 500 characters.
     pub description: Option<String>,
-    /// The account the credential signs in as, at most 200 characters.
-    pub account_name: Option<String>,
+    /// The account the credential signs in as, 1–200 characters: the caller's, or derived from
+    /// the non-secret fields when none was given ([`crate::patch::derived_account_name`]).
+    pub account_name: String,
     /// Life-cycle status.
     pub status: CredentialStatus,
     /// Non-secret connection settings; never holds a declared secret field.

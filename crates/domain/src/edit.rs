@@ -48,7 +48,7 @@ pub struct CredentialEdit {
     /// Free text.
     pub description: Option<String>,
     /// The account the credential signs in as.
-    pub account_name: Option<String>,
+    pub account_name: String,
     /// Life-cycle status.
     pub status: CredentialStatus,
     /// Non-secret connection settings.

@@ -29,7 +29,7 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
         kind: Kind::UserPassword,
         name: "Warehouse".to_owned(),
         description: None,
-        account_name: Some("etl@warehouse".to_owned()),
+        account_name: "etl@warehouse".to_owned(),
         status: CredentialStatus::Connected,
         extra_data:
             json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl"})

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, Health};
 use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
+use credvault_domain::patch::derived_account_name;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 use credvault_domain::team::Team;
@@ -90,7 +91,7 @@ impl CredentialRow {
             kind: credential.kind.as_str().to_owned(),
             name: credential.name.clone(),
             description: credential.description.clone(),
-            account_name: credential.account_name.clone(),
+            account_name: Some(credential.account_name.clone()),
             status: credential.status.as_str().to_owned(),
             extra_data: to_json("credentials.extra_data", &credential.extra_data)?,
             metadata: to_json("credentials.metadata", &credential.metadata)?,
@@ -118,16 +119,23 @@ impl CredentialRow {
                 ));
             }
         };
+        let provider = parse("credentials.provider", &self.provider)?;
+        let extra_data = from_json("credentials.extra_data", &self.extra_data)?;
+        // A row written before `account_name` was always set may hold NULL: derive it on read,
+        // as a create would have, so no migration is needed.
+        let account_name = self
+            .account_name
+            .unwrap_or_else(|| derived_account_name(provider, &extra_data));
         let credential = Credential {
             id: parse("credentials.id", &self.id)?,
             team_id: parse("credentials.team_id", &self.team_id)?,
-            provider: parse("credentials.provider", &self.provider)?,
+            provider,
             kind: parse("credentials.kind", &self.kind)?,
             name: self.name,
             description: self.description,
-            account_name: self.account_name,
+            account_name,
             status: parse("credentials.status", &self.status)?,
-            extra_data: from_json("credentials.extra_data", &self.extra_data)?,
+            extra_data,
             secret_fields: from_json("credentials.secret_fields", &self.secret_fields)?,
             metadata: from_json("credentials.metadata", &self.metadata)?,
             health: Health {

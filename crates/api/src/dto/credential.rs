@@ -46,9 +46,11 @@ pub struct CredentialResponse {
     /// Free text, at most 500 characters.
     #[schema(example = json!(null))]
     pub description: Option<String>,
-    /// The account it signs in as, at most 200 characters.
+    /// The account it signs in as, 1–200 characters: the one given, or else derived from the
+    /// non-secret fields (`username@host`, the access key id, the client id, …; at last the
+    /// provider's name).
     #[schema(example = "etl@warehouse")]
-    pub account_name: Option<String>,
+    pub account_name: String,
     /// Life-cycle status.
     pub status: CredentialStatusDto,
     /// Non-secret connection settings of the kind's schema, plus any undeclared non-secret keys.
@@ -175,7 +177,8 @@ pub struct CreateCredentialRequest {
     /// Free text, at most 500 characters.
     #[schema(example = "Nightly ETL target", max_length = 500)]
     pub description: Option<String>,
-    /// The account it signs in as, at most 200 characters.
+    /// The account it signs in as, at most 200 characters; absent, `null` or `""` derives one
+    /// from the non-secret fields (`username@host`, the access key id, the client id, …).
     #[schema(example = "etl@warehouse", max_length = 200)]
     pub account_name: Option<String>,
     /// Defaults to `credentials_saved` when every required secret is present, else `pending`.
@@ -213,7 +216,8 @@ pub struct PatchCredentialRequest {
     /// At most 500 characters; `null` clears it.
     #[schema(example = json!(null), max_length = 500)]
     pub description: Option<String>,
-    /// At most 200 characters; `null` clears it.
+    /// At most 200 characters; `null` or `""` derives it from the non-secret fields. Omitted, a
+    /// derived name follows changes of those fields, and a name set explicitly stays.
     #[schema(example = "etl@warehouse", max_length = 200)]
     pub account_name: Option<String>,
     /// A new status; `null` keeps the stored one. Without it, changing a secret or connection

@@ -1,6 +1,7 @@
 //! Applying a parsed [`CredentialPatch`] to a stored credential: the merge, the checks of the
-//! result as a whole, the automatic status rules ([`settle_status`]) and the names of the changed
-//! fields ([`changed_fields`]).
+//! result as a whole, the automatic status rules ([`settle_status`]), the derived account name
+//! ([`derived_account_name`], kept current by [`settle_account_name`]) and the names of the
+//! changed fields ([`changed_fields`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,10 +12,11 @@ use crate::credential::{Credential, CredentialStatus, Health};
 use crate::patch::extra_data::{SecretOp, merge_extra_data};
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{CredentialPatch, MAX_JSON_BYTES, Patch};
-use crate::schema::Schema;
+use crate::schema::{Provider, Schema, fields};
 use crate::secret::SecretMap;
 use crate::validate::{
-    ValidationErrors, check_account_name, check_description, check_name, json_size,
+    MAX_ACCOUNT_NAME_CHARS, ValidationErrors, check_account_name, check_description, check_name,
+    json_size,
 };
 
 /// Why a patch was not applied.
@@ -124,6 +126,7 @@ pub fn apply_patch(
         next.secret_fields = secrets.names().map(str::to_owned).collect();
     }
 
+    settle_account_name(current, &mut next, &patch.account_name);
     check_result(schema, current, &next, &mut errors);
     if !errors.is_empty() {
         return Err(PatchError::Invalid(errors));
@@ -175,12 +178,11 @@ fn apply_scalars(next: &mut Credential, patch: &CredentialPatch, errors: &mut Va
         ("description", check_description),
         errors,
     );
-    apply_optional_text(
-        &mut next.account_name,
-        &patch.account_name,
-        ("account_name", check_account_name),
-        errors,
-    );
+    if let Patch::Value(text) = &patch.account_name
+        && let Err(message) = check_account_name(text)
+    {
+        errors.push("account_name", message);
+    }
     if let Patch::Value(status) = &patch.status {
         match status.parse::<CredentialStatus>() {
             Ok(status) => next.status = status,
@@ -218,6 +220,77 @@ fn apply_optional_text(
             Err(message) => errors.push(field, message),
         },
     }
+}
+
+/// Sets the merged credential's `account_name`, which is never empty.
+///
+/// A non-empty string the caller sent is kept as it is (it was checked by `apply_scalars`).
+/// `null` or `""` asks for the derived name of the merged credential. When the caller sent
+/// nothing, a stored name equal to what [`derived_account_name`] gives for the stored credential
+/// follows the merged credential's fields; any other stored name was set explicitly and stays.
+fn settle_account_name(current: &Credential, next: &mut Credential, sent: &Patch<String>) {
+    let derived = || derived_account_name(next.provider, &next.extra_data);
+    next.account_name = match sent {
+        Patch::Value(text) if !text.is_empty() => text.clone(),
+        Patch::Value(_) | Patch::Null => derived(),
+        Patch::Absent => {
+            if current.account_name == derived_account_name(current.provider, &current.extra_data)
+            {
+                derived()
+            } else {
+                current.account_name.clone()
+            }
+        }
+    };
+}
+
+/// The account name a credential gets when none was given: read from its non-secret fields only.
+///
+/// In order of preference: `username@host` (SFTP, PostgreSQL with separate fields; a PostgreSQL
+/// connection string is a secret and is never parsed), the AWS access key id, the OAuth client
+/// id, the tenant id, the Stripe account id, the GitHub organisation, the Keystatic repository,
+/// the username alone (WordPress), and last the provider's wire name, so it is never empty.
+/// Control characters are dropped and the result is cut to [`MAX_ACCOUNT_NAME_CHARS`]
+/// characters, so it always passes [`check_account_name`].
+///
+/// ```
+/// use credvault_domain::patch::derived_account_name;
+/// use credvault_domain::schema::Provider;
+/// use serde_json::json;
+///
+/// let extra = json!({"host": "db.internal", "username": "etl"});
+/// let extra = extra.as_object().unwrap();
+/// assert_eq!(derived_account_name(Provider::Postgresql, extra), "etl@db.internal");
+/// assert_eq!(derived_account_name(Provider::Postgresql, &Default::default()), "postgresql");
+/// ```
+pub fn derived_account_name(provider: Provider, extra_data: &Map<String, Value>) -> String {
+    let plain = |name: &str| {
+        extra_data
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|text| text.chars().filter(|c| !c.is_control()).collect::<String>())
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    let user_at_host = plain(fields::USERNAME)
+        .zip(plain(fields::HOST))
+        .map(|(user, host)| format!("{user}@{host}"));
+    let name = user_at_host
+        .or_else(|| {
+            [
+                fields::ACCESS_KEY_ID,
+                fields::CLIENT_ID,
+                fields::TENANT_ID,
+                fields::ACCOUNT_ID,
+                fields::ORGANIZATION,
+                fields::REPOSITORY,
+                fields::USERNAME,
+            ]
+            .into_iter()
+            .find_map(plain)
+        })
+        .unwrap_or_else(|| provider.as_str().to_owned());
+    name.chars().take(MAX_ACCOUNT_NAME_CHARS).collect()
 }
 
 fn status_message() -> String {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
-use crate::patch::{CredentialPatch, Patch, PatchError, apply_patch};
+use crate::patch::{CredentialPatch, Patch, PatchError, apply_patch, derived_account_name};
 use crate::schema::{Kind, Provider, schema_for};
 use crate::secret::SecretMap;
 use crate::validate::ValidationErrors;
@@ -129,7 +129,7 @@ pub fn new_credential(
         kind,
         name: String::new(),
         description: None,
-        account_name: None,
+        account_name: derived_account_name(provider, &Map::new()),
         status: CredentialStatus::Pending,
         extra_data: Map::new(),
         secret_fields: BTreeSet::new(),

@@ -64,7 +64,7 @@ use crate::schema::looks_secret;
 use crate::secret::MASK;
 use crate::validate::{ValidationErrors, json_depth};
 
-pub use self::apply::{PatchError, PatchOutcome, apply_patch};
+pub use self::apply::{PatchError, PatchOutcome, apply_patch, derived_account_name};
 pub use self::create::{CreatedCredential, NewCredential, new_credential};
 
 use self::extra_data::ExtraDataPatch;

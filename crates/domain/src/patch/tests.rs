@@ -13,8 +13,11 @@ use crate::credential::{Credential, CredentialStatus, HealthStatus};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{
-    CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, new_credential,
+    CredentialPatch, NewCredential, PatchError, PatchOutcome, apply_patch, derived_account_name,
+    new_credential,
 };
+use crate::schema::{Provider, all_schemas};
+use crate::validate::{MAX_ACCOUNT_NAME_CHARS, check_account_name};
 use crate::secret::{MASK, SecretMap};
 use crate::testing::{created_credential as create, stored_postgres_credential};
 
@@ -1133,5 +1136,180 @@ proptest! {
             };
             prop_assert!(errors.errors().iter().any(|error| error.field == path), "{:?}", errors);
         }
+    }
+}
+
+// The account name: derived from non-secret fields when not given, and kept current.
+
+fn postgres_body(extra: Value) -> Value {
+    json!({"provider": "postgresql", "kind": "user_password", "name": "Warehouse", "extra_data": extra})
+}
+
+#[test]
+fn create_without_account_name_derives_user_at_host() {
+    for body in [
+        postgres_body(json!({"host": "db.internal", "username": "etl", "password": "pw"})),
+        {
+            let mut body =
+                postgres_body(json!({"host": "db.internal", "username": "etl", "password": "pw"}));
+            body["account_name"] = Value::Null;
+            body
+        },
+    ] {
+        let (credential, _) = create(body);
+        assert_eq!(credential.account_name, "etl@db.internal");
+    }
+    let (sftp, _) = create(json!({
+        "provider": "sftp", "kind": "user_password", "name": "Drop",
+        "extra_data": {"host": "sftp.example.com", "username": "drop", "password": "pw"}
+    }));
+    assert_eq!(sftp.account_name, "drop@sftp.example.com");
+}
+
+#[test]
+fn create_with_an_explicit_account_name_keeps_it() {
+    let mut body = postgres_body(json!({"host": "db.internal", "username": "etl", "password": "pw"}));
+    body["account_name"] = json!("warehouse loader");
+    let (credential, _) = create(body);
+    assert_eq!(credential.account_name, "warehouse loader");
+}
+
+#[test]
+fn a_connection_string_is_never_parsed_for_the_account_name() {
+    let (credential, secrets) = create(postgres_body(
+        json!({"connection_string": "postgresql://hidden_user:pw@hidden.host/dw"}),
+    ));
+    assert_eq!(credential.account_name, "postgresql");
+    assert!(secrets.get("connection_string").is_some());
+}
+
+#[test]
+fn other_kinds_derive_from_their_non_secret_identifiers() {
+    let cases = [
+        (
+            json!({"provider": "aws_ses", "kind": "api_key", "name": "Mail", "extra_data":
+                {"access_key_id": "AKIAEXAMPLE", "region": "eu-west-1", "secret_access_key": "s"}}),
+            "AKIAEXAMPLE",
+        ),
+        (
+            json!({"provider": "microsoft", "kind": "oauth2", "name": "M365", "extra_data":
+                {"client_id": "app-123", "tenant_id": "contoso", "client_secret": "s"}}),
+            "app-123",
+        ),
+        (
+            json!({"provider": "stripe", "kind": "api_key", "name": "Billing", "extra_data":
+                {"api_key": "sk_live_x"}}),
+            "stripe",
+        ),
+        (
+            json!({"provider": "wordpress", "kind": "user_password", "name": "Blog", "extra_data":
+                {"site_url": "https://blog.example.com", "username": "editor", "password": "p"}}),
+            "editor",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (credential, _) = create(body);
+        assert_eq!(credential.account_name, expected);
+    }
+}
+
+#[test]
+fn a_derived_account_name_follows_the_fields_it_came_from() {
+    let (credential, secrets) = create(postgres_body(
+        json!({"host": "db.internal", "username": "etl", "password": "pw"}),
+    ));
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"username": "loader"}}),
+    );
+    assert_eq!(outcome.credential.account_name, "loader@db.internal");
+    assert!(outcome.changed_fields.contains(&"account_name".to_owned()));
+    // A change of an unrelated field leaves it alone.
+    let outcome = apply(&credential, &secrets, json!({"description": "nightly"}));
+    assert_eq!(outcome.credential.account_name, "etl@db.internal");
+    assert_eq!(outcome.changed_fields, ["description"]);
+}
+
+#[test]
+fn an_explicit_account_name_survives_a_change_of_the_fields() {
+    let (credential, secrets) = stored_postgres_credential();
+    assert_eq!(credential.account_name, "etl@warehouse");
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"extra_data": {"username": "loader", "host": "db2.internal"}}),
+    );
+    assert_eq!(outcome.credential.account_name, "etl@warehouse");
+    assert!(!outcome.changed_fields.contains(&"account_name".to_owned()));
+}
+
+#[test]
+fn null_or_blank_account_name_derives_it_again() {
+    let (credential, secrets) = stored_postgres_credential();
+    for sent in [Value::Null, json!("")] {
+        let outcome = apply(&credential, &secrets, json!({"account_name": sent}));
+        assert_eq!(outcome.credential.account_name, "etl@db.internal", "{sent}");
+        assert_eq!(outcome.changed_fields, ["account_name"]);
+    }
+    // Deriving again and changing the username in one request gives the new derivation.
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"account_name": null, "extra_data": {"username": "loader"}}),
+    );
+    assert_eq!(outcome.credential.account_name, "loader@db.internal");
+}
+
+#[test]
+fn a_derived_account_name_is_bounded_and_single_line() {
+    let extra = json!({"username": format!("é{}", "u".repeat(250)), "host": "h"});
+    let derived = derived_account_name(Provider::Sftp, extra.as_object().unwrap());
+    assert_eq!(derived.chars().count(), 200);
+    assert!(derived.starts_with('é'));
+    let extra = json!({"username": "etl\n\u{1b}[2J", "host": "db\t.internal"});
+    let derived = derived_account_name(Provider::Sftp, extra.as_object().unwrap());
+    assert_eq!(derived, "etl[2J@db.internal");
+    assert!(check_account_name(&derived).is_ok());
+    // Control characters alone count as absent.
+    let extra = json!({"username": "\u{7}", "host": "h"});
+    assert_eq!(
+        derived_account_name(Provider::Sftp, extra.as_object().unwrap()),
+        "sftp"
+    );
+}
+
+fn plain_text() -> impl Strategy<Value = String> {
+    // Lower case, digits, punctuation and control characters: never the secrets' upper case.
+    "[a-z0-9.\\-@ \\n\\t\u{1b}]{0,260}"
+}
+
+proptest! {
+    #[test]
+    fn a_derived_account_name_is_never_empty_long_or_secret(
+        schema_index in 0..all_schemas().len(),
+        plain in proptest::collection::vec(plain_text(), 16),
+        present in proptest::collection::vec(any::<bool>(), 16),
+        secret in "[A-Z]{12}",
+    ) {
+        let schema = &all_schemas()[schema_index];
+        let mut extra = serde_json::Map::new();
+        for (index, field) in schema.fields.iter().enumerate() {
+            if !present[index % present.len()] {
+                continue;
+            }
+            // Secrets never sit in extra_data; put them there anyway to show they are not read.
+            let value = if field.secret {
+                format!("SECRET{secret}")
+            } else {
+                plain[index % plain.len()].clone()
+            };
+            extra.insert(field.name.to_owned(), Value::String(value));
+        }
+        let derived = derived_account_name(schema.provider, &extra);
+        prop_assert!(!derived.is_empty());
+        prop_assert!(derived.chars().count() <= MAX_ACCOUNT_NAME_CHARS);
+        prop_assert!(!derived.contains("SECRET"), "{derived}");
+        prop_assert!(check_account_name(&derived).is_ok(), "{derived:?}");
     }
 }

@@ -35,6 +35,19 @@ pub const PRIVATE_KEY: &str = "private_key";
 /// The passphrase (secret) of [`PRIVATE_KEY`].
 pub const PASSPHRASE: &str = "passphrase";
 
+/// The AWS access key id (not secret; the secret access key is separate).
+pub const ACCESS_KEY_ID: &str = "access_key_id";
+/// The OAuth client id (not secret).
+pub const CLIENT_ID: &str = "client_id";
+/// The Microsoft tenant id (not secret).
+pub const TENANT_ID: &str = "tenant_id";
+/// The Stripe account id (not secret).
+pub const ACCOUNT_ID: &str = "account_id";
+/// The GitHub organisation.
+pub const ORGANIZATION: &str = "organization";
+/// The GitHub repository behind a Keystatic site.
+pub const REPOSITORY: &str = "repository";
+
 /// The SFTP host-key pin: the OpenSSH SHA-256 fingerprint (`SHA256:…`, as `ssh-keygen -lf`
 /// prints it) that the SFTP connection test requires of the server's host key.
 ///
@@ -67,6 +80,12 @@ mod tests {
             CONNECTION_STRING,
             PRIVATE_KEY,
             PASSPHRASE,
+            ACCESS_KEY_ID,
+            CLIENT_ID,
+            TENANT_ID,
+            ACCOUNT_ID,
+            ORGANIZATION,
+            REPOSITORY,
         ] {
             assert!(declared(name), "{name}");
         }

@@ -203,8 +203,8 @@ const CONNECTION_STRING: FieldSpec =
 const PRIVATE_KEY: FieldSpec =
     FieldSpec::secret(fields::PRIVATE_KEY, FieldType::Pem).max_len(16384);
 const PASSPHRASE: FieldSpec = FieldSpec::secret(fields::PASSPHRASE, FieldType::Text).max_len(1024);
-const CLIENT_ID: FieldSpec = FieldSpec::plain("client_id", FieldType::Text).max_len(512);
-const TENANT_ID: FieldSpec = FieldSpec::plain("tenant_id", FieldType::Text).max_len(200);
+const CLIENT_ID: FieldSpec = FieldSpec::plain(fields::CLIENT_ID, FieldType::Text).max_len(512);
+const TENANT_ID: FieldSpec = FieldSpec::plain(fields::TENANT_ID, FieldType::Text).max_len(200);
 const TOKEN_URL: FieldSpec = FieldSpec::plain("token_url", FieldType::Url).max_len(2048);
 const SCOPES: FieldSpec = FieldSpec::plain("scopes", FieldType::Scopes).max_len(4096);
 const EXPIRES_AT: FieldSpec = FieldSpec::plain("expires_at", FieldType::Timestamp).descriptive();
@@ -241,7 +241,7 @@ const POSTGRES_PASSWORD: &[FieldSpec] = &[
 ];
 
 const AWS_SES: &[FieldSpec] = &[
-    FieldSpec::plain("access_key_id", FieldType::Text)
+    FieldSpec::plain(fields::ACCESS_KEY_ID, FieldType::Text)
         .max_len(128)
         .required(),
     FieldSpec::plain("region", FieldType::Text)
@@ -275,7 +275,7 @@ const GOOGLE_OAUTH: &[FieldSpec] = &[
 ];
 
 const KEYSTATIC: &[FieldSpec] = &[
-    FieldSpec::plain("repository", FieldType::Text).max_len(200),
+    FieldSpec::plain(fields::REPOSITORY, FieldType::Text).max_len(200),
     FieldSpec::plain("branch", FieldType::Text).max_len(200),
     FieldSpec::plain("content_paths", FieldType::Object).descriptive(),
     FieldSpec::secret("github_token", FieldType::Text)
@@ -301,14 +301,14 @@ const WORDPRESS_APP_PASSWORD: &[FieldSpec] = &[
 ];
 
 const GITHUB: &[FieldSpec] = &[
-    FieldSpec::plain("organization", FieldType::Text).max_len(200),
+    FieldSpec::plain(fields::ORGANIZATION, FieldType::Text).max_len(200),
     FieldSpec::secret("github_token", FieldType::Text)
         .max_len(512)
         .required(),
 ];
 
 const STRIPE: &[FieldSpec] = &[
-    FieldSpec::plain("account_id", FieldType::Text).max_len(200),
+    FieldSpec::plain(fields::ACCOUNT_ID, FieldType::Text).max_len(200),
     FieldSpec::secret("api_key", FieldType::Text)
         .max_len(512)
         .required(),

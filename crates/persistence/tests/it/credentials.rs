@@ -69,7 +69,7 @@ credvault_persistence::backend_tests! {
         let mut credential = postgres_credential(&team, owner, "No secrets");
         credential.secret_fields.clear();
         credential.description = None;
-        credential.account_name = None;
+        credential.account_name = "postgresql".to_owned();
         credential.health.checked_at = None;
         let created = note(AuditAction::Created, owner);
         db.store()
