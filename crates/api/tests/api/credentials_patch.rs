@@ -139,7 +139,8 @@ backend_tests! {
         assert!(body["extra_data"].get("database").is_none());
         assert_eq!(body["extra_data"]["host"], "db.internal");
         assert_eq!(body["description"], "nightly");
-        assert_eq!(body["account_name"], Value::Null);
+        // `null` asks for the derived name (`username@host`), since it is never null.
+        assert_eq!(body["account_name"], "etl@db.internal");
         let cleared = app.owner.patch_json(&app.credential(id), &json!({"description": null}));
         assert_eq!(cleared.json()["description"], Value::Null);
     }

@@ -9,6 +9,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod account_name;
 mod client_address;
 mod connection_tests;
 mod credentials_crud;
