@@ -182,6 +182,12 @@ impl TestDb {
         .count
     }
 
+    /// Runs one SQL statement as it is and returns the number of rows it touched: for tests that
+    /// need a row no store method writes, e.g. one from before a column was always set.
+    pub fn execute_sql(&self, sql: &str) -> usize {
+        self.with_conn(|conn| diesel::sql_query(sql).execute(conn))
+    }
+
     fn with_conn<T>(&self, query: impl FnOnce(&mut DbConn) -> QueryResult<T>) -> T {
         let mut conn = self
             .store

@@ -86,6 +86,22 @@ credvault_persistence::backend_tests! {
         assert_eq!(stored.ciphertext, None);
     }
 
+    fn a_null_account_name_is_derived_on_read(db: &TestDb) {
+        let (team, owner) = team_with_owner(db, "acme");
+        let credential = insert_credential(db, &team, owner, "Warehouse");
+        let touched = db.execute_sql(&format!(
+            "UPDATE credentials SET account_name = NULL WHERE id = '{}'",
+            credential.id
+        ));
+        assert_eq!(touched, 1);
+        let stored = db
+            .store()
+            .find_credential(team.id, credential.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.credential.account_name, "etl@db.internal");
+    }
+
     fn update_writes_a_new_version_and_event(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let credential = insert_credential(db, &team, owner, "Warehouse");
