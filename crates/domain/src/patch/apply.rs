@@ -234,8 +234,7 @@ fn settle_account_name(current: &Credential, next: &mut Credential, sent: &Patch
         Patch::Value(text) if !text.is_empty() => text.clone(),
         Patch::Value(_) | Patch::Null => derived(),
         Patch::Absent => {
-            if current.account_name == derived_account_name(current.provider, &current.extra_data)
-            {
+            if current.account_name == derived_account_name(current.provider, &current.extra_data) {
                 derived()
             } else {
                 current.account_name.clone()

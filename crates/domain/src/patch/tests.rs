@@ -17,9 +17,9 @@ use crate::patch::{
     new_credential,
 };
 use crate::schema::{Provider, all_schemas};
-use crate::validate::{MAX_ACCOUNT_NAME_CHARS, check_account_name};
 use crate::secret::{MASK, SecretMap};
 use crate::testing::{created_credential as create, stored_postgres_credential};
+use crate::validate::{MAX_ACCOUNT_NAME_CHARS, check_account_name};
 
 fn patch(body: Value) -> CredentialPatch {
     CredentialPatch::from_json(body).expect("patch parses")
@@ -1168,7 +1168,8 @@ fn create_without_account_name_derives_user_at_host() {
 
 #[test]
 fn create_with_an_explicit_account_name_keeps_it() {
-    let mut body = postgres_body(json!({"host": "db.internal", "username": "etl", "password": "pw"}));
+    let mut body =
+        postgres_body(json!({"host": "db.internal", "username": "etl", "password": "pw"}));
     body["account_name"] = json!("warehouse loader");
     let (credential, _) = create(body);
     assert_eq!(credential.account_name, "warehouse loader");

@@ -194,7 +194,11 @@ credvault_persistence::backend_tests! {
         let stored = db.store().find_credential(team.id, created.id).unwrap().unwrap();
         assert_eq!(stored.credential, created, "a body's test saves nothing on the credential");
         let trail = events(db, &created);
-        assert_eq!(trail[1].changed_fields, ["body", "body.extra_data.host"]);
+        // The warehouse's account name was derived (`username@host`), so it follows the host.
+        assert_eq!(
+            trail[1].changed_fields,
+            ["body", "body.account_name", "body.extra_data.host"]
+        );
     }
 
     fn delete_removes_the_credential_and_ends_its_trail(db: &TestDb) {
