@@ -39,6 +39,9 @@ pub enum ApiError {
     /// `403`: the caller is a member of the team but its role does not allow the action.
     #[error("forbidden")]
     Forbidden,
+    /// `403`: the caller is in the team but holds no grant to use the credential.
+    #[error("no grant of use")]
+    NotGranted,
     /// `404`: the team or credential does not exist *or* the caller has no role in the team.
     /// One variant, one body, so neither can be told from the other.
     #[error("not found")]
@@ -128,6 +131,12 @@ impl ApiError {
             Self::Forbidden => (
                 "forbidden",
                 "your role in this team does not allow this action".to_owned(),
+            ),
+            Self::NotGranted => (
+                "not-granted",
+                "using a credential's secrets needs a grant of use, which an owner gives to a \
+                 service account; users never hold one"
+                    .to_owned(),
             ),
             Self::NotFound => (
                 "not-found",
@@ -249,7 +258,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::NotGranted => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -326,6 +335,7 @@ impl From<Denied> for ApiError {
         match denied {
             Denied::NotFound => Self::NotFound,
             Denied::Forbidden => Self::Forbidden,
+            Denied::NotGranted => Self::NotGranted,
         }
     }
 }

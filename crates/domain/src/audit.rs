@@ -22,9 +22,26 @@ pub enum AuditAction {
     Deleted,
     /// The credential was tested.
     Tested,
+    /// A principal holding a grant received the credential's secrets (the consumption path).
+    Used,
+    /// An owner granted a service account *use* of the credential.
+    UseGranted,
+    /// An owner revoked a service account's grant of *use* of the credential.
+    UseRevoked,
 }
 
 impl AuditAction {
+    /// Every action.
+    pub const ALL: [AuditAction; 7] = [
+        Self::Created,
+        Self::Updated,
+        Self::Deleted,
+        Self::Tested,
+        Self::Used,
+        Self::UseGranted,
+        Self::UseRevoked,
+    ];
+
     /// The wire name.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +49,9 @@ impl AuditAction {
             Self::Updated => "updated",
             Self::Deleted => "deleted",
             Self::Tested => "tested",
+            Self::Used => "used",
+            Self::UseGranted => "use_granted",
+            Self::UseRevoked => "use_revoked",
         }
     }
 }
@@ -46,7 +66,7 @@ impl FromStr for AuditAction {
     type Err = UnknownAuditAction;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Created, Self::Updated, Self::Deleted, Self::Tested]
+        Self::ALL
             .into_iter()
             .find(|action| action.as_str() == s)
             .ok_or(UnknownAuditAction)
@@ -68,6 +88,8 @@ pub enum SecretEffect {
     Kept,
     /// The stored value was removed.
     Cleared,
+    /// The value was released in plaintext to the event's actor (a `used` event).
+    Released,
 }
 
 /// Who did it.

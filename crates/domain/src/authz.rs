@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::principal::Role;
+use crate::principal::{PrincipalKind, Role};
 
 /// Something a principal can try to do inside a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,11 +41,17 @@ pub enum Action {
     CreateUserToken,
     /// Revoke a user token of the team.
     RevokeUserToken,
+    /// List the grants of *use* of the team's credentials.
+    ReadGrant,
+    /// Grant a service account *use* of a credential.
+    CreateGrant,
+    /// Revoke a grant of *use*.
+    RevokeGrant,
 }
 
 impl Action {
     /// Every action, in the order [`permissions`] lists them.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Self::ReadTeam,
         Self::ReadIntegration,
         Self::CreateIntegration,
@@ -59,6 +65,9 @@ impl Action {
         Self::ReadUserToken,
         Self::CreateUserToken,
         Self::RevokeUserToken,
+        Self::ReadGrant,
+        Self::CreateGrant,
+        Self::RevokeGrant,
     ];
 
     /// The least role that may perform the action.
@@ -76,7 +85,10 @@ impl Action {
             | Self::DeleteServiceAccount
             | Self::ReadUserToken
             | Self::CreateUserToken
-            | Self::RevokeUserToken => Role::Owner,
+            | Self::RevokeUserToken
+            | Self::ReadGrant
+            | Self::CreateGrant
+            | Self::RevokeGrant => Role::Owner,
         }
     }
 
@@ -96,6 +108,9 @@ impl Action {
             Self::ReadUserToken => ("tokens", "read"),
             Self::CreateUserToken => ("tokens", "create"),
             Self::RevokeUserToken => ("tokens", "delete"),
+            Self::ReadGrant => ("grants", "read"),
+            Self::CreateGrant => ("grants", "create"),
+            Self::RevokeGrant => ("grants", "delete"),
         }
     }
 }
@@ -109,6 +124,9 @@ pub enum Denied {
     /// The caller is in the team but its role is too low.
     #[error("the caller's role does not allow this action")]
     Forbidden,
+    /// The caller is in the team but holds no grant of *use* of the credential (users never do).
+    #[error("the caller holds no grant to use this credential")]
+    NotGranted,
 }
 
 /// Decides whether a caller with `role` in a team (or `None`) may perform `action` there.
@@ -135,6 +153,44 @@ fn allows(held: Role, required: Role) -> bool {
         Role::Member => true,
         Role::Owner => held == Role::Owner,
     }
+}
+
+/// Decides whether a caller may *use* a credential, that is, receive its plaintext secrets: a
+/// service account in the team (`role` is `Some`) that holds a grant of use of it (`granted`).
+///
+/// A user never may, whatever its role: no person gets plaintext through the API. An outsider
+/// gets [`Denied::NotFound`], as everywhere.
+///
+/// ```
+/// use credvault_domain::authz::{Denied, authorize_use};
+/// use credvault_domain::principal::{PrincipalKind, Role};
+///
+/// let service_account = PrincipalKind::ServiceAccount;
+/// assert_eq!(authorize_use(Some(Role::Member), service_account, true), Ok(()));
+/// assert_eq!(authorize_use(Some(Role::Owner), service_account, false), Err(Denied::NotGranted));
+/// assert_eq!(authorize_use(Some(Role::Owner), PrincipalKind::User, true), Err(Denied::NotGranted));
+/// assert_eq!(authorize_use(None, service_account, true), Err(Denied::NotFound));
+/// ```
+pub fn authorize_use(role: Option<Role>, kind: PrincipalKind, granted: bool) -> Result<(), Denied> {
+    match (role, kind, granted) {
+        (None, _, _) => Err(Denied::NotFound),
+        (Some(_), PrincipalKind::ServiceAccount, true) => Ok(()),
+        (Some(_), _, _) => Err(Denied::NotGranted),
+    }
+}
+
+/// The permissions view of one credential: [`permissions`] plus `integrations.use`, whether the
+/// caller may use this credential ([`authorize_use`]).
+pub fn credential_permissions(
+    role: Option<Role>,
+    kind: PrincipalKind,
+    granted: bool,
+) -> BTreeMap<&'static str, BTreeMap<&'static str, bool>> {
+    let mut view = permissions(role);
+    view.entry("integrations")
+        .or_default()
+        .insert("use", authorize_use(role, kind, granted).is_ok());
+    view
 }
 
 /// The permissions view: resource type → permission name → granted, for a caller with `role`.
@@ -194,6 +250,33 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(authorize(None, action), Err(Denied::NotFound));
         }
+    }
+
+    #[test]
+    fn only_a_granted_service_account_may_use() {
+        use PrincipalKind::{ServiceAccount, User};
+        for role in [Role::Member, Role::Owner] {
+            assert_eq!(authorize_use(Some(role), ServiceAccount, true), Ok(()));
+            assert_eq!(
+                authorize_use(Some(role), ServiceAccount, false),
+                Err(Denied::NotGranted)
+            );
+            for granted in [false, true] {
+                assert_eq!(
+                    authorize_use(Some(role), User, granted),
+                    Err(Denied::NotGranted)
+                );
+            }
+        }
+        for kind in [User, ServiceAccount] {
+            for granted in [false, true] {
+                assert_eq!(authorize_use(None, kind, granted), Err(Denied::NotFound));
+            }
+        }
+        assert!(
+            credential_permissions(Some(Role::Member), ServiceAccount, true)["integrations"]["use"]
+        );
+        assert!(!credential_permissions(Some(Role::Owner), User, true)["integrations"]["use"]);
     }
 
     #[test]

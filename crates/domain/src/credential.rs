@@ -153,6 +153,15 @@ impl Default for Health {
     }
 }
 
+/// The last use of a credential's secrets by a principal holding a grant (the consumption path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastUse {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: PrincipalId,
+}
+
 /// A stored integration credential without its secret values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Credential {
@@ -191,6 +200,9 @@ pub struct Credential {
     pub created_by: PrincipalId,
     /// Who changed it last.
     pub modified_by: PrincipalId,
+    /// The last use of its secrets, server-owned state like `health`: a use is not a change, so
+    /// it never moves `version`, `updated_at` or `modified_by`.
+    pub last_used: Option<LastUse>,
 }
 
 impl Credential {

@@ -83,6 +83,7 @@ impl From<Credential> for CredentialEdit {
             updated_at: _,
             created_by: _,
             modified_by: _,
+            last_used: _,
         } = credential;
         Self {
             name,
@@ -134,6 +135,7 @@ impl Credential {
             updated_at: at,
             created_by: self.created_by,
             modified_by,
+            last_used: self.last_used,
         }
     }
 }

@@ -99,6 +99,10 @@ uuid_id!(
     EventId
 );
 uuid_id!(
+    /// Identifies a grant of *use* of a credential to a service account.
+    GrantId
+);
+uuid_id!(
     /// Identifies one request, for logs and audit events.
     RequestId
 );

@@ -48,6 +48,7 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
         updated_at: at,
         created_by: principal,
         modified_by: principal,
+        last_used: None,
     };
     let mut secrets = SecretMap::new();
     secrets.insert("password".to_owned(), "s3cret".into());

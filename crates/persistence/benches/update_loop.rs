@@ -121,6 +121,7 @@ fn seed(
             version: 1,
             created_by: principal,
             modified_by: principal,
+            last_used: None,
             ..template.clone()
         };
         let note = AuditNote {

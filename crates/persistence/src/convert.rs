@@ -148,6 +148,8 @@ impl CredentialRow {
             updated_at: utc(self.updated_at),
             created_by: parse("credentials.created_by", &self.created_by)?,
             modified_by: parse("credentials.modified_by", &self.modified_by)?,
+            // TODO(grants lane): read last_used_at / last_used_by.
+            last_used: None,
         };
         Ok(StoredCredential {
             credential,

@@ -21,7 +21,8 @@ pub use error::{StoreError, UpdateError};
 pub use store::Store;
 pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
-    CredentialFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION, IdempotencyClaim,
-    IdempotencyRecord, NewUserToken, Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate,
-    SqliteSynchronous, StoreOptions, StoredCredential, StoredResponse, UserToken,
+    CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
+    IdempotencyClaim, IdempotencyRecord, NewUserToken, Page, PageRequest, ReencryptBatch,
+    Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential, StoredResponse,
+    UseOutcome, UserToken,
 };

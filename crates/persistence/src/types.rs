@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use credvault_domain::credential::{Credential, CredentialStatus};
 use credvault_domain::edit::{AuditNote, CredentialEdit};
-use credvault_domain::ids::{CredentialId, PrincipalId, TeamId};
+use credvault_domain::ids::{CredentialId, PrincipalId, ServiceAccountId, TeamId};
 use credvault_domain::principal::{Principal, Role};
 use credvault_domain::schema::Provider;
 use credvault_domain::service_account::ClientCredential;
@@ -287,4 +287,22 @@ pub struct ReencryptBatch {
     pub reencrypted: u64,
     /// Pass as `after` for the next batch; `None` when no row was left.
     pub next_after: Option<CredentialId>,
+}
+
+/// Which of a team's grants of use to list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    /// Only the grants of this credential.
+    pub credential_id: Option<CredentialId>,
+    /// Only the grants held by this service account.
+    pub service_account_id: Option<ServiceAccountId>,
+}
+
+/// What [`Store::record_use`](crate::Store::record_use) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UseOutcome {
+    /// The use was recorded at this instant (the `used` event's `at` and `last_used.at`).
+    Recorded(DateTime<Utc>),
+    /// The service account no longer holds a grant of the credential; nothing was written.
+    NotGranted,
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod connection;
 pub mod executor;
 pub mod policy;
 pub mod postgres;

@@ -27,7 +27,8 @@ use crate::dto::enums::{CredentialStatusDto, HealthStatusDto, KindDto, ProviderD
     "secrets": {"password": "••••"}, "metadata": {"custom_property": 42},
     "health": {"status": "unknown", "notes": [], "checked_at": null}, "version": 3,
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T11:00:00Z",
-    "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa"
+    "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa",
+    "last_used_at": "2026-11-23T12:00:00Z", "last_used_by": "0192f3a4-0000-7000-8000-0000000000bb"
 }))]
 pub struct CredentialResponse {
     /// The credential's id (UUID v7).
@@ -79,6 +80,13 @@ pub struct CredentialResponse {
     /// The principal that changed it last.
     #[schema(example = "0192f3a4-0000-7000-8000-0000000000aa")]
     pub modified_by: Uuid,
+    /// When a service account holding a grant last used it (`POST …/use`); `null` if never.
+    /// A use is not a change: it moves neither `version` nor `updated_at`.
+    #[schema(example = "2026-11-23T12:00:00Z")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The principal (a service account's) that last used it; `null` if never.
+    #[schema(example = "0192f3a4-0000-7000-8000-0000000000bb")]
+    pub last_used_by: Option<Uuid>,
 }
 
 impl From<Credential> for CredentialResponse {
@@ -101,6 +109,7 @@ impl From<Credential> for CredentialResponse {
             updated_at,
             created_by,
             modified_by,
+            last_used,
         } = credential;
         Self {
             id: id.into(),
@@ -123,6 +132,8 @@ impl From<Credential> for CredentialResponse {
             updated_at,
             created_by: created_by.into(),
             modified_by: modified_by.into(),
+            last_used_at: last_used.map(|last| last.at),
+            last_used_by: last_used.map(|last| last.by.into()),
         }
     }
 }

@@ -139,9 +139,15 @@ pub enum AuditActionDto {
     Deleted,
     /// Tested.
     Tested,
+    /// Its secrets were released to a service account holding a grant of use.
+    Used,
+    /// An owner granted a service account use of it.
+    UseGranted,
+    /// An owner revoked a service account's grant of use of it.
+    UseRevoked,
 }
 
-mirror!(AuditAction <=> AuditActionDto { Created, Updated, Deleted, Tested });
+mirror!(AuditAction <=> AuditActionDto { Created, Updated, Deleted, Tested, Used, UseGranted, UseRevoked });
 
 /// What a request did to one secret field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -154,9 +160,11 @@ pub enum SecretEffectDto {
     Kept,
     /// The stored value was removed.
     Cleared,
+    /// The value was released to the event's actor (a `used` event).
+    Released,
 }
 
-mirror!(SecretEffect <=> SecretEffectDto { Set, Kept, Cleared });
+mirror!(SecretEffect <=> SecretEffectDto { Set, Kept, Cleared, Released });
 
 /// What kind of principal acted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

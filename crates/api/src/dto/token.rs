@@ -83,6 +83,10 @@ pub struct TokenResponse {
     /// Seconds until the token expires.
     #[schema(example = 3600)]
     pub expires_in: u64,
+    /// The id of the team the service account belongs to, for the `{team}` of its calls (an
+    /// additional parameter, RFC 6749 §5.1).
+    #[schema(example = "0192f3a4-0000-7000-8000-000000000001")]
+    pub team_id: uuid::Uuid,
 }
 
 /// The error codes of RFC 6749 §5.2 this endpoint uses.

@@ -184,6 +184,7 @@ pub(crate) async fn issue_token(
     let token_hash = TokenHash::of(access_token.expose()).to_hex();
     let store = state.store.clone();
     let credential_id = auth.credential.id;
+    let team_id = auth.team_id;
     let issued =
         web::block(move || store.issue_access_token(credential_id, &token_hash, now, expires_at))
             .await
@@ -202,6 +203,7 @@ pub(crate) async fn issue_token(
         access_token,
         token_type: "Bearer".to_owned(),
         expires_in: ttl.as_secs(),
+        team_id: team_id.into(),
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -140,6 +140,7 @@ pub fn new_credential(
         updated_at: now,
         created_by: actor,
         modified_by: actor,
+        last_used: None,
     };
     let empty_secrets = SecretMap::new();
     let outcome =

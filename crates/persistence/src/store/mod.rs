@@ -1,6 +1,7 @@
 //! [`Store`]: the pool, opening and migrating; its query methods live in one file per aggregate.
 
 mod credentials;
+mod grants;
 mod idempotency;
 mod principals;
 mod rotation;

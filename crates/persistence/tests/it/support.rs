@@ -53,6 +53,7 @@ pub(crate) fn postgres_credential(team: &Team, actor: PrincipalId, name: &str) -
         updated_at: now,
         created_by: actor,
         modified_by: actor,
+        last_used: None,
         ..template
     }
 }
