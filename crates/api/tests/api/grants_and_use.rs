@@ -52,9 +52,10 @@ fn actions(app: &TestApp, id: &str) -> Vec<String> {
 
 /// The principal id a service account's events name.
 fn principal_of(app: &TestApp, account: &SignedIn) -> String {
-    let response = app
-        .owner
-        .get(&format!("{}?expand[]=permissions", account_path(app, &account.account_id())));
+    let response = app.owner.get(&format!(
+        "{}?expand[]=permissions",
+        account_path(app, &account.account_id())
+    ));
     assert_eq!(response.status, 200, "{}", response.body);
     text(&response.json(), "principal_id")
 }

@@ -25,8 +25,7 @@ use crate::error::Error;
 use crate::secrets;
 
 /// What a use released: the credential (with this use as its `last_used`) and the released
-/// secrets in plaintext, wiped on drop.
-#[derive(Debug)]
+/// secrets in plaintext, wiped on drop. `Debug` masks the values.
 pub struct Release {
     /// The credential, as stored, with `last_used` set to this use.
     pub credential: Credential,
@@ -34,6 +33,17 @@ pub struct Release {
     pub secrets: SecretMap,
     /// When the use was recorded (the `used` event's `at`).
     pub used_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `SecretMap`'s own `Debug` prints the names and the mask.
+        f.debug_struct("Release")
+            .field("credential", &self.credential)
+            .field("secrets", &self.secrets)
+            .field("used_at", &self.used_at)
+            .finish()
+    }
 }
 
 /// Releases the secrets of credential `credential_id` of team `team_id` to `principal`, whose
