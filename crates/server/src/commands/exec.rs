@@ -24,7 +24,7 @@ use std::process::{ExitCode, ExitStatus};
 use std::time::Duration;
 
 use credvault_domain::ids::CredentialId;
-use credvault_domain::release::{self, ACCESS_TOKEN, EXPIRES_AT};
+use credvault_domain::release;
 use credvault_domain::schema::{Kind, Provider, fields};
 use credvault_domain::secret::SecretValue;
 use serde_json::{Map, Value};
@@ -192,18 +192,19 @@ pub fn variables(response: Value) -> Result<Variables, MalformedUse> {
     };
 
     if release::is_oauth(kind) {
-        if let Some(token) = take_text(&mut secrets, ACCESS_TOKEN) {
+        if let Some(token) = take_text(&mut secrets, fields::ACCESS_TOKEN) {
             out.push("CREDVAULT_ACCESS_TOKEN", token);
         }
-        if let Some(expires_at) = take_text(&mut response, EXPIRES_AT) {
+        if let Some(expires_at) = take_text(&mut response, fields::EXPIRES_AT) {
             out.push("CREDVAULT_ACCESS_TOKEN_EXPIRES_AT", expires_at);
         }
         return Ok(out);
     }
     match provider {
-        Provider::Postgresql | Provider::InternalPostgresql => {
-            postgres_variables(connection, &mut out)?;
-        }
+        Provider::Postgresql | Provider::InternalPostgresql => match connection {
+            Some(connection) => postgres_variables(connection, &mut out)?,
+            None => postgres_fields(&mut extra_data, &mut secrets, &mut out),
+        },
         Provider::Sftp => {
             let mut connection = connection.ok_or(MalformedUse("an SFTP use has no connection"))?;
             let names = [
@@ -232,27 +233,27 @@ pub fn variables(response: Value) -> Result<Variables, MalformedUse> {
             if let Some(value) = take_text(&mut extra_data, fields::ACCESS_KEY_ID) {
                 out.push("AWS_ACCESS_KEY_ID", value);
             }
-            if let Some(value) = take_text(&mut secrets, "secret_access_key") {
+            if let Some(value) = take_text(&mut secrets, fields::SECRET_ACCESS_KEY) {
                 out.push("AWS_SECRET_ACCESS_KEY", value);
             }
-            if let Some(region) = take_text(&mut extra_data, "region") {
+            if let Some(region) = take_text(&mut extra_data, fields::REGION) {
                 out.push("AWS_REGION", region.clone());
                 out.push("AWS_DEFAULT_REGION", region);
             }
         }
         Provider::Github | Provider::Keystatic => {
-            if let Some(token) = take_text(&mut secrets, "github_token") {
+            if let Some(token) = take_text(&mut secrets, fields::GITHUB_TOKEN) {
                 out.push("GITHUB_TOKEN", token.clone());
                 out.push("GH_TOKEN", token);
             }
         }
         Provider::Stripe => {
-            if let Some(value) = take_text(&mut secrets, "api_key") {
+            if let Some(value) = take_text(&mut secrets, fields::API_KEY) {
                 out.push("STRIPE_API_KEY", value);
             }
         }
         Provider::Wordpress => {
-            if let Some(value) = take_text(&mut extra_data, "site_url") {
+            if let Some(value) = take_text(&mut extra_data, fields::SITE_URL) {
                 out.push("WORDPRESS_URL", value);
             }
             if let Some(value) = take_text(&mut extra_data, fields::USERNAME) {
@@ -261,8 +262,8 @@ pub fn variables(response: Value) -> Result<Variables, MalformedUse> {
             if let Some(value) = take_text(&mut secrets, fields::PASSWORD) {
                 out.push("WORDPRESS_PASSWORD", value);
             }
-            let app_password = take_text(&mut secrets, "app_password")
-                .or_else(|| take_text(&mut secrets, "application_password"));
+            let app_password = take_text(&mut secrets, fields::APP_PASSWORD)
+                .or_else(|| take_text(&mut secrets, fields::APPLICATION_PASSWORD));
             if let Some(value) = app_password {
                 out.push("WORDPRESS_APP_PASSWORD", value);
             }
@@ -274,12 +275,40 @@ pub fn variables(response: Value) -> Result<Variables, MalformedUse> {
     Ok(out)
 }
 
+/// The `PG*` variables of a PostgreSQL use without `connection` (the server could not build
+/// one from the stored fields): the separate fields as they are, and no `DATABASE_URL`.
+fn postgres_fields(
+    extra_data: &mut Map<String, Value>,
+    secrets: &mut Map<String, Value>,
+    out: &mut Variables,
+) {
+    out.notices.push(
+        "the server sent no connection settings for this PostgreSQL credential; the PG* \
+         variables come from its separate fields, and DATABASE_URL is not set"
+            .to_owned(),
+    );
+    let names = [
+        (fields::HOST, "PGHOST"),
+        (fields::PORT, "PGPORT"),
+        (fields::DATABASE, "PGDATABASE"),
+        (fields::USERNAME, "PGUSER"),
+        (fields::SSL_MODE, "PGSSLMODE"),
+    ];
+    for (field, name) in names {
+        if let Some(value) = take_text(extra_data, field) {
+            out.push(name, value);
+        }
+    }
+    if let Some(value) = take_text(secrets, fields::PASSWORD) {
+        out.push("PGPASSWORD", value);
+    }
+}
+
 /// The `PG*` variables and `DATABASE_URL` of a PostgreSQL use's `connection`.
 fn postgres_variables(
-    connection: Option<Map<String, Value>>,
+    mut connection: Map<String, Value>,
     out: &mut Variables,
 ) -> Result<(), MalformedUse> {
-    let mut connection = connection.ok_or(MalformedUse("a PostgreSQL use has no connection"))?;
     let params = match connection.remove("params") {
         Some(Value::Object(params)) => params,
         _ => return Err(MalformedUse("the connection has no params object")),
@@ -757,6 +786,28 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_use_without_connection_falls_back_to_the_fields() {
+        let mut response = postgres_use();
+        response["connection"] = Value::Null;
+        let found = variables(response).unwrap();
+        assert_eq!(
+            names_and_values(&found),
+            BTreeMap::from([
+                (
+                    "CREDVAULT_CREDENTIAL_ID",
+                    "0192f3a4-0000-7000-8000-00000000abcd"
+                ),
+                ("PGHOST", "db"),
+                ("PGPORT", "5432"),
+                ("PGDATABASE", "dw"),
+                ("PGUSER", "etl"),
+                ("PGPASSWORD", "plain-pw"),
+            ])
+        );
+        assert!(found.notices[0].contains("DATABASE_URL is not set"));
+    }
+
+    #[test]
     fn an_sftp_use_sets_host_user_and_key() {
         let response = json!({
             "credential_id": "c1", "provider": "sftp", "kind": "key_file",
@@ -880,7 +931,7 @@ mod tests {
             json!({"provider": "postgresql", "kind": "user_password"}),
             json!({"credential_id": "c1", "provider": "nope", "kind": "user_password"}),
             json!({"credential_id": "c1", "provider": "postgresql", "kind": "user_password",
-                   "secrets": {"password": "plain-pw"}, "connection": null}),
+                   "secrets": {"password": "plain-pw"}, "connection": {"uri": "plain-pw"}}),
         ] {
             let error = variables(response).err().unwrap().to_string();
             assert!(!error.contains("plain-pw"), "{error}");
