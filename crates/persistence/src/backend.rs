@@ -1,6 +1,6 @@
 //! The few places where SQLite and PostgreSQL need different code, each a `match` on [`DbConn`]:
 //! migrations, write transactions, the row lock of a read-decide-write update and the
-//! single-statement write of a PATCH on PostgreSQL.
+//! single-statement writes of a PATCH and of a use on PostgreSQL.
 
 use chrono::NaiveDateTime;
 use credvault_domain::ids::{CredentialId, TeamId};
@@ -248,6 +248,9 @@ where
             updated_at,
             created_by: _,
             modified_by,
+            // A use's, never a PATCH's: a use racing a PATCH keeps its record.
+            last_used_at: _,
+            last_used_by: _,
         } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(provider)?;
@@ -354,6 +357,186 @@ impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateWithEvent<'_, KE
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(at)?;
         out.push_sql(" FROM updated");
+        Ok(())
+    }
+}
+
+/// Whether the team has the credential, its row locked against concurrent writers until the
+/// transaction ends (PostgreSQL: `FOR UPDATE`; SQLite: the transaction's write lock).
+///
+/// Must run inside [`write_transaction`]. The writes of grants take it so that their events, like
+/// every event of the credential, are written under the credential's row lock (the trail's `seq`
+/// is then its commit order).
+pub(crate) fn lock_credential_id(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<bool, StoreError> {
+    let (team_id, id) = (team_id.to_string(), id.to_string());
+    let found = match conn {
+        DbConn::Pg(pg) => credentials::table
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
+            .select(credentials::id)
+            .for_update()
+            .get_result::<String>(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => credentials::table
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
+            .select(credentials::id)
+            .get_result::<String>(sqlite)
+            .optional(),
+    };
+    Ok(found.map_err(db_error)?.is_some())
+}
+
+/// Records a use: sets the credential's `last_used_at`/`last_used_by` and appends its `used`
+/// event, only if the credential is the team's and service account `service_account_id` holds a
+/// grant of it. Returns whether it wrote (`false`: nothing was written). `version`, `updated_at`
+/// and `modified_by` are not touched.
+///
+/// On PostgreSQL this is one statement (one round trip, atomic without a transaction):
+/// `WITH used AS (UPDATE credentials SET … WHERE … AND EXISTS (grant) RETURNING team_id, id)
+/// INSERT INTO audit_events … SELECT … FROM used`; the event is written under the row's lock,
+/// like a PATCH's. On SQLite it is the `UPDATE` and, if it applied, the `INSERT`, which the
+/// caller's write transaction makes one. Both are written out by hand, so that each is prepared
+/// once per connection (see [`update_if_version`]).
+pub(crate) fn use_if_granted(
+    conn: &mut DbConn,
+    use_row: &UseRow<'_>,
+    event: &AuditEventRow,
+) -> Result<bool, StoreError> {
+    let update = UseIfGranted { row: use_row };
+    match conn {
+        DbConn::Pg(pg) => {
+            let written = PgUseWithEvent { update, event }
+                .execute(pg)
+                .map_err(db_error)?;
+            Ok(written == 1)
+        }
+        DbConn::Sqlite(sqlite) => {
+            if update.execute(sqlite).map_err(db_error)? != 1 {
+                return Ok(false);
+            }
+            diesel::insert_into(audit_events::table)
+                .values(event)
+                .execute(sqlite)
+                .map_err(db_error)?;
+            Ok(true)
+        }
+    }
+}
+
+/// What [`use_if_granted`] binds: the credential (team and id), the service account whose grant
+/// it needs, and the `last_used` it writes.
+pub(crate) struct UseRow<'a> {
+    pub(crate) team_id: &'a str,
+    pub(crate) credential_id: &'a str,
+    pub(crate) service_account_id: &'a str,
+    pub(crate) last_used_at: NaiveDateTime,
+    pub(crate) last_used_by: &'a str,
+}
+
+/// `UPDATE credentials SET last_used_at = ?, last_used_by = ? WHERE id = ? AND team_id = ? AND
+/// EXISTS (SELECT 1 FROM use_grants WHERE credential_id = credentials.id AND
+/// service_account_id = ?)`.
+struct UseIfGranted<'a> {
+    row: &'a UseRow<'a>,
+}
+
+impl QueryId for UseIfGranted<'_> {
+    type QueryId = UseIfGranted<'static>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for UseIfGranted<'_> {}
+
+impl<DB> QueryFragment<DB> for UseIfGranted<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let UseRow {
+            team_id,
+            credential_id,
+            service_account_id,
+            last_used_at,
+            last_used_by,
+        } = self.row;
+        out.push_sql("UPDATE credentials SET last_used_at = ");
+        out.push_bind_param::<Timestamp, _>(last_used_at)?;
+        out.push_sql(", last_used_by = ");
+        out.push_bind_param::<Text, _>(*last_used_by)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(*credential_id)?;
+        out.push_sql(" AND team_id = ");
+        out.push_bind_param::<Text, _>(*team_id)?;
+        out.push_sql(
+            " AND EXISTS (SELECT 1 FROM use_grants WHERE use_grants.credential_id = credentials.id \
+             AND use_grants.service_account_id = ",
+        );
+        out.push_bind_param::<Text, _>(*service_account_id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `WITH used AS (<use> RETURNING team_id, id) INSERT INTO audit_events … SELECT … FROM used`:
+/// the event is inserted exactly when the use was recorded.
+struct PgUseWithEvent<'a> {
+    update: UseIfGranted<'a>,
+    event: &'a AuditEventRow,
+}
+
+impl QueryId for PgUseWithEvent<'_> {
+    type QueryId = PgUseWithEvent<'static>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PgUseWithEvent<'_> {}
+
+impl QueryFragment<Pg> for PgUseWithEvent<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // Every column named, as in `PgUpdateWithEvent`; the team and credential are the row's.
+        let AuditEventRow {
+            id,
+            team_id: _,
+            credential_id: _,
+            action,
+            actor_id,
+            actor_kind,
+            changed_fields,
+            secrets,
+            request_id,
+            at,
+        } = self.event;
+        out.push_sql("WITH used AS (");
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " RETURNING team_id, id) INSERT INTO audit_events (id, team_id, credential_id, \
+             action, actor_id, actor_kind, changed_fields, secrets, request_id, at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(id)?;
+        out.push_sql(", used.team_id, used.id, ");
+        out.push_bind_param::<Text, _>(action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(actor_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(actor_kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(changed_fields)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(secrets)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(request_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(at)?;
+        out.push_sql(" FROM used");
         Ok(())
     }
 }
