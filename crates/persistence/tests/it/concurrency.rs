@@ -11,6 +11,10 @@ mod postgres {
     use credvault_persistence::{Ciphertext, SecretsUpdate, Store, StoreOptions};
     use serde_json::json;
 
+    use credvault_domain::credential::LastUse;
+    use credvault_persistence::UseOutcome;
+
+    use crate::grants::{actions, grant, service_account, stored, use_note};
     use crate::support::{all_events, insert_credential, team_with_owner};
 
     /// A second store on the same database: another process, with its own pool and queues.
@@ -131,6 +135,65 @@ mod postgres {
         assert_eq!(
             db.store().ciphertext_counts().unwrap(),
             [("k2".to_owned(), 1)]
+        );
+    }
+
+    /// A use lands between a PATCH's read and its write: a use is not a new version, so the
+    /// PATCH's write applies, and it leaves the use's `last_used` as it is.
+    #[test]
+    fn a_use_racing_a_patch_leaves_both() {
+        let Some(db) = TestDb::postgres() else {
+            return;
+        };
+        let (team, owner) = team_with_owner(&db, "acme");
+        let credential = insert_credential(&db, &team, owner, "Warehouse");
+        let account = service_account(&db, &team, "etl");
+        grant(&db, &credential, &account, owner);
+        let other = other_process(&db);
+
+        let mut recorded = None;
+        let mut seen_versions = Vec::new();
+        let patched = db
+            .store()
+            .update_credential(team.id, credential.id, None, |stored| {
+                seen_versions.push(stored.credential.version);
+                if recorded.is_none() {
+                    recorded = Some(
+                        other
+                            .record_use(team.id, credential.id, account.id, use_note(&account))
+                            .unwrap(),
+                    );
+                }
+                let mut changed = stored.credential.clone();
+                changed.name = "Renamed".to_owned();
+                Ok::<_, Infallible>(crate::support::update(changed, SecretsUpdate::Keep, owner))
+            })
+            .unwrap();
+        let Some(UseOutcome::Recorded(at)) = recorded else {
+            panic!("the use was not recorded: {recorded:?}");
+        };
+
+        // A use is not a new version: the PATCH decided once and its write applied.
+        assert_eq!(seen_versions, [1]);
+        assert_eq!(patched.credential.version, 2);
+        let after = stored(&db, &credential);
+        assert_eq!(after.name, "Renamed");
+        assert_eq!(after.version, 2);
+        assert_eq!(
+            after.last_used,
+            Some(LastUse {
+                at,
+                by: account.principal_id,
+            })
+        );
+        assert_eq!(
+            actions(&all_events(&db, &credential)),
+            [
+                AuditAction::Created,
+                AuditAction::UseGranted,
+                AuditAction::Used,
+                AuditAction::Updated,
+            ]
         );
     }
 }
