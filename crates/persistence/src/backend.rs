@@ -549,13 +549,15 @@ mod tests {
     use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
     use credvault_domain::credential::Credential;
     use credvault_domain::edit::AuditNote;
-    use credvault_domain::ids::{CredentialId, EventId, RequestId};
+    use credvault_domain::grant::Grant;
+    use credvault_domain::ids::{CredentialId, EventId, RequestId, ServiceAccountId};
     use credvault_domain::principal::{PrincipalKind, Role};
     use credvault_domain::testing::stored_postgres_credential;
     use diesel::connection::{Instrumentation, InstrumentationEvent};
 
     use super::*;
     use crate::Store;
+    use crate::convert::db_time;
     use crate::testing::TestDb;
 
     /// Stores one credential; returns its team and id.
@@ -654,6 +656,82 @@ mod tests {
             .filter(|sql| sql.contains("UPDATE credentials"))
             .count();
         assert_eq!(updates, 2, "one prepared statement per variant");
+    }
+
+    /// Three uses in a row: the use's update statement is prepared once and reused, and a use by
+    /// an account without a grant writes nothing.
+    fn use_statement_is_prepared_once(store: &Store) {
+        let (team_id, id) = one_credential(store);
+        let granted = store
+            .create_service_account(team_id, "etl", None, Role::Member)
+            .unwrap();
+        let owner = read_credential(&mut store.conn().unwrap(), team_id, id)
+            .unwrap()
+            .unwrap()
+            .credential
+            .created_by;
+        let grant = Grant::new(
+            team_id,
+            id,
+            granted.id,
+            owner,
+            credvault_domain::time::now(),
+        );
+        let actor = Actor {
+            id: granted.principal_id,
+            kind: PrincipalKind::ServiceAccount,
+        };
+        let note = AuditNote::new(AuditAction::UseGranted, actor, RequestId::new());
+        store.create_grant(&grant, note).unwrap();
+        let mut conn = store.conn().unwrap();
+        let cached = record_cached(&mut conn);
+        let (team, credential, by) = (team_id.to_string(), id.to_string(), actor.id.to_string());
+        for (account, expected) in [
+            (granted.id, true),
+            (ServiceAccountId::new(), false),
+            (granted.id, true),
+        ] {
+            let account = account.to_string();
+            let row = UseRow {
+                team_id: &team,
+                credential_id: &credential,
+                service_account_id: &account,
+                last_used_at: db_time(credvault_domain::time::now()),
+                last_used_by: &by,
+            };
+            let event = AuditEventRow::from_domain(&AuditEvent {
+                id: EventId::new(),
+                team_id,
+                credential_id: id,
+                action: AuditAction::Used,
+                actor,
+                changed_fields: Vec::new(),
+                secrets: Default::default(),
+                request_id: RequestId::new(),
+                at: credvault_domain::time::now(),
+            })
+            .unwrap();
+            assert_eq!(use_if_granted(&mut conn, &row, &event).unwrap(), expected);
+        }
+        let uses = cached
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains("SET last_used_at"))
+            .count();
+        assert_eq!(uses, 1, "one prepared statement");
+    }
+
+    #[test]
+    fn sqlite_use_statement_is_prepared_once() {
+        use_statement_is_prepared_once(TestDb::sqlite().store());
+    }
+
+    #[test]
+    fn postgres_use_statement_is_prepared_once() {
+        if let Some(db) = TestDb::postgres() {
+            use_statement_is_prepared_once(db.store());
+        }
     }
 
     #[test]
