@@ -402,20 +402,30 @@ pub(crate) fn lock_credential_id(
 /// like a PATCH's. On SQLite it is the `UPDATE` and, if it applied, the `INSERT`, which the
 /// caller's write transaction makes one. Both are written out by hand, so that each is prepared
 /// once per connection (see [`update_if_version`]).
+///
+/// On PostgreSQL the grant is read `FOR KEY SHARE`: a revoke (which deletes the grant, then
+/// locks the credential's row) and a use then serialize on the grant's row. A use that comes
+/// second finds the grant gone and writes nothing, even if its statement began before the revoke
+/// committed (a plain `EXISTS` would still see the grant in its snapshot and record a use after
+/// the revoke); a revoke that comes second waits for the use, so its event follows the `used`
+/// one. Every writer that deletes grants takes the grant's row before the credential's, as the
+/// use does, so the two locks never wait on each other in a cycle.
 pub(crate) fn use_if_granted(
     conn: &mut DbConn,
     use_row: &UseRow<'_>,
     event: &AuditEventRow,
 ) -> Result<bool, StoreError> {
-    let update = UseIfGranted { row: use_row };
     match conn {
         DbConn::Pg(pg) => {
+            let update = UseIfGranted::<true> { row: use_row };
             let written = PgUseWithEvent { update, event }
                 .execute(pg)
                 .map_err(db_error)?;
             Ok(written == 1)
         }
         DbConn::Sqlite(sqlite) => {
+            // The caller's `BEGIN IMMEDIATE` holds the database's one write lock.
+            let update = UseIfGranted::<false> { row: use_row };
             if update.execute(sqlite).map_err(db_error)? != 1 {
                 return Ok(false);
             }
@@ -440,20 +450,23 @@ pub(crate) struct UseRow<'a> {
 
 /// `UPDATE credentials SET last_used_at = ?, last_used_by = ? WHERE id = ? AND team_id = ? AND
 /// EXISTS (SELECT 1 FROM use_grants WHERE credential_id = credentials.id AND
-/// service_account_id = ?)`.
-struct UseIfGranted<'a> {
+/// service_account_id = ? [FOR KEY SHARE])`, the lock with `LOCK_GRANT` (PostgreSQL's syntax).
+struct UseIfGranted<'a, const LOCK_GRANT: bool> {
     row: &'a UseRow<'a>,
 }
 
-impl QueryId for UseIfGranted<'_> {
-    type QueryId = UseIfGranted<'static>;
+/// The statement cache's key for [`UseIfGranted`].
+struct UseIfGrantedId<const LOCK_GRANT: bool>;
+
+impl<const LOCK_GRANT: bool> QueryId for UseIfGranted<'_, LOCK_GRANT> {
+    type QueryId = UseIfGrantedId<LOCK_GRANT>;
 
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<Conn> RunQueryDsl<Conn> for UseIfGranted<'_> {}
+impl<Conn, const LOCK_GRANT: bool> RunQueryDsl<Conn> for UseIfGranted<'_, LOCK_GRANT> {}
 
-impl<DB> QueryFragment<DB> for UseIfGranted<'_>
+impl<DB, const LOCK_GRANT: bool> QueryFragment<DB> for UseIfGranted<'_, LOCK_GRANT>
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
     str: ToSql<Text, DB>,
@@ -480,7 +493,7 @@ where
              AND use_grants.service_account_id = ",
         );
         out.push_bind_param::<Text, _>(*service_account_id)?;
-        out.push_sql(")");
+        out.push_sql(if LOCK_GRANT { " FOR KEY SHARE)" } else { ")" });
         Ok(())
     }
 }
@@ -488,7 +501,7 @@ where
 /// `WITH used AS (<use> RETURNING team_id, id) INSERT INTO audit_events … SELECT … FROM used`:
 /// the event is inserted exactly when the use was recorded.
 struct PgUseWithEvent<'a> {
-    update: UseIfGranted<'a>,
+    update: UseIfGranted<'a, true>,
     event: &'a AuditEventRow,
 }
 

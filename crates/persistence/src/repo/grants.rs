@@ -100,6 +100,22 @@ pub(crate) fn delete_in_team(
     .map_err(db_error)
 }
 
+/// Deletes every grant of the team's credential (before the credential itself: see
+/// `backend::use_if_granted` for the order of the locks).
+pub(crate) fn delete_all_of_credential(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    credential_id: CredentialId,
+) -> Result<usize, StoreError> {
+    diesel::delete(
+        use_grants::table
+            .filter(use_grants::credential_id.eq(credential_id.to_string()))
+            .filter(use_grants::team_id.eq(team_id.to_string())),
+    )
+    .execute(conn)
+    .map_err(db_error)
+}
+
 /// Deletes every grant the team's service account holds (the foreign key would cascade; doing it
 /// explicitly does not depend on `PRAGMA foreign_keys`).
 pub(crate) fn delete_all_of_account(

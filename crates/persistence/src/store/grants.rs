@@ -78,9 +78,10 @@ impl Store {
     /// event of `audit`; returns the grant. `NotFound` (nothing written) when the team has no
     /// such grant of that credential.
     ///
-    /// One write transaction, under the credential's row lock; the event is stamped with one
-    /// clock reading taken under it. A use that starts after this returns finds no grant, on
-    /// every instance.
+    /// One write transaction: the grant is deleted, then the credential's row locked, and the
+    /// event stamped with one clock reading taken under that lock. A use that has not been
+    /// recorded when the grant is deleted finds no grant, on every instance, even one already
+    /// under way; one recorded before it comes first in the trail.
     pub fn revoke_grant(
         &self,
         team_id: TeamId,
@@ -89,12 +90,15 @@ impl Store {
         audit: AuditNote,
     ) -> Result<Grant, StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            if !backend::lock_credential_id(conn, team_id, credential_id)? {
-                return Err(StoreError::NotFound);
-            }
             let grant = repo::grants::find_in_team(conn, team_id, credential_id, id)?
                 .ok_or(StoreError::NotFound)?;
-            repo::grants::delete_in_team(conn, team_id, credential_id, id)?;
+            // The grant's row first, then the credential's: the order a use takes them in (see
+            // `backend::use_if_granted`).
+            if repo::grants::delete_in_team(conn, team_id, credential_id, id)? == 0
+                || !backend::lock_credential_id(conn, team_id, credential_id)?
+            {
+                return Err(StoreError::NotFound);
+            }
             let event = audit.into_event(EventId::new(), team_id, credential_id, now());
             repo::events::insert(conn, &event)?;
             Ok(grant)
