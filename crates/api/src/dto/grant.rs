@@ -6,18 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The body of `POST …/integrations/{credential_id}/grants`.
+/// The body of `POST …/integrations/{credential_id}/grants`, for OpenAPI; the handler reads it
+/// with `domain::grant::NewGrant`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = CreateGrant, example = json!({"service_account_id": "0192f3a4-0000-7000-8000-0000000000cc"}))]
 pub struct CreateGrantRequest {
     /// The service account of this team that may use the credential. Users cannot hold a grant.
     pub service_account_id: Uuid,
-}
-
-impl CreateGrantRequest {
-    /// The body's keys, which the OpenAPI schema lists too.
-    pub const FIELDS: &'static [&'static str] = &["service_account_id"];
 }
 
 /// A service account's grant of use of one credential.

@@ -3,8 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use credvault_domain::authz::Action;
-use credvault_domain::ids::ServiceAccountId;
-use credvault_domain::validate::ValidationErrors;
+use credvault_domain::grant::NewGrant;
 use credvault_usecases::credentials::Caller;
 use credvault_usecases::grants;
 
@@ -60,8 +59,7 @@ pub(crate) async fn create_grant(
     let team = team_for(&state, &principal, &team, Action::CreateGrant).await?;
     let credential_id = credential_id(&credential_id_segment)?;
     let raw_body = body::read_raw(&req, payload).await?;
-    let request = parse(body::parse_json(&raw_body)?)?;
-    let service_account_id = ServiceAccountId::from_uuid(request.service_account_id);
+    let NewGrant { service_account_id } = NewGrant::from_json(body::parse_json(&raw_body)?)?;
     let caller = Caller::new(&principal, request_id);
     let store = state.store.clone();
     let (grant, created) = web::block(move || {
@@ -80,41 +78,4 @@ pub(crate) async fn create_grant(
     } else {
         json_response(StatusCode::OK, &body)
     }
-}
-
-/// The body, with a `422` naming the field for anything but one UUID `service_account_id`.
-fn parse(value: serde_json::Value) -> Result<CreateGrantRequest, ApiError> {
-    let serde_json::Value::Object(object) = &value else {
-        return Err(ApiError::Validation(ValidationErrors::single(
-            "body",
-            "must be a JSON object with `service_account_id`",
-        )));
-    };
-    let mut errors = ValidationErrors::new();
-    for key in object.keys() {
-        if !CreateGrantRequest::FIELDS.contains(&key.as_str()) {
-            errors.push(
-                key.clone(),
-                "is not a field of a grant; send `service_account_id` only",
-            );
-        }
-    }
-    match object.get("service_account_id") {
-        None | Some(serde_json::Value::Null) => errors.push(
-            "service_account_id",
-            "is required: the service account to grant use to",
-        ),
-        Some(serde_json::Value::String(text)) if text.parse::<uuid::Uuid>().is_ok() => {}
-        Some(_) => errors.push(
-            "service_account_id",
-            "must be a service account's id (a UUID)",
-        ),
-    }
-    errors.into_result(())?;
-    serde_json::from_value(value).map_err(|_| {
-        ApiError::Validation(ValidationErrors::single(
-            "service_account_id",
-            "must be a service account's id (a UUID)",
-        ))
-    })
 }
