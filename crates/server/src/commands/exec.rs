@@ -501,12 +501,16 @@ fn token_form(client_id: &str, client_secret: &SecretValue) -> SecretValue {
             if form_unreserved(byte) {
                 form.push(char::from(byte));
             } else {
-                form.push_str(&format!("%{byte:02X}"));
+                form.push('%');
+                form.push(char::from(HEX[usize::from(byte >> 4)]));
+                form.push(char::from(HEX[usize::from(byte & 0x0f)]));
             }
         }
     }
     SecretValue::new(form)
 }
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 fn form_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
@@ -663,7 +667,7 @@ impl SignalForwarder {
 
     /// Waits for `child`, passing on the signals received meanwhile.
     fn wait(self, mut child: std::process::Child) -> std::io::Result<ExitStatus> {
-        use rustix::process::{Pid, Signal, getpgrp, kill_process};
+        use rustix::process::{Pid, Signal, kill_process};
 
         let Self {
             runtime,
@@ -693,9 +697,8 @@ impl SignalForwarder {
                     Some(()) = hangup.recv() => Signal::HUP,
                     Some(()) = quit.recv() => Signal::QUIT,
                 };
-                let from_terminal = matches!(signal, Signal::INT | Signal::QUIT)
-                    && rustix::termios::tcgetpgrp(std::io::stdin())
-                        .is_ok_and(|foreground| foreground == getpgrp());
+                let from_terminal =
+                    matches!(signal, Signal::INT | Signal::QUIT) && in_terminal_foreground();
                 if let (Some(pid), false) = (pid, from_terminal) {
                     // The command may have ended in between; then there is nobody to tell.
                     let _ = kill_process(pid, signal);
@@ -703,6 +706,20 @@ impl SignalForwarder {
             }
         })
     }
+}
+
+/// Whether credvault's process group is the foreground group of the terminal on its stdin,
+/// stderr or stdout (the group a terminal sends Ctrl-C to).
+fn in_terminal_foreground() -> bool {
+    use std::os::fd::AsFd;
+
+    let group = rustix::process::getpgrp();
+    let stdin = std::io::stdin();
+    let stderr = std::io::stderr();
+    let stdout = std::io::stdout();
+    [stdin.as_fd(), stderr.as_fd(), stdout.as_fd()]
+        .into_iter()
+        .any(|fd| rustix::termios::tcgetpgrp(fd).is_ok_and(|foreground| foreground == group))
 }
 
 #[cfg(test)]
