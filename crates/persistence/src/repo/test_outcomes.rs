@@ -72,3 +72,18 @@ pub(crate) fn lock_in_team(
     }
     .map_err(db_error)
 }
+
+/// Whether the team has the credential (no lock).
+pub(crate) fn exists_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<bool, StoreError> {
+    diesel::select(exists(
+        credentials::table
+            .filter(credentials::team_id.eq(team_id.to_string()))
+            .filter(credentials::id.eq(id.to_string())),
+    ))
+    .get_result(conn)
+    .map_err(db_error)
+}
