@@ -231,8 +231,7 @@ impl NewOAuthApp {
         let (Some(provider), Some(client_secret)) = (provider, client_secret) else {
             return Err(errors);
         };
-        let (default_token, default_authorize) =
-            default_urls(provider).unwrap_or_default();
+        let (default_token, default_authorize) = default_urls(provider).unwrap_or_default();
         errors.into_result(Self {
             name,
             provider,
@@ -426,8 +425,7 @@ impl OAuthAppPatch {
     pub fn apply(self, current: &OAuthApp) -> Result<OAuthAppChange, ValidationErrors> {
         let mut next = current.clone();
         let mut errors = ValidationErrors::new();
-        let (default_token, default_authorize) =
-            default_urls(current.provider).unwrap_or_default();
+        let (default_token, default_authorize) = default_urls(current.provider).unwrap_or_default();
         if let Some(name) = self.name {
             next.name = name;
         }

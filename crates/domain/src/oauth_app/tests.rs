@@ -146,10 +146,7 @@ fn a_patch_changes_only_what_it_names() {
     assert_eq!(change.app.token_url, "https://login.example.test/token");
     assert_eq!(change.app.scopes, ["Sites.Read.All"]);
     assert_eq!(change.app.metadata["env"], "prod");
-    assert_eq!(
-        change.changed_fields,
-        [NAME, TOKEN_URL, SCOPES, METADATA]
-    );
+    assert_eq!(change.changed_fields, [NAME, TOKEN_URL, SCOPES, METADATA]);
     // `null` URLs are the provider's again; `null` scopes and metadata empty them.
     let reset = OAuthAppPatch::from_json(json!({
         "token_url": null, "scopes": null, "metadata": null,
