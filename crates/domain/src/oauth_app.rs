@@ -62,6 +62,9 @@ mod names {
     pub(super) const METADATA: &str = "metadata";
 }
 
+/// The name of the client secret in the secret map sealed for an app (and in its bodies).
+pub const CLIENT_SECRET_NAME: &str = CLIENT_SECRET;
+
 use names::{AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, METADATA, NAME, PROVIDER, SCOPES, TOKEN_URL};
 
 /// A team's OAuth 2.0 client. The client secret is not here: it is stored sealed beside the app
