@@ -283,24 +283,33 @@ impl fmt::Debug for NewOAuthApp {
         f.debug_struct("NewOAuthApp")
             .field("name", &self.name)
             .field("provider", &self.provider)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("token_url", &self.token_url)
-            .field("authorize_url", &self.authorize_url)
-            .field("scopes", &self.scopes)
+            .field(CLIENT_ID, &self.client_id)
+            .field(CLIENT_SECRET, &self.client_secret)
+            .field(TOKEN_URL, &self.token_url)
+            .field(AUTHORIZE_URL, &self.authorize_url)
+            .field(SCOPES, &self.scopes)
             .field("metadata_keys", &self.metadata.len())
             .finish()
     }
 }
 
-/// What a PATCH asks of the client secret.
-#[derive(Clone, Debug, Default)]
+/// What a PATCH asks of the client secret. `Debug` shows the mask for a new secret.
+#[derive(Clone, Default)]
 pub enum ClientSecretPatch {
     /// Keep the stored secret (omitted, blank, `null` or the mask).
     #[default]
     Keep,
     /// Replace it with this one.
     Set(SecretValue),
+}
+
+impl fmt::Debug for ClientSecretPatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Keep => f.write_str("Keep"),
+            Self::Set(_) => write!(f, "Set({MASK})"),
+        }
+    }
 }
 
 /// A validated PATCH body. The provider is fixed at creation.
@@ -322,8 +331,8 @@ pub struct OAuthAppPatch {
     pub metadata: Patch<Value>,
 }
 
-/// The next state of an app under a PATCH, and what changed.
-#[derive(Clone, Debug)]
+/// The next state of an app under a PATCH, and what changed. `Debug` masks the secret.
+#[derive(Clone)]
 pub struct OAuthAppChange {
     /// The app as it would be (same id, version and timestamps as before: the store moves them).
     pub app: OAuthApp,
@@ -331,6 +340,16 @@ pub struct OAuthAppChange {
     pub client_secret: Option<SecretValue>,
     /// The wire names of the fields that change, in [`OAuthAppPatch::FIELDS`] order.
     pub changed_fields: Vec<&'static str>,
+}
+
+impl fmt::Debug for OAuthAppChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthAppChange")
+            .field("app", &self.app)
+            .field("replaces_client_secret", &self.client_secret.is_some())
+            .field("changed_fields", &self.changed_fields)
+            .finish()
+    }
 }
 
 impl OAuthAppPatch {

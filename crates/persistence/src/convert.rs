@@ -9,7 +9,7 @@ use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, Health, LastUse};
 use credvault_domain::grant::Grant;
 use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
-use credvault_domain::oauth_app::OAuthApp;
+use credvault_domain::oauth_app::{OAUTH_PROVIDERS, OAuthApp};
 use credvault_domain::patch::derived_account_name;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
@@ -214,11 +214,17 @@ impl OAuthAppRow {
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredOAuthApp, StoreError> {
+        let provider = parse("oauth_apps.provider", &self.provider)?;
+        if !OAUTH_PROVIDERS.contains(&provider) {
+            return Err(StoreError::Corrupt(
+                "oauth_apps.provider is not an OAuth provider".to_owned(),
+            ));
+        }
         let app = OAuthApp {
             id: parse("oauth_apps.id", &self.id)?,
             team_id: parse("oauth_apps.team_id", &self.team_id)?,
             name: self.name,
-            provider: parse("oauth_apps.provider", &self.provider)?,
+            provider,
             client_id: self.client_id,
             token_url: self.token_url,
             authorize_url: self.authorize_url,

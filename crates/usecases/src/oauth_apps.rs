@@ -3,7 +3,7 @@
 //! leaves in plaintext: the wire shows the mask.
 //!
 //! A PATCH reads the app, applies [`OAuthAppPatch::apply`] and writes it if the stored version
-//! has not moved in between. With an expected version (`If-Match`) a moved version is
+//! has not moved in between. With a precondition (`If-Match`) a version that fails it or moves is
 //! [`StoreError::VersionMismatch`]; without one the PATCH is read and applied again, so two
 //! PATCHes of different fields both survive. A PATCH that changes nothing writes nothing (the
 //! version and `updated_at` stay).
@@ -42,8 +42,12 @@ pub struct Updated {
     pub changed_fields: Vec<&'static str>,
 }
 
-/// PATCHes app `id` of team `team_id`. With `expected_version`, the stored app must be at that
-/// version ([`StoreError::VersionMismatch`] otherwise, nothing written).
+/// A precondition on the stored version (an `If-Match` list): whether a version satisfies it.
+pub type Precondition<'a> = &'a (dyn Fn(i64) -> bool + Sync);
+
+/// PATCHes app `id` of team `team_id`. With a `precondition`, the stored app's version must
+/// satisfy it and still be that version when the write happens
+/// ([`StoreError::VersionMismatch`] otherwise, nothing written).
 ///
 /// [`Error::Invalid`] when the merged app breaks a rule (nothing written); [`Error::Store`]
 /// `NotFound` when the team has no such app.
@@ -53,7 +57,7 @@ pub fn update(
     team_id: TeamId,
     id: OAuthAppId,
     patch: &OAuthAppPatch,
-    expected_version: Option<i64>,
+    precondition: Option<Precondition<'_>>,
 ) -> Result<Updated, Error> {
     let mut attempt = 0;
     loop {
@@ -61,8 +65,8 @@ pub fn update(
         let stored = store
             .find_oauth_app(team_id, id)?
             .ok_or(StoreError::NotFound)?;
-        if let Some(expected) = expected_version
-            && expected != stored.app.version
+        if let Some(precondition) = precondition
+            && !precondition(stored.app.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: stored.app.version,
@@ -88,7 +92,7 @@ pub fn update(
                 });
             }
             Err(StoreError::VersionMismatch { .. })
-                if expected_version.is_none() && attempt < UPDATE_ATTEMPTS => {}
+                if precondition.is_none() && attempt < UPDATE_ATTEMPTS => {}
             Err(error) => return Err(error.into()),
         }
     }

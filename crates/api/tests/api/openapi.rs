@@ -136,7 +136,7 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
     };
     use credvault_domain::token::NewUserTokenInput;
 
-    let parsers: [(&str, &[&str]); 8] = [
+    let parsers: [(&str, &[&str]); 10] = [
         ("CreateCredential", &NewCredential::FIELDS),
         ("PatchCredential", &CredentialPatch::FIELDS),
         ("CreateServiceAccount", &NewServiceAccount::FIELDS),
@@ -148,6 +148,14 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
         ("PatchServiceAccountCredential", &NamePatch::FIELDS),
         ("CreateUserToken", &NewUserTokenInput::FIELDS),
         ("CreateGrant", &credvault_domain::grant::NewGrant::FIELDS),
+        (
+            "CreateOAuthApp",
+            &credvault_domain::oauth_app::NewOAuthApp::FIELDS,
+        ),
+        (
+            "PatchOAuthApp",
+            &credvault_domain::oauth_app::OAuthAppPatch::FIELDS,
+        ),
     ];
     let document = serde_json::to_value(credvault_api::openapi_document()).unwrap();
     let schemas = document["components"]["schemas"].as_object().unwrap();

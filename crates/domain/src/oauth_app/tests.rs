@@ -1,3 +1,5 @@
+//! The OAuth app bodies: what they accept, refuse, keep and replace.
+
 use chrono::Utc;
 use serde_json::{Value, json};
 

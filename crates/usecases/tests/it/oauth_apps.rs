@@ -90,7 +90,7 @@ credvault_persistence::backend_tests! {
         )
         .unwrap();
         let refused = oauth_apps::update(
-            db.store(), &keys, team.id, app.id, &patch(json!({"name": "Other"})), Some(7),
+            db.store(), &keys, team.id, app.id, &patch(json!({"name": "Other"})), Some(&|version| version == 7),
         )
         .unwrap_err();
         assert!(
@@ -98,7 +98,7 @@ credvault_persistence::backend_tests! {
             "{refused:?}"
         );
         let done = oauth_apps::update(
-            db.store(), &keys, team.id, app.id, &patch(json!({"name": "Other"})), Some(1),
+            db.store(), &keys, team.id, app.id, &patch(json!({"name": "Other"})), Some(&|version| version == 1),
         )
         .unwrap();
         assert_eq!(done.app.version, 2);
