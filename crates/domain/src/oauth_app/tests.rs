@@ -1,5 +1,7 @@
 //! The OAuth app bodies: what they accept, refuse, keep and replace.
 
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use chrono::Utc;
 use serde_json::{Value, json};
 
