@@ -32,7 +32,9 @@ pub use crate::error::ApiError;
 pub use crate::openapi::ApiDoc;
 pub use crate::state::{AppState, Settings};
 
-use crate::handlers::{auth_token, credentials, grants, health, service_accounts, tokens};
+use crate::handlers::{
+    auth_token, credentials, grants, health, oauth_apps, service_accounts, tokens,
+};
 
 /// Registers every documented route: the operational endpoints at the root and the credential,
 /// service account, user token and token endpoint API under `/api/v1`.
@@ -66,6 +68,11 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(service_accounts::credentials::get::get_service_account_credential)
                 .service(service_accounts::credentials::patch::update_service_account_credential)
                 .service(service_accounts::credentials::delete::delete_service_account_credential)
+                .service(oauth_apps::create::create_oauth_app)
+                .service(oauth_apps::list::list_oauth_apps)
+                .service(oauth_apps::get::get_oauth_app)
+                .service(oauth_apps::patch::update_oauth_app)
+                .service(oauth_apps::delete::delete_oauth_app)
                 .service(tokens::create::create_user_token)
                 .service(tokens::list::list_user_tokens)
                 .service(tokens::get::get_user_token)

@@ -40,6 +40,7 @@ use crate::throttle;
     tags(
         (name = "credentials", description = "Integration credentials of a team; secrets are write-only"),
         (name = "service-accounts", description = "Service accounts of a team and the client credentials they sign in with"),
+        (name = "oauth-apps", description = "OAuth apps of a team: the OAuth 2.0 clients of its OAuth credentials; client secrets are write-only"),
         (name = "tokens", description = "User tokens of a team: issued, listed and revoked by owners; each shown once"),
         (name = "auth", description = "OAuth 2.0 token endpoint: client credentials for a bearer token"),
         (name = "operations", description = "Health, readiness and metrics"),

@@ -11,7 +11,7 @@ use std::fmt;
 
 use ring::aead::NONCE_LEN;
 
-use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_domain::ids::{CredentialId, OAuthAppId, TeamId};
 
 use crate::error::CryptoError;
 use crate::key_ring::KeyId;
@@ -26,14 +26,27 @@ pub(crate) const TAG_LEN: usize = 16;
 /// data that collides with ours.
 const AAD_CONTEXT: &[u8] = b"credvault sealed secrets";
 
-/// Whose secrets a ciphertext holds: the team and the credential.
+/// Starts the associated data of an OAuth app's client secret instead of [`AAD_CONTEXT`], so a
+/// ciphertext sealed for an app never opens as a credential's (whatever its ids), nor the other
+/// way round. Neither context is a prefix of the other.
+const OAUTH_APP_AAD_CONTEXT: &[u8] = b"credvault sealed oauth app secrets";
+
+/// Whose secrets a ciphertext holds: the team and the credential (or the OAuth app).
 ///
 /// Sealing and opening must use the same `Aad`, so a ciphertext copied into another
-/// credential's row, or into another team, does not open.
+/// credential's row, or into another team, or between a credential and an OAuth app, does not
+/// open.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Aad {
     team_id: TeamId,
-    credential_id: CredentialId,
+    subject: Subject,
+}
+
+/// The row a ciphertext belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Subject {
+    Credential(CredentialId),
+    OAuthApp(OAuthAppId),
 }
 
 impl Aad {
@@ -41,18 +54,40 @@ impl Aad {
     pub fn new(team_id: TeamId, credential_id: CredentialId) -> Aad {
         Aad {
             team_id,
-            credential_id,
+            subject: Subject::Credential(credential_id),
         }
     }
 
-    /// The team that owns the credential.
+    /// The associated data for the client secret of OAuth app `app_id`, owned by `team_id`;
+    /// it starts with a context of its own, so it never equals a credential's.
+    ///
+    /// ```
+    /// use credvault_crypto::Aad;
+    /// use credvault_domain::ids::{CredentialId, OAuthAppId, TeamId};
+    ///
+    /// let (team, id) = (TeamId::new(), OAuthAppId::new());
+    /// let app = Aad::for_oauth_app(team, id);
+    /// assert_ne!(app, Aad::new(team, CredentialId::from_uuid(*id.as_uuid())));
+    /// assert_eq!(app.credential_id(), None);
+    /// ```
+    pub fn for_oauth_app(team_id: TeamId, app_id: OAuthAppId) -> Aad {
+        Aad {
+            team_id,
+            subject: Subject::OAuthApp(app_id),
+        }
+    }
+
+    /// The team that owns the credential or app.
     pub fn team_id(&self) -> TeamId {
         self.team_id
     }
 
-    /// The credential whose secrets are sealed.
-    pub fn credential_id(&self) -> CredentialId {
-        self.credential_id
+    /// The credential whose secrets are sealed; `None` for an OAuth app's.
+    pub fn credential_id(&self) -> Option<CredentialId> {
+        match self.subject {
+            Subject::Credential(id) => Some(id),
+            Subject::OAuthApp(_) => None,
+        }
     }
 
     /// The bytes authenticated alongside the ciphertext.
@@ -60,12 +95,16 @@ impl Aad {
     /// Besides both ids they include the header of [`Sealed::to_bytes`] (format version and
     /// key id), so those unencrypted bytes are authenticated too.
     pub(crate) fn associated_data(&self, key_id: &KeyId) -> Vec<u8> {
+        let (context, subject) = match self.subject {
+            Subject::Credential(id) => (AAD_CONTEXT, *id.as_uuid()),
+            Subject::OAuthApp(id) => (OAUTH_APP_AAD_CONTEXT, *id.as_uuid()),
+        };
         let mut associated_data =
-            Vec::with_capacity(AAD_CONTEXT.len() + 2 + key_id.as_str().len() + 32);
-        associated_data.extend_from_slice(AAD_CONTEXT);
+            Vec::with_capacity(context.len() + 2 + key_id.as_str().len() + 32);
+        associated_data.extend_from_slice(context);
         write_header(&mut associated_data, key_id);
         associated_data.extend_from_slice(self.team_id.as_uuid().as_bytes());
-        associated_data.extend_from_slice(self.credential_id.as_uuid().as_bytes());
+        associated_data.extend_from_slice(subject.as_bytes());
         associated_data
     }
 }

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD
 use proptest::prelude::*;
 use ring::aead::AES_256_GCM;
 
-use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_domain::ids::{CredentialId, OAuthAppId, TeamId};
 use credvault_domain::secret::{SecretMap, SecretValue};
 
 use crate::sealed::TAG_LEN;
@@ -418,6 +418,42 @@ fn another_team_or_credential_does_not_open() {
         key_ring
             .open(&sealed, &Aad::new(team_id, credential_id))
             .is_ok()
+    );
+}
+
+#[test]
+fn an_oauth_app_secret_opens_only_as_that_app_of_that_team() {
+    let key_ring = KeyRing::for_testing();
+    let team_id = TeamId::new();
+    let app_id = OAuthAppId::new();
+    let sealed = key_ring
+        .seal(&sample_secrets(), &Aad::for_oauth_app(team_id, app_id))
+        .unwrap();
+    // A credential with the app's very UUID, another app, another team: none opens it.
+    let as_credential = Aad::new(team_id, CredentialId::from_uuid(*app_id.as_uuid()));
+    let other_app = Aad::for_oauth_app(team_id, OAuthAppId::new());
+    let other_team = Aad::for_oauth_app(TeamId::new(), app_id);
+    for wrong in [as_credential, other_app, other_team] {
+        assert_eq!(
+            key_ring.open(&sealed, &wrong).unwrap_err(),
+            CryptoError::Open
+        );
+    }
+    assert!(
+        key_ring
+            .open(&sealed, &Aad::for_oauth_app(team_id, app_id))
+            .is_ok()
+    );
+    // And a credential's ciphertext does not open as the app of the same UUID.
+    let credential_id = CredentialId::from_uuid(*app_id.as_uuid());
+    let credential_sealed = key_ring
+        .seal(&sample_secrets(), &Aad::new(team_id, credential_id))
+        .unwrap();
+    assert_eq!(
+        key_ring
+            .open(&credential_sealed, &Aad::for_oauth_app(team_id, app_id))
+            .unwrap_err(),
+        CryptoError::Open
     );
 }
 

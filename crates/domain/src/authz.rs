@@ -47,11 +47,19 @@ pub enum Action {
     CreateGrant,
     /// Revoke a grant of *use*.
     RevokeGrant,
+    /// List or read the team's OAuth apps (client secrets masked).
+    ReadOAuthApp,
+    /// Create an OAuth app.
+    CreateOAuthApp,
+    /// PATCH an OAuth app.
+    UpdateOAuthApp,
+    /// Delete an OAuth app.
+    DeleteOAuthApp,
 }
 
 impl Action {
     /// Every action, in the order [`permissions`] lists them.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 20] = [
         Self::ReadTeam,
         Self::ReadIntegration,
         Self::CreateIntegration,
@@ -68,6 +76,10 @@ impl Action {
         Self::ReadGrant,
         Self::CreateGrant,
         Self::RevokeGrant,
+        Self::ReadOAuthApp,
+        Self::CreateOAuthApp,
+        Self::UpdateOAuthApp,
+        Self::DeleteOAuthApp,
     ];
 
     /// The least role that may perform the action.
@@ -76,7 +88,8 @@ impl Action {
             Self::ReadTeam
             | Self::ReadIntegration
             | Self::TestIntegration
-            | Self::ReadServiceAccount => Role::Member,
+            | Self::ReadServiceAccount
+            | Self::ReadOAuthApp => Role::Member,
             Self::CreateIntegration
             | Self::UpdateIntegration
             | Self::DeleteIntegration
@@ -88,7 +101,10 @@ impl Action {
             | Self::RevokeUserToken
             | Self::ReadGrant
             | Self::CreateGrant
-            | Self::RevokeGrant => Role::Owner,
+            | Self::RevokeGrant
+            | Self::CreateOAuthApp
+            | Self::UpdateOAuthApp
+            | Self::DeleteOAuthApp => Role::Owner,
         }
     }
 
@@ -111,6 +127,10 @@ impl Action {
             Self::ReadGrant => ("grants", "read"),
             Self::CreateGrant => ("grants", "create"),
             Self::RevokeGrant => ("grants", "delete"),
+            Self::ReadOAuthApp => ("oauth_apps", "read"),
+            Self::CreateOAuthApp => ("oauth_apps", "create"),
+            Self::UpdateOAuthApp => ("oauth_apps", "update"),
+            Self::DeleteOAuthApp => ("oauth_apps", "delete"),
         }
     }
 }

@@ -103,6 +103,10 @@ uuid_id!(
     GrantId
 );
 uuid_id!(
+    /// Identifies an OAuth app (an OAuth 2.0 client) of a team.
+    OAuthAppId
+);
+uuid_id!(
     /// Identifies one request, for logs and audit events.
     RequestId
 );

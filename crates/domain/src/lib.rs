@@ -7,6 +7,7 @@ pub mod credential;
 pub mod edit;
 pub mod grant;
 pub mod ids;
+pub mod oauth_app;
 pub mod patch;
 pub mod principal;
 pub mod release;

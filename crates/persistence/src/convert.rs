@@ -9,6 +9,7 @@ use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::{Credential, Health, LastUse};
 use credvault_domain::grant::Grant;
 use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
+use credvault_domain::oauth_app::{OAUTH_PROVIDERS, OAuthApp};
 use credvault_domain::patch::derived_account_name;
 use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
@@ -19,11 +20,11 @@ use serde::de::DeserializeOwned;
 
 use crate::rows::{
     ApiTokenRow, AuditEventRow, ClientCredentialRow, CredentialRow, GrantRow, IdempotencyRow,
-    MembershipRow, PrincipalRow, ServiceAccountRow, TeamRow, UserTokenRow,
+    MembershipRow, OAuthAppRow, PrincipalRow, ServiceAccountRow, TeamRow, UserTokenRow,
 };
 use crate::{
-    Ciphertext, IdempotencyClaim, IdempotencyRecord, StoreError, StoredCredential, StoredResponse,
-    UserToken,
+    Ciphertext, IdempotencyClaim, IdempotencyRecord, StoreError, StoredCredential, StoredOAuthApp,
+    StoredResponse, UserToken,
 };
 
 /// The time as stored: naive UTC, truncated to microseconds (what PostgreSQL keeps), so that a
@@ -171,6 +172,74 @@ impl CredentialRow {
         Ok(StoredCredential {
             credential,
             ciphertext,
+        })
+    }
+}
+
+impl OAuthAppRow {
+    pub(crate) fn from_domain(
+        app: &OAuthApp,
+        ciphertext: &Ciphertext,
+    ) -> Result<OAuthAppRow, StoreError> {
+        let OAuthApp {
+            id,
+            team_id,
+            name,
+            provider,
+            client_id,
+            token_url,
+            authorize_url,
+            scopes,
+            metadata,
+            created_at,
+            updated_at,
+            version,
+        } = app;
+        Ok(OAuthAppRow {
+            id: id.to_string(),
+            team_id: team_id.to_string(),
+            name: name.clone(),
+            provider: provider.as_str().to_owned(),
+            client_id: client_id.clone(),
+            secret_key_id: ciphertext.key_id.clone(),
+            secret_ciphertext: ciphertext.bytes.clone(),
+            token_url: token_url.clone(),
+            authorize_url: authorize_url.clone(),
+            scopes: to_json("oauth_apps.scopes", scopes)?,
+            metadata: to_json("oauth_apps.metadata", metadata)?,
+            version: *version,
+            created_at: db_time(*created_at),
+            updated_at: db_time(*updated_at),
+        })
+    }
+
+    pub(crate) fn into_domain(self) -> Result<StoredOAuthApp, StoreError> {
+        let provider = parse("oauth_apps.provider", &self.provider)?;
+        if !OAUTH_PROVIDERS.contains(&provider) {
+            return Err(StoreError::Corrupt(
+                "oauth_apps.provider is not an OAuth provider".to_owned(),
+            ));
+        }
+        let app = OAuthApp {
+            id: parse("oauth_apps.id", &self.id)?,
+            team_id: parse("oauth_apps.team_id", &self.team_id)?,
+            name: self.name,
+            provider,
+            client_id: self.client_id,
+            token_url: self.token_url,
+            authorize_url: self.authorize_url,
+            scopes: from_json("oauth_apps.scopes", &self.scopes)?,
+            metadata: from_json("oauth_apps.metadata", &self.metadata)?,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+            version: self.version,
+        };
+        Ok(StoredOAuthApp {
+            app,
+            ciphertext: Ciphertext {
+                key_id: self.secret_key_id,
+                bytes: self.secret_ciphertext,
+            },
         })
     }
 }

@@ -23,6 +23,6 @@ pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
     CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
     IdempotencyClaim, IdempotencyRecord, NewUserToken, Page, PageRequest, ReencryptBatch,
-    Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential, StoredResponse,
-    UseOutcome, UserToken,
+    Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential, StoredOAuthApp,
+    StoredResponse, UseOutcome, UserToken,
 };

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::schema::{
     api_tokens, audit_events, client_credentials, credentials, idempotency_keys, memberships,
-    principals, service_accounts, teams, use_grants, user_tokens,
+    oauth_apps, principals, service_accounts, teams, use_grants, user_tokens,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -157,4 +157,23 @@ pub(crate) struct GrantRow {
     pub(crate) service_account_id: String,
     pub(crate) created_by: String,
     pub(crate) created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_apps, treat_none_as_default_value = false)]
+pub(crate) struct OAuthAppRow {
+    pub(crate) id: String,
+    pub(crate) team_id: String,
+    pub(crate) name: String,
+    pub(crate) provider: String,
+    pub(crate) client_id: String,
+    pub(crate) secret_key_id: String,
+    pub(crate) secret_ciphertext: Vec<u8>,
+    pub(crate) token_url: String,
+    pub(crate) authorize_url: String,
+    pub(crate) scopes: String,
+    pub(crate) metadata: String,
+    pub(crate) version: i64,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
 }

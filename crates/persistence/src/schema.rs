@@ -145,6 +145,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_apps (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        provider -> Text,
+        client_id -> Text,
+        secret_key_id -> Text,
+        secret_ciphertext -> Binary,
+        token_url -> Text,
+        authorize_url -> Text,
+        /// JSON array of strings.
+        scopes -> Text,
+        /// JSON object.
+        metadata -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
     principals,
@@ -157,4 +178,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     user_tokens,
     use_grants,
+    oauth_apps,
 );

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use credvault_domain::credential::{Credential, CredentialStatus};
 use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, PrincipalId, ServiceAccountId, TeamId};
+use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::principal::{Principal, Role};
 use credvault_domain::schema::Provider;
 use credvault_domain::service_account::ClientCredential;
@@ -102,6 +103,15 @@ pub struct StoredCredential {
     pub credential: Credential,
     /// The sealed secrets; `None` when no secret is stored.
     pub ciphertext: Option<Ciphertext>,
+}
+
+/// An OAuth app row: the domain value and its sealed client secret.
+#[derive(Clone, Debug)]
+pub struct StoredOAuthApp {
+    /// The non-secret state.
+    pub app: OAuthApp,
+    /// The sealed client secret.
+    pub ciphertext: Ciphertext,
 }
 
 /// What an update closure decided.

@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod error;
 pub mod grants;
+pub mod oauth_apps;
 pub mod rotation;
 pub mod secrets;
 

@@ -5,9 +5,10 @@
 //! of this crate and `credvault keys rotate`.
 
 use credvault_crypto::{Aad, CryptoError, KeyRing, Sealed};
-use credvault_domain::ids::{CredentialId, TeamId};
-use credvault_domain::secret::SecretMap;
-use credvault_persistence::{Ciphertext, StoredCredential};
+use credvault_domain::ids::{CredentialId, OAuthAppId, TeamId};
+use credvault_domain::oauth_app::CLIENT_SECRET_NAME;
+use credvault_domain::secret::{SecretMap, SecretValue};
+use credvault_persistence::{Ciphertext, StoredCredential, StoredOAuthApp};
 
 /// Seals `secrets` of credential `credential_id` of team `team_id` under the active key;
 /// `None` when there are none (a credential without secrets stores no ciphertext).
@@ -47,6 +48,36 @@ pub fn reseal(
     let aad = Aad::new(team_id, credential_id);
     let resealed = key_ring.reseal(&sealed, &aad)?.unwrap_or(sealed);
     Ok(to_ciphertext(&resealed))
+}
+
+/// Seals the client secret of OAuth app `app_id` of team `team_id` under the active key, bound
+/// to the app ([`Aad::for_oauth_app`]): it never opens as a credential's secrets, nor as
+/// another app's.
+pub fn seal_client_secret(
+    key_ring: &KeyRing,
+    team_id: TeamId,
+    app_id: OAuthAppId,
+    client_secret: &SecretValue,
+) -> Result<Ciphertext, CryptoError> {
+    let mut secrets = SecretMap::new();
+    secrets.insert(CLIENT_SECRET_NAME.to_owned(), client_secret.clone());
+    let sealed = key_ring.seal(&secrets, &Aad::for_oauth_app(team_id, app_id))?;
+    Ok(to_ciphertext(&sealed))
+}
+
+/// Opens a stored OAuth app's client secret.
+pub fn open_client_secret(
+    key_ring: &KeyRing,
+    stored: &StoredOAuthApp,
+) -> Result<SecretValue, CryptoError> {
+    let sealed = Sealed::from_bytes(&stored.ciphertext.bytes)?;
+    let aad = Aad::for_oauth_app(stored.app.team_id, stored.app.id);
+    let mut secrets = key_ring.open(&sealed, &aad)?;
+    secrets
+        .remove(CLIENT_SECRET_NAME)
+        .ok_or(CryptoError::MalformedCiphertext(
+            "sealed OAuth app secrets opened but hold no client secret",
+        ))
 }
 
 fn to_ciphertext(sealed: &Sealed) -> Ciphertext {

@@ -9,6 +9,7 @@ pub mod credential;
 pub mod enums;
 pub mod event;
 pub mod grant;
+pub mod oauth_app;
 pub mod page;
 pub mod problem;
 pub mod release;

@@ -4,5 +4,6 @@ pub mod auth_token;
 pub mod credentials;
 pub mod grants;
 pub mod health;
+pub mod oauth_apps;
 pub mod service_accounts;
 pub mod tokens;

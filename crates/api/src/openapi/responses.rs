@@ -57,6 +57,11 @@ pub struct ServiceAccountNotFound(pub Problem);
 #[response(status = 404, description = "No such team, service account or credential, or the caller is not in the team", content_type = PROBLEM_JSON)]
 pub struct ServiceAccountCredentialNotFound(pub Problem);
 
+/// `404` of an operation on one OAuth app.
+#[derive(IntoResponses)]
+#[response(status = 404, description = "No such team or OAuth app, or the caller is not in the team", content_type = PROBLEM_JSON)]
+pub struct OAuthAppNotFound(pub Problem);
+
 /// `404` of an operation on one user token.
 #[derive(IntoResponses)]
 #[response(status = 404, description = "No such team or token, or the caller is not in the team", content_type = PROBLEM_JSON)]

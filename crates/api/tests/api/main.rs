@@ -22,6 +22,7 @@ mod helpers;
 mod http_semantics;
 mod idempotency;
 mod input_rules;
+mod oauth_apps;
 mod openapi;
 mod operations;
 mod outage;

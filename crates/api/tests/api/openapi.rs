@@ -80,15 +80,18 @@ fn every_operation_is_documented_with_its_errors() {
         [
             "create_credential",
             "create_grant",
+            "create_oauth_app",
             "create_service_account",
             "create_service_account_credential",
             "create_user_token",
             "delete_credential",
             "delete_grant",
+            "delete_oauth_app",
             "delete_service_account",
             "delete_service_account_credential",
             "delete_user_token",
             "get_credential",
+            "get_oauth_app",
             "get_service_account",
             "get_service_account_credential",
             "get_user_token",
@@ -97,6 +100,7 @@ fn every_operation_is_documented_with_its_errors() {
             "list_credential_events",
             "list_credential_grants",
             "list_credentials",
+            "list_oauth_apps",
             "list_service_account_credentials",
             "list_service_account_grants",
             "list_service_accounts",
@@ -106,6 +110,7 @@ fn every_operation_is_documented_with_its_errors() {
             "test_candidate_credential",
             "test_credential",
             "update_credential",
+            "update_oauth_app",
             "update_service_account",
             "update_service_account_credential",
             "use_credential",
@@ -145,7 +150,7 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
     };
     use credvault_domain::token::NewUserTokenInput;
 
-    let parsers: [(&str, &[&str]); 8] = [
+    let parsers: [(&str, &[&str]); 10] = [
         ("CreateCredential", &NewCredential::FIELDS),
         ("PatchCredential", &CredentialPatch::FIELDS),
         ("CreateServiceAccount", &NewServiceAccount::FIELDS),
@@ -157,6 +162,14 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
         ("PatchServiceAccountCredential", &NamePatch::FIELDS),
         ("CreateUserToken", &NewUserTokenInput::FIELDS),
         ("CreateGrant", &credvault_domain::grant::NewGrant::FIELDS),
+        (
+            "CreateOAuthApp",
+            &credvault_domain::oauth_app::NewOAuthApp::FIELDS,
+        ),
+        (
+            "PatchOAuthApp",
+            &credvault_domain::oauth_app::OAuthAppPatch::FIELDS,
+        ),
     ];
     let document = serde_json::to_value(credvault_api::openapi_document()).unwrap();
     let schemas = document["components"]["schemas"].as_object().unwrap();

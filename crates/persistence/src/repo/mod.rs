@@ -24,6 +24,7 @@ pub(crate) mod credentials;
 pub(crate) mod events;
 pub(crate) mod grants;
 pub(crate) mod idempotency;
+pub(crate) mod oauth_apps;
 pub(crate) mod principals;
 pub(crate) mod service_accounts;
 pub(crate) mod teams;

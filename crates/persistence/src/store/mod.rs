@@ -3,6 +3,7 @@
 mod credentials;
 mod grants;
 mod idempotency;
+mod oauth_apps;
 mod principals;
 mod rotation;
 mod service_accounts;

@@ -5,6 +5,7 @@
 
 mod consume;
 mod credentials;
+mod oauth_apps;
 mod rotation;
 mod secrets;
 mod support;

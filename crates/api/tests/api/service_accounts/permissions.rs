@@ -14,6 +14,7 @@ fn owner_permissions() -> Value {
     json!({
         "grants": {"create": true, "delete": true, "read": true},
         "integrations": {"create": true, "delete": true, "read": true, "test": true, "update": true},
+        "oauth_apps": {"create": true, "delete": true, "read": true, "update": true},
         "service_accounts": {"create": true, "delete": true, "read": true, "update": true},
         "teams": {"read": true},
         "tokens": {"create": true, "delete": true, "read": true}
@@ -24,6 +25,7 @@ fn member_permissions() -> Value {
     json!({
         "grants": {"create": false, "delete": false, "read": false},
         "integrations": {"create": false, "delete": false, "read": true, "test": true, "update": false},
+        "oauth_apps": {"create": false, "delete": false, "read": true, "update": false},
         "service_accounts": {"create": false, "delete": false, "read": true, "update": false},
         "teams": {"read": true},
         "tokens": {"create": false, "delete": false, "read": false}

@@ -1,0 +1,100 @@
+//! OAuth apps (SPEC §11): a team's OAuth 2.0 clients. The store keeps the client secret as the
+//! caller sealed it ([`Ciphertext`]) and never sees it in plaintext.
+
+use credvault_domain::ids::{OAuthAppId, TeamId};
+use credvault_domain::oauth_app::OAuthApp;
+use credvault_domain::time::to_micros;
+
+use crate::error::StoreError;
+use crate::rows::OAuthAppRow;
+use crate::store::{Store, now};
+use crate::types::{Ciphertext, Page, PageRequest, StoredOAuthApp};
+use crate::{backend, repo};
+
+impl Store {
+    /// Stores a new app with its sealed client secret. The store stamps `version` 1; the times
+    /// are kept at µs (what a later read returns).
+    pub fn create_oauth_app(
+        &self,
+        app: &OAuthApp,
+        ciphertext: &Ciphertext,
+    ) -> Result<StoredOAuthApp, StoreError> {
+        let app = OAuthApp {
+            created_at: to_micros(app.created_at),
+            updated_at: to_micros(app.updated_at),
+            version: 1,
+            ..app.clone()
+        };
+        let row = OAuthAppRow::from_domain(&app, ciphertext)?;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            repo::oauth_apps::insert(conn, &row)
+        })?;
+        Ok(StoredOAuthApp {
+            app,
+            ciphertext: ciphertext.clone(),
+        })
+    }
+
+    /// A page of the team's apps, oldest first.
+    pub fn list_oauth_apps(
+        &self,
+        team_id: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<StoredOAuthApp>, StoreError> {
+        repo::oauth_apps::list_in_team(&mut *self.conn()?, team_id, page)
+    }
+
+    /// One app of the team, with its sealed client secret.
+    pub fn find_oauth_app(
+        &self,
+        team_id: TeamId,
+        id: OAuthAppId,
+    ) -> Result<Option<StoredOAuthApp>, StoreError> {
+        repo::oauth_apps::find_in_team(&mut *self.conn()?, team_id, id)
+    }
+
+    /// Writes `next` (the app after a PATCH, with `ciphertext` its sealed client secret, new or
+    /// kept) over the stored app, if the stored one is still at `next.version`; the store moves
+    /// the version on by one and stamps `updated_at`.
+    ///
+    /// `NotFound` when the team has no such app; `VersionMismatch` (nothing written) when
+    /// another write came first.
+    pub fn update_oauth_app(
+        &self,
+        next: &OAuthApp,
+        ciphertext: &Ciphertext,
+    ) -> Result<StoredOAuthApp, StoreError> {
+        let expected = next.version;
+        let app = OAuthApp {
+            version: expected + 1,
+            updated_at: now(),
+            ..next.clone()
+        };
+        let row = OAuthAppRow::from_domain(&app, ciphertext)?;
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            if repo::oauth_apps::update_if_version(conn, &row, expected)? == 1 {
+                return Ok(());
+            }
+            match repo::oauth_apps::find_in_team(conn, app.team_id, app.id)? {
+                None => Err(StoreError::NotFound),
+                Some(stored) => Err(StoreError::VersionMismatch {
+                    current: stored.app.version,
+                }),
+            }
+        })?;
+        Ok(StoredOAuthApp {
+            app,
+            ciphertext: ciphertext.clone(),
+        })
+    }
+
+    /// Deletes the team's app `id`. `NotFound` when there is none.
+    pub fn delete_oauth_app(&self, team_id: TeamId, id: OAuthAppId) -> Result<(), StoreError> {
+        backend::write_transaction(&mut *self.conn()?, |conn| {
+            match repo::oauth_apps::delete_in_team(conn, team_id, id)? {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            }
+        })
+    }
+}
