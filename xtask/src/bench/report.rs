@@ -533,6 +533,8 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use anyhow::{Context, Result};
+
     use super::{Target, table, targets};
     use crate::bench::load::{Cell, Scenario};
 
@@ -559,7 +561,7 @@ mod tests {
     }
 
     #[test]
-    fn use_is_held_to_half_the_patch_rate_and_20_ms_of_p99() {
+    fn use_is_held_to_half_the_patch_rate_and_20_ms_of_p99() -> Result<()> {
         let cells = [
             cell("sqlite", Scenario::PatchOne, 3_000.0, 18.0),
             cell("sqlite", Scenario::Use, 1_500.0, 20.0),
@@ -568,31 +570,34 @@ mod tests {
         ];
         let targets = targets(&cells);
 
-        let met = named(&targets, "sqlite use 1 row >= 0.5 x PATCH 1 row").expect("rate target");
+        let met =
+            named(&targets, "sqlite use 1 row >= 0.5 x PATCH 1 row").context("rate target")?;
         assert!(met.met);
         assert_eq!(met.measured, "1500 / 3000 = 0.50");
         assert!(named(&targets, "sqlite use 1 row p99 <= 20 ms").is_some_and(|t| t.met));
 
         let missed =
-            named(&targets, "postgres use 1 row >= 0.5 x PATCH 1 row").expect("rate target");
+            named(&targets, "postgres use 1 row >= 0.5 x PATCH 1 row").context("rate target")?;
         assert!(!missed.met);
         assert_eq!(missed.measured, "990 / 2000 = 0.49");
-        let p99 = named(&targets, "postgres use 1 row p99 <= 20 ms").expect("p99 target");
+        let p99 = named(&targets, "postgres use 1 row p99 <= 20 ms").context("p99 target")?;
         assert!(!p99.met);
         assert_eq!(p99.measured, "20.50 ms");
+        Ok(())
     }
 
     #[test]
-    fn without_a_patch_cell_use_has_only_its_p99_target() {
+    fn without_a_patch_cell_use_has_only_its_p99_target() -> Result<()> {
         let cells = [cell("sqlite", Scenario::Use, 1_500.0, 5.0)];
         let targets = targets(&cells);
         let names: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
         assert_eq!(names, ["sqlite use 1 row p99 <= 20 ms"]);
         assert!(super::targets(&[]).is_empty());
+        Ok(())
     }
 
     #[test]
-    fn the_table_shows_use_as_a_ratio_of_patch_of_one_row() {
+    fn the_table_shows_use_as_a_ratio_of_patch_of_one_row() -> Result<()> {
         let cells = [
             cell("postgres", Scenario::PatchOne, 2_000.0, 9.0),
             cell("postgres", Scenario::Use, 1_500.0, 12.0),
@@ -601,10 +606,11 @@ mod tests {
         let row = text
             .lines()
             .find(|line| line.contains("use 1 row"))
-            .expect("a use row");
+            .context("a use row")?;
         assert!(row.contains("1500 (0.75)"), "{row}");
         assert!(row.contains("12.00 (1.33)"), "{row}");
         let words: Vec<&str> = row.split_whitespace().collect();
         assert!(words.ends_with(&["PATCH", "1", "row", "0"]), "{row}");
+        Ok(())
     }
 }
