@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use credvault_crypto::CryptoError;
 use credvault_domain::authz::Denied;
 use credvault_domain::validate::ValidationErrors;
 use credvault_persistence::StoreError;
@@ -104,6 +105,13 @@ pub enum ApiError {
     /// `503`: the database cannot be reached.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// `409`: the credential holds nothing a use could release yet; the text says what to do.
+    #[error("not usable: {0}")]
+    NotUsable(String),
+    /// `500`: the credential's secrets are sealed under a master key this server does not have;
+    /// the key id is logged, the body says only that an operator must configure the key.
+    #[error("the master key of the credential's secrets is not configured: {0}")]
+    KeyUnavailable(String),
     /// `500`: anything else; the cause is logged and not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -210,6 +218,14 @@ impl ApiError {
                 "unavailable",
                 "the database is unavailable; retry later".to_owned(),
             ),
+            Self::NotUsable(detail) => ("not-usable", detail.clone()),
+            Self::KeyUnavailable(_) => (
+                "key-unavailable",
+                "the credential's secrets are sealed under a master key that this server is not \
+                 configured with; an operator must add that key to the key ring (quote the \
+                 request id)"
+                    .to_owned(),
+            ),
             Self::Internal(_) => (
                 "internal",
                 "an internal error occurred; quote the request id when reporting it".to_owned(),
@@ -271,7 +287,8 @@ impl ResponseError for ApiError {
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotUsable(_) => StatusCode::CONFLICT,
+            Self::Internal(_) | Self::KeyUnavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -364,7 +381,11 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Denied(denied) => denied.into(),
             UseCaseError::Store(error) => error.into(),
             UseCaseError::ClaimLost => Self::IdempotencyKeyInProgress,
+            UseCaseError::Crypto(error @ CryptoError::UnknownKeyId(_)) => {
+                Self::KeyUnavailable(error.to_string())
+            }
             UseCaseError::Crypto(error) => Self::internal(error),
+            UseCaseError::NotUsable(reason) => Self::NotUsable(reason.to_string()),
             UseCaseError::Inconsistent(error) => Self::internal(error),
             UseCaseError::Render(cause) => Self::Internal(cause),
         }

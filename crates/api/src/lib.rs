@@ -32,7 +32,7 @@ pub use crate::error::ApiError;
 pub use crate::openapi::ApiDoc;
 pub use crate::state::{AppState, Settings};
 
-use crate::handlers::{auth_token, credentials, health, service_accounts, tokens};
+use crate::handlers::{auth_token, credentials, grants, health, service_accounts, tokens};
 
 /// Registers every documented route: the operational endpoints at the root and the credential,
 /// service account, user token and token endpoint API under `/api/v1`.
@@ -51,6 +51,11 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(credentials::events::list_credential_events)
                 .service(credentials::test::test_candidate_credential)
                 .service(credentials::test::test_credential)
+                .service(credentials::consume::use_credential)
+                .service(grants::create::create_grant)
+                .service(grants::list::list_credential_grants)
+                .service(grants::delete::delete_grant)
+                .service(grants::list::list_service_account_grants)
                 .service(service_accounts::create::create_service_account)
                 .service(service_accounts::list::list_service_accounts)
                 .service(service_accounts::get::get_service_account)

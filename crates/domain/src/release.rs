@@ -12,11 +12,7 @@ use std::collections::BTreeSet;
 use crate::credential::Credential;
 use crate::schema::Kind;
 
-/// The secret field of OAuth kinds that a use releases.
-pub const ACCESS_TOKEN: &str = "access_token";
-
-/// The non-secret field of OAuth kinds that says when the access token expires.
-pub const EXPIRES_AT: &str = "expires_at";
+pub use crate::schema::fields::{ACCESS_TOKEN, EXPIRES_AT};
 
 /// Why a credential cannot be used yet; nothing is released.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -3,6 +3,7 @@
 use credvault_crypto::CryptoError;
 use credvault_domain::authz::Denied;
 use credvault_domain::patch::PatchError;
+use credvault_domain::release::NotUsable;
 use credvault_domain::validate::ValidationErrors;
 use credvault_persistence::{StoreError, UpdateError, constraint};
 
@@ -31,6 +32,10 @@ pub enum Error {
     /// caller's fault).
     #[error(transparent)]
     Inconsistent(PatchError),
+    /// The credential holds nothing a use could release yet (an OAuth credential without an
+    /// access token); nothing was written.
+    #[error(transparent)]
+    NotUsable(#[from] NotUsable),
     /// The caller's renderer failed to make the response to store with the write.
     #[error("the response could not be rendered: {0}")]
     Render(String),

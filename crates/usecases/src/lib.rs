@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod grants;
 pub mod rotation;
 pub mod secrets;
 

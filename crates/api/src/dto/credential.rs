@@ -87,6 +87,15 @@ pub struct CredentialResponse {
     /// The principal (a service account's) that last used it; `null` if never.
     #[schema(example = "0192f3a4-0000-7000-8000-0000000000bb")]
     pub last_used_by: Option<Uuid>,
+    /// The caller's permissions: resource type → permission → granted, with `integrations.use`
+    /// saying whether the caller may use this credential. Only present with
+    /// `expand[]=permissions` on `GET …/integrations/{credential_id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        value_type = Option<BTreeMap<String, BTreeMap<String, bool>>>,
+        example = json!({"integrations": {"read": true, "update": false, "use": true}})
+    )]
+    pub permissions: Option<crate::dto::service_account::Permissions>,
 }
 
 impl From<Credential> for CredentialResponse {
@@ -134,6 +143,7 @@ impl From<Credential> for CredentialResponse {
             modified_by: modified_by.into(),
             last_used_at: last_used.map(|last| last.at),
             last_used_by: last_used.map(|last| last.by.into()),
+            permissions: None,
         }
     }
 }

@@ -27,7 +27,8 @@ pub struct EventResponse {
     /// The names of the changed fields.
     #[schema(example = json!(["extra_data.host", "secrets.password", "status"]))]
     pub changed_fields: Vec<String>,
-    /// For each secret field the request named: `set`, `kept` or `cleared`.
+    /// For each secret field the request named: `set`, `kept` or `cleared`; on a `used` event,
+    /// each secret released to the actor: `released`.
     #[schema(example = json!({"password": "set"}))]
     pub secrets: BTreeMap<String, SecretEffectDto>,
     /// The request that caused it (`X-Request-ID`).

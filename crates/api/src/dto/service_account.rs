@@ -22,8 +22,12 @@ pub type Permissions = BTreeMap<String, BTreeMap<String, bool>>;
 
 /// The permissions view of a caller holding `role` in the team, as `authz::authorize` decides.
 pub fn permissions_of(role: Role) -> Permissions {
-    permissions(Some(role))
-        .into_iter()
+    owned(permissions(Some(role)))
+}
+
+/// A permissions view of `domain::authz` in its wire form.
+pub fn owned(view: BTreeMap<&'static str, BTreeMap<&'static str, bool>>) -> Permissions {
+    view.into_iter()
         .map(|(resource, granted)| {
             let granted = granted
                 .into_iter()

@@ -2,6 +2,7 @@
 
 pub mod auth_token;
 pub mod credentials;
+pub mod grants;
 pub mod health;
 pub mod service_accounts;
 pub mod tokens;

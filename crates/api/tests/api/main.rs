@@ -16,6 +16,7 @@ mod credentials_crud;
 mod credentials_patch;
 mod errors;
 mod fallback;
+mod grants_and_use;
 mod health_and_metrics;
 mod helpers;
 mod http_semantics;

@@ -136,7 +136,7 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
     };
     use credvault_domain::token::NewUserTokenInput;
 
-    let parsers: [(&str, &[&str]); 7] = [
+    let parsers: [(&str, &[&str]); 8] = [
         ("CreateCredential", &NewCredential::FIELDS),
         ("PatchCredential", &CredentialPatch::FIELDS),
         ("CreateServiceAccount", &NewServiceAccount::FIELDS),
@@ -147,6 +147,7 @@ fn every_json_request_schema_lists_exactly_the_fields_its_parser_accepts() {
         ),
         ("PatchServiceAccountCredential", &NamePatch::FIELDS),
         ("CreateUserToken", &NewUserTokenInput::FIELDS),
+        ("CreateGrant", &credvault_domain::grant::NewGrant::FIELDS),
     ];
     let document = serde_json::to_value(credvault_api::openapi_document()).unwrap();
     let schemas = document["components"]["schemas"].as_object().unwrap();

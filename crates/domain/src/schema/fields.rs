@@ -47,6 +47,10 @@ pub const ACCOUNT_ID: &str = "account_id";
 pub const ORGANIZATION: &str = "organization";
 /// The GitHub repository behind a Keystatic site.
 pub const REPOSITORY: &str = "repository";
+/// The OAuth kinds' access token (secret); the one secret a use of them releases.
+pub const ACCESS_TOKEN: &str = "access_token";
+/// When the OAuth kinds' access token expires (RFC 3339).
+pub const EXPIRES_AT: &str = "expires_at";
 
 /// The SFTP host-key pin: the OpenSSH SHA-256 fingerprint (`SHA256:…`, as `ssh-keygen -lf`
 /// prints it) that the SFTP connection test requires of the server's host key.
@@ -86,6 +90,8 @@ mod tests {
             ACCOUNT_ID,
             ORGANIZATION,
             REPOSITORY,
+            ACCESS_TOKEN,
+            EXPIRES_AT,
         ] {
             assert!(declared(name), "{name}");
         }

@@ -8,6 +8,7 @@
 //! an `Idempotency-Key` claim in the same transaction as their write, with the response the
 //! caller renders (its bytes are HTTP's business, not this crate's).
 
+pub mod consume;
 pub mod create;
 pub mod delete;
 pub mod test;
@@ -17,6 +18,7 @@ use credvault_domain::audit::Actor;
 use credvault_domain::ids::RequestId;
 use credvault_domain::principal::Principal;
 
+pub use consume::{Release, use_credential};
 pub use create::{create, create_completing};
 pub use delete::delete;
 pub use test::{PendingRecord, PreparedTest, Subject, candidate, prepare_test, record_test};

@@ -5,6 +5,7 @@
 //! blocking pool and map its result. Shared here: the response shape with its `ETag`, and its
 //! rendering for an `Idempotency-Key`'s record.
 
+pub mod consume;
 pub mod create;
 pub mod delete;
 pub mod events;

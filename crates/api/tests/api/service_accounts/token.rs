@@ -56,7 +56,8 @@ backend_tests! {
         assert_eq!(by_basic.header("cache-control"), Some("no-store"));
         assert_eq!(by_basic.header("pragma"), Some("no-cache"));
         let body = by_basic.json();
-        assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
+        assert_eq!(body["team_id"], app.team.id.to_string(), "{body}");
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["expires_in"], 3600);
         let basic_token = text(&body, "access_token");

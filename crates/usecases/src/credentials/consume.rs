@@ -1,0 +1,108 @@
+//! Use: a service account holding a grant receives a credential's secrets (SPEC §10).
+//!
+//! One read (the credential and whether the caller holds a grant of it, together), the decision
+//! (`domain::authz::authorize_use`, then `domain::release::released_fields`), the secrets opened
+//! in memory, and one write that records the use (`last_used` and the `used` event naming the
+//! released fields) only while the grant still exists. Nothing is released unless the use was
+//! recorded: a grant revoked between the read and the write (on any instance) refuses the use.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use credvault_crypto::KeyRing;
+use credvault_domain::audit::{AuditAction, SecretEffect};
+use credvault_domain::authz::{Denied, authorize_use};
+use credvault_domain::credential::{Credential, LastUse};
+use credvault_domain::edit::AuditNote;
+use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_domain::principal::{Principal, Role};
+use credvault_domain::release::released_fields;
+use credvault_domain::secret::SecretMap;
+use credvault_persistence::{Store, StoreError, StoredCredential, UseOutcome};
+
+use super::Caller;
+use crate::error::Error;
+use crate::secrets;
+
+/// What a use released: the credential (with this use as its `last_used`) and the released
+/// secrets in plaintext, wiped on drop. `Debug` masks the values.
+pub struct Release {
+    /// The credential, as stored, with `last_used` set to this use.
+    pub credential: Credential,
+    /// The released secrets; for OAuth kinds only the access token.
+    pub secrets: SecretMap,
+    /// When the use was recorded (the `used` event's `at`).
+    pub used_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `SecretMap`'s own `Debug` prints the names and the mask.
+        f.debug_struct("Release")
+            .field("credential", &self.credential)
+            .field("secrets", &self.secrets)
+            .field("used_at", &self.used_at)
+            .finish()
+    }
+}
+
+/// Releases the secrets of credential `credential_id` of team `team_id` to `principal`, whose
+/// role in the team is `role`, in request `caller`.
+///
+/// [`Error::Store`] `NotFound` when the team has no such credential; [`Error::Denied`]
+/// `NotGranted` when the caller is a user, or a service account without a grant of it (also when
+/// the grant is revoked while this runs); [`Error::NotUsable`] when there is nothing to release
+/// yet; [`Error::Crypto`] when the secrets cannot be opened (their key is not in the ring).
+/// Nothing is written unless the secrets are released.
+pub fn use_credential(
+    store: &Store,
+    key_ring: &KeyRing,
+    team_id: TeamId,
+    credential_id: CredentialId,
+    role: Role,
+    principal: &Principal,
+    caller: Caller,
+) -> Result<Release, Error> {
+    let (stored, granted) = store
+        .find_credential_for_use(team_id, credential_id, principal.service_account)?
+        .ok_or(StoreError::NotFound)?;
+    authorize_use(Some(role), principal.kind, granted)?;
+    let service_account = principal.service_account.ok_or(Denied::NotGranted)?;
+    let released = released_fields(&stored.credential)?;
+    let secrets = open_released(key_ring, &stored, &released)?;
+    let mut note = AuditNote::new(AuditAction::Used, caller.actor, caller.request_id);
+    note.secrets = released
+        .iter()
+        .map(|name| (name.clone(), SecretEffect::Released))
+        .collect::<BTreeMap<_, _>>();
+    let used_at = match store.record_use(team_id, credential_id, service_account, note)? {
+        UseOutcome::Recorded(at) => at,
+        UseOutcome::NotGranted => return Err(Denied::NotGranted.into()),
+    };
+    let StoredCredential { mut credential, .. } = stored;
+    credential.last_used = Some(LastUse {
+        at: used_at,
+        by: caller.actor.id,
+    });
+    Ok(Release {
+        credential,
+        secrets,
+        used_at,
+    })
+}
+
+/// The stored secrets named in `released`, opened; the others are wiped at once.
+fn open_released(
+    key_ring: &KeyRing,
+    stored: &StoredCredential,
+    released: &std::collections::BTreeSet<String>,
+) -> Result<SecretMap, Error> {
+    let mut all = secrets::open(key_ring, stored)?;
+    let mut out = SecretMap::new();
+    for name in released {
+        if let Some(value) = all.remove(name) {
+            out.insert(name.clone(), value);
+        }
+    }
+    Ok(out)
+}
