@@ -1,6 +1,6 @@
 //! The few places where SQLite and PostgreSQL need different code, each a `match` on [`DbConn`]:
 //! migrations, write transactions, the row lock of a read-decide-write update and the
-//! single-statement write of a PATCH on PostgreSQL.
+//! single-statement writes of a PATCH and of a use on PostgreSQL.
 
 use chrono::NaiveDateTime;
 use credvault_domain::ids::{CredentialId, TeamId};
@@ -248,6 +248,9 @@ where
             updated_at,
             created_by: _,
             modified_by,
+            // A use's, never a PATCH's: a use racing a PATCH keeps its record.
+            last_used_at: _,
+            last_used_by: _,
         } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(provider)?;
@@ -358,6 +361,199 @@ impl<const KEEP_CIPHERTEXT: bool> QueryFragment<Pg> for PgUpdateWithEvent<'_, KE
     }
 }
 
+/// Whether the team has the credential, its row locked against concurrent writers until the
+/// transaction ends (PostgreSQL: `FOR UPDATE`; SQLite: the transaction's write lock).
+///
+/// Must run inside [`write_transaction`]. The writes of grants take it so that their events, like
+/// every event of the credential, are written under the credential's row lock (the trail's `seq`
+/// is then its commit order).
+pub(crate) fn lock_credential_id(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<bool, StoreError> {
+    let (team_id, id) = (team_id.to_string(), id.to_string());
+    let found = match conn {
+        DbConn::Pg(pg) => credentials::table
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
+            .select(credentials::id)
+            .for_update()
+            .get_result::<String>(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => credentials::table
+            .filter(credentials::id.eq(&id))
+            .filter(credentials::team_id.eq(&team_id))
+            .select(credentials::id)
+            .get_result::<String>(sqlite)
+            .optional(),
+    };
+    Ok(found.map_err(db_error)?.is_some())
+}
+
+/// Records a use: sets the credential's `last_used_at`/`last_used_by` and appends its `used`
+/// event, only if the credential is the team's and service account `service_account_id` holds a
+/// grant of it. Returns whether it wrote (`false`: nothing was written). `version`, `updated_at`
+/// and `modified_by` are not touched.
+///
+/// On PostgreSQL this is one statement (one round trip, atomic without a transaction):
+/// `WITH used AS (UPDATE credentials SET … WHERE … AND EXISTS (grant) RETURNING team_id, id)
+/// INSERT INTO audit_events … SELECT … FROM used`; the event is written under the row's lock,
+/// like a PATCH's. On SQLite it is the `UPDATE` and, if it applied, the `INSERT`, which the
+/// caller's write transaction makes one. Both are written out by hand, so that each is prepared
+/// once per connection (see [`update_if_version`]).
+///
+/// On PostgreSQL the grant is read `FOR KEY SHARE`: a revoke (which deletes the grant, then
+/// locks the credential's row) and a use then serialize on the grant's row. A use that comes
+/// second finds the grant gone and writes nothing, even if its statement began before the revoke
+/// committed (a plain `EXISTS` would still see the grant in its snapshot and record a use after
+/// the revoke); a revoke that comes second waits for the use, so its event follows the `used`
+/// one. Every writer that deletes grants takes the grant's row before the credential's, as the
+/// use does, so the two locks never wait on each other in a cycle.
+pub(crate) fn use_if_granted(
+    conn: &mut DbConn,
+    use_row: &UseRow<'_>,
+    event: &AuditEventRow,
+) -> Result<bool, StoreError> {
+    match conn {
+        DbConn::Pg(pg) => {
+            let update = UseIfGranted::<true> { row: use_row };
+            let written = PgUseWithEvent { update, event }
+                .execute(pg)
+                .map_err(db_error)?;
+            Ok(written == 1)
+        }
+        DbConn::Sqlite(sqlite) => {
+            // The caller's `BEGIN IMMEDIATE` holds the database's one write lock.
+            let update = UseIfGranted::<false> { row: use_row };
+            if update.execute(sqlite).map_err(db_error)? != 1 {
+                return Ok(false);
+            }
+            diesel::insert_into(audit_events::table)
+                .values(event)
+                .execute(sqlite)
+                .map_err(db_error)?;
+            Ok(true)
+        }
+    }
+}
+
+/// What [`use_if_granted`] binds: the credential (team and id), the service account whose grant
+/// it needs, and the `last_used` it writes.
+pub(crate) struct UseRow<'a> {
+    pub(crate) team_id: &'a str,
+    pub(crate) credential_id: &'a str,
+    pub(crate) service_account_id: &'a str,
+    pub(crate) last_used_at: NaiveDateTime,
+    pub(crate) last_used_by: &'a str,
+}
+
+/// `UPDATE credentials SET last_used_at = ?, last_used_by = ? WHERE id = ? AND team_id = ? AND
+/// EXISTS (SELECT 1 FROM use_grants WHERE credential_id = credentials.id AND
+/// service_account_id = ? [FOR KEY SHARE])`, the lock with `LOCK_GRANT` (PostgreSQL's syntax).
+struct UseIfGranted<'a, const LOCK_GRANT: bool> {
+    row: &'a UseRow<'a>,
+}
+
+/// The statement cache's key for [`UseIfGranted`].
+struct UseIfGrantedId<const LOCK_GRANT: bool>;
+
+impl<const LOCK_GRANT: bool> QueryId for UseIfGranted<'_, LOCK_GRANT> {
+    type QueryId = UseIfGrantedId<LOCK_GRANT>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn, const LOCK_GRANT: bool> RunQueryDsl<Conn> for UseIfGranted<'_, LOCK_GRANT> {}
+
+impl<DB, const LOCK_GRANT: bool> QueryFragment<DB> for UseIfGranted<'_, LOCK_GRANT>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let UseRow {
+            team_id,
+            credential_id,
+            service_account_id,
+            last_used_at,
+            last_used_by,
+        } = self.row;
+        out.push_sql("UPDATE credentials SET last_used_at = ");
+        out.push_bind_param::<Timestamp, _>(last_used_at)?;
+        out.push_sql(", last_used_by = ");
+        out.push_bind_param::<Text, _>(*last_used_by)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(*credential_id)?;
+        out.push_sql(" AND team_id = ");
+        out.push_bind_param::<Text, _>(*team_id)?;
+        out.push_sql(
+            " AND EXISTS (SELECT 1 FROM use_grants WHERE use_grants.credential_id = credentials.id \
+             AND use_grants.service_account_id = ",
+        );
+        out.push_bind_param::<Text, _>(*service_account_id)?;
+        out.push_sql(if LOCK_GRANT { " FOR KEY SHARE)" } else { ")" });
+        Ok(())
+    }
+}
+
+/// `WITH used AS (<use> RETURNING team_id, id) INSERT INTO audit_events … SELECT … FROM used`:
+/// the event is inserted exactly when the use was recorded.
+struct PgUseWithEvent<'a> {
+    update: UseIfGranted<'a, true>,
+    event: &'a AuditEventRow,
+}
+
+impl QueryId for PgUseWithEvent<'_> {
+    type QueryId = PgUseWithEvent<'static>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PgUseWithEvent<'_> {}
+
+impl QueryFragment<Pg> for PgUseWithEvent<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // Every column named, as in `PgUpdateWithEvent`; the team and credential are the row's.
+        let AuditEventRow {
+            id,
+            team_id: _,
+            credential_id: _,
+            action,
+            actor_id,
+            actor_kind,
+            changed_fields,
+            secrets,
+            request_id,
+            at,
+        } = self.event;
+        out.push_sql("WITH used AS (");
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " RETURNING team_id, id) INSERT INTO audit_events (id, team_id, credential_id, \
+             action, actor_id, actor_kind, changed_fields, secrets, request_id, at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(id)?;
+        out.push_sql(", used.team_id, used.id, ");
+        out.push_bind_param::<Text, _>(action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(actor_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(actor_kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(changed_fields)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(secrets)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(request_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(at)?;
+        out.push_sql(" FROM used");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
@@ -366,13 +562,15 @@ mod tests {
     use credvault_domain::audit::{Actor, AuditAction, AuditEvent};
     use credvault_domain::credential::Credential;
     use credvault_domain::edit::AuditNote;
-    use credvault_domain::ids::{CredentialId, EventId, RequestId};
+    use credvault_domain::grant::Grant;
+    use credvault_domain::ids::{CredentialId, EventId, RequestId, ServiceAccountId};
     use credvault_domain::principal::{PrincipalKind, Role};
     use credvault_domain::testing::stored_postgres_credential;
     use diesel::connection::{Instrumentation, InstrumentationEvent};
 
     use super::*;
     use crate::Store;
+    use crate::convert::db_time;
     use crate::testing::TestDb;
 
     /// Stores one credential; returns its team and id.
@@ -471,6 +669,82 @@ mod tests {
             .filter(|sql| sql.contains("UPDATE credentials"))
             .count();
         assert_eq!(updates, 2, "one prepared statement per variant");
+    }
+
+    /// Three uses in a row: the use's update statement is prepared once and reused, and a use by
+    /// an account without a grant writes nothing.
+    fn use_statement_is_prepared_once(store: &Store) {
+        let (team_id, id) = one_credential(store);
+        let granted = store
+            .create_service_account(team_id, "etl", None, Role::Member)
+            .unwrap();
+        let owner = read_credential(&mut store.conn().unwrap(), team_id, id)
+            .unwrap()
+            .unwrap()
+            .credential
+            .created_by;
+        let grant = Grant::new(
+            team_id,
+            id,
+            granted.id,
+            owner,
+            credvault_domain::time::now(),
+        );
+        let actor = Actor {
+            id: granted.principal_id,
+            kind: PrincipalKind::ServiceAccount,
+        };
+        let note = AuditNote::new(AuditAction::UseGranted, actor, RequestId::new());
+        store.create_grant(&grant, note).unwrap();
+        let mut conn = store.conn().unwrap();
+        let cached = record_cached(&mut conn);
+        let (team, credential, by) = (team_id.to_string(), id.to_string(), actor.id.to_string());
+        for (account, expected) in [
+            (granted.id, true),
+            (ServiceAccountId::new(), false),
+            (granted.id, true),
+        ] {
+            let account = account.to_string();
+            let row = UseRow {
+                team_id: &team,
+                credential_id: &credential,
+                service_account_id: &account,
+                last_used_at: db_time(credvault_domain::time::now()),
+                last_used_by: &by,
+            };
+            let event = AuditEventRow::from_domain(&AuditEvent {
+                id: EventId::new(),
+                team_id,
+                credential_id: id,
+                action: AuditAction::Used,
+                actor,
+                changed_fields: Vec::new(),
+                secrets: Default::default(),
+                request_id: RequestId::new(),
+                at: credvault_domain::time::now(),
+            })
+            .unwrap();
+            assert_eq!(use_if_granted(&mut conn, &row, &event).unwrap(), expected);
+        }
+        let uses = cached
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains("SET last_used_at"))
+            .count();
+        assert_eq!(uses, 1, "one prepared statement");
+    }
+
+    #[test]
+    fn sqlite_use_statement_is_prepared_once() {
+        use_statement_is_prepared_once(TestDb::sqlite().store());
+    }
+
+    #[test]
+    fn postgres_use_statement_is_prepared_once() {
+        if let Some(db) = TestDb::postgres() {
+            use_statement_is_prepared_once(db.store());
+        }
     }
 
     #[test]

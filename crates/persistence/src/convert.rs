@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use credvault_domain::audit::AuditEvent;
-use credvault_domain::credential::{Credential, Health};
+use credvault_domain::credential::{Credential, Health, LastUse};
+use credvault_domain::grant::Grant;
 use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
 use credvault_domain::patch::derived_account_name;
 use credvault_domain::principal::{PrincipalKind, Role};
@@ -17,8 +18,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::rows::{
-    ApiTokenRow, AuditEventRow, ClientCredentialRow, CredentialRow, IdempotencyRow, MembershipRow,
-    PrincipalRow, ServiceAccountRow, TeamRow, UserTokenRow,
+    ApiTokenRow, AuditEventRow, ClientCredentialRow, CredentialRow, GrantRow, IdempotencyRow,
+    MembershipRow, PrincipalRow, ServiceAccountRow, TeamRow, UserTokenRow,
 };
 use crate::{
     Ciphertext, IdempotencyClaim, IdempotencyRecord, StoreError, StoredCredential, StoredResponse,
@@ -80,6 +81,9 @@ impl TeamRow {
 }
 
 impl CredentialRow {
+    /// The row of `credential` as an insert or a PATCH writes it. `last_used` is not the
+    /// caller's to write: the row holds NULL (what an insert stores), and a PATCH's update leaves
+    /// the stored columns as they are (see `backend::update_if_version`).
     pub(crate) fn from_domain(
         credential: &Credential,
         ciphertext: Option<&Ciphertext>,
@@ -106,6 +110,8 @@ impl CredentialRow {
             updated_at: db_time(credential.updated_at),
             created_by: credential.created_by.to_string(),
             modified_by: credential.modified_by.to_string(),
+            last_used_at: None,
+            last_used_by: None,
         })
     }
 
@@ -116,6 +122,18 @@ impl CredentialRow {
             _ => {
                 return Err(StoreError::Corrupt(
                     "credentials.secret_key_id and secret_ciphertext disagree".to_owned(),
+                ));
+            }
+        };
+        let last_used = match (self.last_used_at, self.last_used_by) {
+            (Some(at), Some(by)) => Some(LastUse {
+                at: utc(at),
+                by: parse("credentials.last_used_by", &by)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "credentials.last_used_at and last_used_by disagree".to_owned(),
                 ));
             }
         };
@@ -148,12 +166,51 @@ impl CredentialRow {
             updated_at: utc(self.updated_at),
             created_by: parse("credentials.created_by", &self.created_by)?,
             modified_by: parse("credentials.modified_by", &self.modified_by)?,
-            // TODO(grants lane): read last_used_at / last_used_by.
-            last_used: None,
+            last_used,
         };
         Ok(StoredCredential {
             credential,
             ciphertext,
+        })
+    }
+}
+
+impl GrantRow {
+    pub(crate) fn from_domain(grant: &Grant) -> GrantRow {
+        let Grant {
+            id,
+            team_id,
+            credential_id,
+            service_account_id,
+            created_at,
+            created_by,
+        } = grant;
+        GrantRow {
+            id: id.to_string(),
+            team_id: team_id.to_string(),
+            credential_id: credential_id.to_string(),
+            service_account_id: service_account_id.to_string(),
+            created_by: created_by.to_string(),
+            created_at: db_time(*created_at),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<Grant, StoreError> {
+        let GrantRow {
+            id,
+            team_id,
+            credential_id,
+            service_account_id,
+            created_by,
+            created_at,
+        } = self;
+        Ok(Grant {
+            id: parse("use_grants.id", &id)?,
+            team_id: parse("use_grants.team_id", &team_id)?,
+            credential_id: parse("use_grants.credential_id", &credential_id)?,
+            service_account_id: parse("use_grants.service_account_id", &service_account_id)?,
+            created_at: utc(created_at),
+            created_by: parse("use_grants.created_by", &created_by)?,
         })
     }
 }

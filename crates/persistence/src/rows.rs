@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::schema::{
     api_tokens, audit_events, client_credentials, credentials, idempotency_keys, memberships,
-    principals, service_accounts, teams, user_tokens,
+    principals, service_accounts, teams, use_grants, user_tokens,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -98,6 +98,10 @@ pub(crate) struct CredentialRow {
     pub(crate) updated_at: NaiveDateTime,
     pub(crate) created_by: String,
     pub(crate) modified_by: String,
+    /// Written only by a use (`backend::use_if_granted`): an insert writes NULL, and the update
+    /// of a PATCH leaves both as they are.
+    pub(crate) last_used_at: Option<NaiveDateTime>,
+    pub(crate) last_used_by: Option<String>,
 }
 
 /// A `user_tokens` row: the metadata of a user principal's token. Its role and expiry are the
@@ -140,5 +144,17 @@ pub(crate) struct IdempotencyRow {
     pub(crate) status: Option<i32>,
     pub(crate) headers: Option<String>,
     pub(crate) body: Option<Vec<u8>>,
+    pub(crate) created_at: NaiveDateTime,
+}
+
+/// A grant of use of a credential to a service account of the same team.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = use_grants)]
+pub(crate) struct GrantRow {
+    pub(crate) id: String,
+    pub(crate) team_id: String,
+    pub(crate) credential_id: String,
+    pub(crate) service_account_id: String,
+    pub(crate) created_by: String,
     pub(crate) created_at: NaiveDateTime,
 }

@@ -85,6 +85,9 @@ diesel::table! {
         updated_at -> Timestamp,
         created_by -> Text,
         modified_by -> Text,
+        /// The last use of its secrets: both set, or both NULL; written only by a use.
+        last_used_at -> Nullable<Timestamp>,
+        last_used_by -> Nullable<Text>,
     }
 }
 
@@ -131,6 +134,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use_grants (id) {
+        id -> Text,
+        team_id -> Text,
+        credential_id -> Text,
+        service_account_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
     principals,
@@ -142,4 +156,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     user_tokens,
+    use_grants,
 );

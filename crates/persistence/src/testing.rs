@@ -188,6 +188,20 @@ impl TestDb {
         self.with_conn(|conn| diesel::sql_query(sql).execute(conn))
     }
 
+    /// Starts a transaction on a connection of its own, runs `sql` (statements separated by `;`)
+    /// in it and leaves it open until [`OpenTransaction::commit`]: for tests of what waits on the
+    /// locks it holds.
+    pub fn open_transaction(&self, sql: &str) -> OpenTransaction {
+        let mut conn = self
+            .store
+            .pool
+            .get()
+            .unwrap_or_else(|error| panic!("no connection to the test database: {error}"));
+        conn.batch_execute(&format!("BEGIN; {sql}"))
+            .unwrap_or_else(|error| panic!("test transaction failed: {error}"));
+        OpenTransaction { conn }
+    }
+
     fn with_conn<T>(&self, query: impl FnOnce(&mut DbConn) -> QueryResult<T>) -> T {
         let mut conn = self
             .store
@@ -325,6 +339,20 @@ fn postgres_contents(conn: &mut DbConn) -> QueryResult<Vec<u8>> {
         }
     }
     Ok(contents)
+}
+
+/// A transaction that [`TestDb::open_transaction`] left open.
+pub struct OpenTransaction {
+    conn: crate::conn::PooledConn,
+}
+
+impl OpenTransaction {
+    /// Commits it, releasing its locks.
+    pub fn commit(mut self) {
+        self.conn
+            .batch_execute("COMMIT")
+            .unwrap_or_else(|error| panic!("test transaction failed to commit: {error}"));
+    }
 }
 
 /// Writes each test once and runs it on both backends.

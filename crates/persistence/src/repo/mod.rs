@@ -22,6 +22,7 @@
 pub(crate) mod client_credentials;
 pub(crate) mod credentials;
 pub(crate) mod events;
+pub(crate) mod grants;
 pub(crate) mod idempotency;
 pub(crate) mod principals;
 pub(crate) mod service_accounts;

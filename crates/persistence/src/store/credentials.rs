@@ -177,8 +177,8 @@ impl Store {
         }
     }
 
-    /// Deletes the credential and its ciphertext and appends the `deleted` event of `audit`; the
-    /// audit trail stays. `NotFound` when the team has no such credential.
+    /// Deletes the credential, its ciphertext and its grants of use and appends the `deleted`
+    /// event of `audit`; the audit trail stays. `NotFound` when the team has no such credential.
     ///
     /// The store stamps the event's id, team, credential and `at`, the `at` once the row is
     /// deleted (PostgreSQL: while its row lock is held; SQLite: under the write lock), so it is
@@ -191,6 +191,9 @@ impl Store {
         audit: AuditNote,
     ) -> Result<(), StoreError> {
         backend::write_transaction(&mut *self.conn()?, |conn| {
+            // Its grants first, explicitly: a use takes a grant's row before the credential's
+            // (see `backend::use_if_granted`), and the cascade would take them the other way.
+            repo::grants::delete_all_of_credential(conn, team_id, id)?;
             if repo::credentials::delete_in_team(conn, team_id, id)? == 0 {
                 return Err(StoreError::NotFound);
             }

@@ -91,7 +91,8 @@ impl Store {
         })
     }
 
-    /// Deletes the account, its principal, membership, client credentials and tokens.
+    /// Deletes the account, its principal, membership, client credentials, tokens and grants of
+    /// use.
     pub fn delete_service_account(
         &self,
         team_id: TeamId,
@@ -102,6 +103,7 @@ impl Store {
                 .ok_or(StoreError::NotFound)?;
             // Children first, explicitly: the cascades are a second line, not the plan.
             repo::client_credentials::delete_all_of_account(conn, account.id)?;
+            repo::grants::delete_all_of_account(conn, team_id, account.id)?;
             repo::service_accounts::delete_in_team(conn, team_id, id)?;
             repo::principals::delete(conn, account.principal_id)
         })

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod credentials;
+mod grants;
 mod idempotency;
 mod open;
 mod rotation;
