@@ -60,6 +60,7 @@ pub fn released_fields(credential: &Credential) -> Result<BTreeSet<String>, NotU
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::schema::Provider;

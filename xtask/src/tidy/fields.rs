@@ -43,9 +43,14 @@ const ALLOWED: &[(&[&str], &[&str], &str)] = &[
         "libpq keywords of the server's own database URL (CREDVAULT_DATABASE_URL)",
     ),
     (
-        &["crates/probe/src/postgres/"],
+        &[
+            "crates/probe/src/postgres/",
+            "crates/probe/src/connection.rs",
+            "crates/server/src/commands/exec.rs",
+        ],
         &["host", "port", "password", "require_auth"],
-        "libpq keywords of the conninfo the PostgreSQL test builds, which the schema's fields \
+        "libpq keywords of the conninfo the PostgreSQL test builds and of the parameters a use \
+         hands out (and `credvault exec` turns into PG* variables), which the schema's fields \
          are translated to (the schema's `ssl_mode` is libpq's `sslmode`)",
     ),
     (

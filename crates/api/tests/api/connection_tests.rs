@@ -288,6 +288,7 @@ backend_tests! {
             json!({"extra_data": {"port": trap.port}}),
             json!({"extra_data": {"username": "postgres"}}),
             json!({"extra_data": {"ssl_mode": "disable"}}),
+            json!({"extra_data": {"require_auth": "any"}}),
             json!({"extra_data": {"connection_string":
                 format!("host=127.0.0.1 port={} user=etl sslmode=disable", trap.port)}}),
         ] {

@@ -290,7 +290,7 @@ backend_tests! {
             &app.integrations(),
             &json!({"provider": "sftp", "kind": "user_password", "name": "Drop",
                     "extra_data": {"host": "sftp.example.com", "username": "drop",
-                                   "password": "sftp-pw", "host_key_sha256": "SHA256:abc"}}),
+                                   "password": "sftp-pw", "host_key_sha256": "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"}}),
         );
         assert_eq!(created.status, 201, "{}", created.body);
         let id = text(&created.json(), "id");
@@ -303,7 +303,7 @@ backend_tests! {
         assert_eq!(
             body["connection"],
             json!({"type": "sftp", "host": "sftp.example.com", "port": 22, "username": "drop",
-                   "host_key_sha256": "SHA256:abc"})
+                   "host_key_sha256": "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"})
         );
     }
 

@@ -62,6 +62,12 @@ fn every_connection_field_change_keeping_the_stored_password_redirects() {
             json!({"extra_data": {"database": "other"}}),
             "extra_data.database",
         ),
+        // Accepting any authentication would let a server on the path ask for the password
+        // in clear.
+        (
+            json!({"extra_data": {"require_auth": "any"}}),
+            "extra_data.require_auth",
+        ),
         (
             json!({"extra_data": {"connection_string": "host=attacker.example user=etl"}}),
             "secrets.connection_string",

@@ -42,7 +42,38 @@ pub(crate) fn record_in_team(
     .map_err(db_error)
 }
 
-/// Whether the team has the credential.
+/// Whether the team has the credential, its row locked until the transaction ends, so that an
+/// event written next in the transaction follows every write of the row already in flight (a
+/// delete included: the caller then finds no row and writes nothing).
+///
+/// PostgreSQL takes a row lock (`FOR UPDATE`, which diesel offers only on the Pg connection
+/// itself); on SQLite the transaction's `BEGIN IMMEDIATE` already holds the write lock.
+pub(crate) fn lock_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: CredentialId,
+) -> Result<bool, StoreError> {
+    let (team_id, id) = (team_id.to_string(), id.to_string());
+    match conn {
+        DbConn::Pg(pg) => credentials::table
+            .filter(credentials::team_id.eq(&team_id))
+            .filter(credentials::id.eq(&id))
+            .select(credentials::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()
+            .map(|row| row.is_some()),
+        DbConn::Sqlite(_) => diesel::select(exists(
+            credentials::table
+                .filter(credentials::team_id.eq(&team_id))
+                .filter(credentials::id.eq(&id)),
+        ))
+        .get_result(conn),
+    }
+    .map_err(db_error)
+}
+
+/// Whether the team has the credential (no lock).
 pub(crate) fn exists_in_team(
     conn: &mut DbConn,
     team_id: TeamId,

@@ -210,7 +210,9 @@ impl Store {
     /// The outcome is written only if the credential is still at `record.version` (otherwise it
     /// describes an older state); the event is appended either way and names
     /// `record.recorded_fields` only when the outcome was written. Returns whether it was.
-    /// `NotFound` (and nothing written) when the team has no such credential.
+    /// `NotFound` (and nothing written) when the team has no such credential. Without an outcome
+    /// written, the row is still locked before the event is, so the event follows every write of
+    /// the row in flight and a test racing a delete writes nothing.
     ///
     /// The event is the one of `audit`; the store stamps its id, team and credential, and its
     /// `at` is `tested_at`, the instant of the test's outcome (the one `record.health.checked_at`
@@ -237,7 +239,7 @@ impl Store {
                 }
                 None => false,
             };
-            if !recorded && !repo::test_outcomes::exists_in_team(conn, team_id, id)? {
+            if !recorded && !repo::test_outcomes::lock_in_team(conn, team_id, id)? {
                 return Err(StoreError::NotFound);
             }
             let mut event = audit.into_event(EventId::new(), team_id, id, tested_at);

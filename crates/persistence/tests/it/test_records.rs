@@ -114,3 +114,77 @@ credvault_persistence::backend_tests! {
         assert!(matches!(error, StoreError::NotFound), "{error:?}");
     }
 }
+
+/// A transaction on a connection of its own, as another request's write would hold one.
+enum OpenTransaction {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+impl OpenTransaction {
+    /// Begins a write transaction on `db` and runs `sql` in it, without committing.
+    fn begin(db: &TestDb, sql: &str) -> OpenTransaction {
+        use diesel::Connection as _;
+        use diesel::connection::SimpleConnection as _;
+        let mut open = match db.url().strip_prefix("sqlite://") {
+            Some(path) => {
+                OpenTransaction::Sqlite(diesel::SqliteConnection::establish(path).unwrap())
+            }
+            None => OpenTransaction::Pg(diesel::PgConnection::establish(db.url()).unwrap()),
+        };
+        match &mut open {
+            OpenTransaction::Pg(conn) => conn.batch_execute(&format!("BEGIN; {sql}")).unwrap(),
+            OpenTransaction::Sqlite(conn) => {
+                conn.batch_execute(&format!("BEGIN IMMEDIATE; {sql}"))
+                    .unwrap();
+            }
+        }
+        open
+    }
+
+    fn commit(self) {
+        use diesel::connection::SimpleConnection as _;
+        match self {
+            OpenTransaction::Pg(mut conn) => conn.batch_execute("COMMIT").unwrap(),
+            OpenTransaction::Sqlite(mut conn) => conn.batch_execute("COMMIT").unwrap(),
+        }
+    }
+}
+
+/// A test racing a delete, in a module of its own (the macro makes `sqlite`/`postgres` modules).
+mod racing {
+    use super::*;
+
+    credvault_persistence::backend_tests! {
+        fn a_test_event_racing_a_delete_waits_for_it_and_is_not_written(db: &TestDb) {
+            // A test with a body records no outcome, only its event. While a delete of the
+            // credential is in flight, that event must wait for the delete: written before it
+            // commits, it would follow the `deleted` event in the trail (SPEC §1: the delete is the
+            // last event) or describe a credential that no longer exists.
+            let (team, owner) = crate::support::team_with_owner(db, "acme");
+            let credential = crate::support::insert_credential(db, &team, owner, "Warehouse");
+            let deleting = OpenTransaction::begin(
+                db,
+                &format!("DELETE FROM credentials WHERE id = '{}'", credential.id),
+            );
+            let store = db.store().clone();
+            let mut note = tested_note(owner);
+            note.changed_fields = vec!["body".to_owned(), "body.extra_data.port".to_owned()];
+            let (team_id, id) = (team.id, credential.id);
+            let test = std::thread::spawn(move || {
+                store.record_test(team_id, id, None, credvault_domain::time::now(), note)
+            });
+            // Long enough for the test's transaction to have reached the row if it does not wait.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            deleting.commit();
+
+            let outcome = test.join().unwrap();
+            assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");
+            let events = crate::support::all_events(db, &credential);
+            assert!(
+                events.iter().all(|event| event.action != AuditAction::Tested),
+                "a test event was written beside the delete: {events:?}"
+            );
+        }
+    }
+}

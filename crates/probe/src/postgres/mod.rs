@@ -31,7 +31,7 @@
 //! ```
 
 pub mod classify;
-mod connection_string;
+pub(crate) mod connection_string;
 pub mod conninfo;
 mod libpq;
 

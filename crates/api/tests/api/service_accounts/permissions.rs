@@ -12,6 +12,7 @@ use crate::service_accounts::{
 
 fn owner_permissions() -> Value {
     json!({
+        "grants": {"create": true, "delete": true, "read": true},
         "integrations": {"create": true, "delete": true, "read": true, "test": true, "update": true},
         "service_accounts": {"create": true, "delete": true, "read": true, "update": true},
         "teams": {"read": true},
@@ -21,6 +22,7 @@ fn owner_permissions() -> Value {
 
 fn member_permissions() -> Value {
     json!({
+        "grants": {"create": false, "delete": false, "read": false},
         "integrations": {"create": false, "delete": false, "read": true, "test": true, "update": false},
         "service_accounts": {"create": false, "delete": false, "read": true, "update": false},
         "teams": {"read": true},
