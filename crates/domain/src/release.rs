@@ -43,7 +43,8 @@ pub const fn is_oauth(kind: Kind) -> bool {
 /// use credvault_domain::testing::stored_postgres_credential;
 ///
 /// let (credential, _) = stored_postgres_credential();
-/// assert_eq!(released_fields(&credential).unwrap(), ["password"].into());
+/// let released = released_fields(&credential).unwrap();
+/// assert!(released.iter().eq(["password"]));
 /// ```
 pub fn released_fields(credential: &Credential) -> Result<BTreeSet<String>, NotUsable> {
     if is_oauth(credential.kind) {

@@ -1,15 +1,22 @@
 //! The command line: global configuration flags plus one subcommand.
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 
 impl Cli {
     /// Parses the process's arguments (and environment) with [`Cli::command_without_env_values`],
     /// exiting with clap's message on a usage error or after `--help`.
+    ///
+    /// A usage error of `exec` exits with 125, the status of a failure of credvault itself
+    /// there, so that it is not taken for the exit status of the command (clap's is 2).
     pub fn parse_args() -> Cli {
-        let matches = Cli::command_without_env_values().get_matches();
-        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+        let matches = Cli::command_without_env_values()
+            .try_get_matches()
+            .unwrap_or_else(|error| exit_with(error));
+        Cli::from_arg_matches(&matches).unwrap_or_else(|error| exit_with(error))
     }
 
     /// The command line with `hide_env_values` on every argument of every command, so that
@@ -18,6 +25,18 @@ impl Cli {
     pub fn command_without_env_values() -> clap::Command {
         hide_env_values(Cli::command())
     }
+}
+
+fn exit_with(error: clap::Error) -> ! {
+    let exec = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .is_ok_and(|matches| matches.subcommand_name() == Some("exec"));
+    if exec && error.use_stderr() {
+        let _ = error.print();
+        std::process::exit(125);
+    }
+    error.exit()
 }
 
 fn hide_env_values(command: clap::Command) -> clap::Command {
@@ -56,6 +75,38 @@ pub enum Command {
     /// Manage master keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Run COMMAND with a credential in its environment (PGHOST, PGPASSWORD, DATABASE_URL, …),
+    /// fetched from a credvault server as a service account whose client credentials are in
+    /// CREDVAULT_CLIENT_ID and CREDVAULT_CLIENT_SECRET.
+    #[command(after_long_help = crate::commands::exec::VARIABLES_HELP)]
+    Exec(ExecArgs),
+}
+
+/// The arguments of `credvault exec`. The client credentials are not among them: they come from
+/// the environment only (`CREDVAULT_CLIENT_ID`, `CREDVAULT_CLIENT_SECRET`), since a flag shows
+/// in the process list.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The credvault server, e.g. https://vault.example.com.
+    #[arg(long, env = "CREDVAULT_URL")]
+    pub url: String,
+    /// The id of the credential to use.
+    #[arg(long, env = "CREDVAULT_CREDENTIAL")]
+    pub credential: String,
+    /// The team's label or id; the service account's own team when omitted.
+    #[arg(long, env = "CREDVAULT_TEAM")]
+    pub team: Option<String>,
+    /// Seconds each request to the server may take.
+    #[arg(
+        long,
+        env = "CREDVAULT_EXEC_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub timeout_seconds: u64,
+    /// The command and its arguments, after `--`; run directly, not through a shell.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 /// Administration commands.

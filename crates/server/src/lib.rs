@@ -1,7 +1,8 @@
 //! The credvault server and administration CLI.
 //!
 //! [`run`] dispatches a parsed command line. Every command prints one JSON object on stdout so
-//! scripts can read it; logs go to stderr.
+//! scripts can read it; logs go to stderr. `exec` is the exception: stdout belongs to the command
+//! it runs, and its exit status is that command's.
 
 pub mod bootstrap;
 pub mod cli;
@@ -17,6 +18,7 @@ use crate::cli::{AdminCommand, Cli, Command, KeysCommand};
 pub fn run(cli: Cli) -> ExitCode {
     let config = cli.config;
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Exec(args) => return commands::exec::run(&args),
         Command::Serve => commands::serve::run(&config),
         Command::Migrate => commands::migrate::run(&config),
         Command::Admin(AdminCommand::CreateTeam { label }) => {

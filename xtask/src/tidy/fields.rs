@@ -76,9 +76,11 @@ const ALLOWED: &[(&[&str], &[&str], &str)] = &[
         &[
             "crates/api/src/handlers/auth_token.rs",
             "crates/api/src/dto/token.rs",
+            "crates/server/src/commands/exec.rs",
         ],
-        &["client_id", "client_secret"],
-        "the parameters of a service account's OAuth token request (RFC 6749 §4.4)",
+        &["client_id", "client_secret", "access_token"],
+        "the parameters of a service account's OAuth token request and its answer (RFC 6749 \
+         §4.4, §5.1), which `credvault exec` sends and reads",
     ),
 ];
 

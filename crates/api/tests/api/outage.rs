@@ -122,6 +122,17 @@ mod postgres {
         let created = app.create_postgres("before the outage", "pw-outage");
         let id = created["id"].as_str().unwrap();
         assert_eq!(app.anonymous.get("/readyz").status, 200);
+        // A service account that may use the credential, with its token and role cached by a
+        // first use.
+        let robot = crate::service_accounts::SignedIn::new(&app, "member");
+        let granted = app.owner.post_json(
+            &format!("{}/grants", app.credential(id)),
+            &serde_json::json!({"service_account_id": robot.account_id()}),
+        );
+        assert_eq!(granted.status, 201, "{}", granted.body);
+        let workload = crate::helpers::Client::new(app.owner.base_url(), Some(robot.token.clone()));
+        let use_path = format!("{}/use", app.credential(id));
+        assert_eq!(workload.send("POST", &use_path, &[], None).status, 200);
 
         relay.close();
 
@@ -136,5 +147,9 @@ mod postgres {
         app.owner
             .patch_json(&app.credential(id), &serde_json::json!({"name": "during"}))
             .problem(503);
+        // A use that cannot be recorded releases nothing.
+        let refused = workload.send("POST", &use_path, &[], None);
+        refused.problem(503);
+        assert!(!refused.body.contains("pw-outage"));
     }
 }

@@ -51,6 +51,20 @@ pub const REPOSITORY: &str = "repository";
 pub const ACCESS_TOKEN: &str = "access_token";
 /// When the OAuth kinds' access token expires (RFC 3339).
 pub const EXPIRES_AT: &str = "expires_at";
+/// The AWS region.
+pub const REGION: &str = "region";
+/// The AWS secret access key (secret).
+pub const SECRET_ACCESS_KEY: &str = "secret_access_key";
+/// A GitHub token (secret), of GitHub and Keystatic credentials.
+pub const GITHUB_TOKEN: &str = "github_token";
+/// An API key (secret), of Stripe credentials.
+pub const API_KEY: &str = "api_key";
+/// The WordPress site's URL.
+pub const SITE_URL: &str = "site_url";
+/// A WordPress application password (secret); [`APPLICATION_PASSWORD`] is its other spelling.
+pub const APP_PASSWORD: &str = "app_password";
+/// A WordPress application password (secret), spelled out.
+pub const APPLICATION_PASSWORD: &str = "application_password";
 
 /// The SFTP host-key pin: the OpenSSH SHA-256 fingerprint (`SHA256:…`, as `ssh-keygen -lf`
 /// prints it) that the SFTP connection test requires of the server's host key.
@@ -92,6 +106,13 @@ mod tests {
             REPOSITORY,
             ACCESS_TOKEN,
             EXPIRES_AT,
+            REGION,
+            SECRET_ACCESS_KEY,
+            GITHUB_TOKEN,
+            API_KEY,
+            SITE_URL,
+            APP_PASSWORD,
+            APPLICATION_PASSWORD,
         ] {
             assert!(declared(name), "{name}");
         }

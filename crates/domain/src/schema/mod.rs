@@ -196,7 +196,7 @@ const SSL_MODE: FieldSpec = FieldSpec::plain(fields::SSL_MODE, FieldType::Enum(S
 pub const REQUIRE_AUTH_VALUES: &[&str] = &["scram-sha-256", "any"];
 const REQUIRE_AUTH: FieldSpec =
     FieldSpec::plain(fields::REQUIRE_AUTH, FieldType::Enum(REQUIRE_AUTH_VALUES));
-const SITE_URL: FieldSpec = FieldSpec::plain("site_url", FieldType::Url).max_len(2048);
+const SITE_URL: FieldSpec = FieldSpec::plain(fields::SITE_URL, FieldType::Url).max_len(2048);
 const PASSWORD: FieldSpec = FieldSpec::secret(fields::PASSWORD, FieldType::Text).max_len(1024);
 const CONNECTION_STRING: FieldSpec =
     FieldSpec::secret(fields::CONNECTION_STRING, FieldType::ConnectionString).max_len(4096);
@@ -245,10 +245,10 @@ const AWS_SES: &[FieldSpec] = &[
     FieldSpec::plain(fields::ACCESS_KEY_ID, FieldType::Text)
         .max_len(128)
         .required(),
-    FieldSpec::plain("region", FieldType::Text)
+    FieldSpec::plain(fields::REGION, FieldType::Text)
         .max_len(64)
         .required(),
-    FieldSpec::secret("secret_access_key", FieldType::Text)
+    FieldSpec::secret(fields::SECRET_ACCESS_KEY, FieldType::Text)
         .max_len(256)
         .required(),
 ];
@@ -279,7 +279,7 @@ const KEYSTATIC: &[FieldSpec] = &[
     FieldSpec::plain(fields::REPOSITORY, FieldType::Text).max_len(200),
     FieldSpec::plain("branch", FieldType::Text).max_len(200),
     FieldSpec::plain("content_paths", FieldType::Object).descriptive(),
-    FieldSpec::secret("github_token", FieldType::Text)
+    FieldSpec::secret(fields::GITHUB_TOKEN, FieldType::Text)
         .max_len(512)
         .required(),
 ];
@@ -293,24 +293,24 @@ const WORDPRESS_PASSWORD: &[FieldSpec] = &[
 const WORDPRESS_APP_PASSWORD: &[FieldSpec] = &[
     SITE_URL.required(),
     USERNAME.required(),
-    FieldSpec::secret("app_password", FieldType::Text)
+    FieldSpec::secret(fields::APP_PASSWORD, FieldType::Text)
         .max_len(256)
-        .required_when(Required::UnlessPresent("application_password")),
-    FieldSpec::secret("application_password", FieldType::Text)
+        .required_when(Required::UnlessPresent(fields::APPLICATION_PASSWORD)),
+    FieldSpec::secret(fields::APPLICATION_PASSWORD, FieldType::Text)
         .max_len(256)
-        .required_when(Required::UnlessPresent("app_password")),
+        .required_when(Required::UnlessPresent(fields::APP_PASSWORD)),
 ];
 
 const GITHUB: &[FieldSpec] = &[
     FieldSpec::plain(fields::ORGANIZATION, FieldType::Text).max_len(200),
-    FieldSpec::secret("github_token", FieldType::Text)
+    FieldSpec::secret(fields::GITHUB_TOKEN, FieldType::Text)
         .max_len(512)
         .required(),
 ];
 
 const STRIPE: &[FieldSpec] = &[
     FieldSpec::plain(fields::ACCOUNT_ID, FieldType::Text).max_len(200),
-    FieldSpec::secret("api_key", FieldType::Text)
+    FieldSpec::secret(fields::API_KEY, FieldType::Text)
         .max_len(512)
         .required(),
 ];

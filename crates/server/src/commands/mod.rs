@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod admin;
+pub mod exec;
 pub mod keys;
 pub mod migrate;
 pub mod serve;

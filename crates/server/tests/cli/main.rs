@@ -1,10 +1,12 @@
 //! Tests of the `credvault` binary itself: first run, commands, JSON output, shutdown, that no
 //! secret reaches the log, a response or the database file, and faults: key rotation under load
-//! and interrupted, a server killed under load, a database that goes away and comes back.
+//! and interrupted, a server killed under load, a database that goes away and comes back; and
+//! `credvault exec` running psql against a real PostgreSQL.
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod durability;
+mod exec;
 mod harness;
 mod outage;
 mod redaction;
