@@ -1,13 +1,15 @@
 -- wrk script for `cargo xtask bench`: one credvault request shape per run, chosen by environment.
 --
---   CV_BENCH_MODE    patch | get | healthz
---   CV_BENCH_TOKEN   the bearer token (never printed)
+--   CV_BENCH_MODE    patch | get | use | healthz
+--   CV_BENCH_TOKEN   the bearer token (never printed); for use, a service account's access token
 --   CV_BENCH_PREFIX  /api/v1/teams/<team>/integrations/
 --   CV_BENCH_IDS     a file with one credential id per line; one id: every request hits it,
 --                    more: each thread walks through them from its own offset
 --
 -- Every PATCH sets metadata.n to a value no other request uses, so each one is a real write
--- (a PATCH that changes nothing writes nothing). done() prints one JSON line for xtask.
+-- (a PATCH that changes nothing writes nothing). A use is `POST <prefix><id>/use` with an empty
+-- body (Content-Length: 0); its answer holds plaintext secrets, which wrk reads and drops.
+-- done() prints one JSON line for xtask.
 
 local mode = os.getenv("CV_BENCH_MODE") or "healthz"
 local token = os.getenv("CV_BENCH_TOKEN") or ""
@@ -46,6 +48,9 @@ function request()
    local id = ids[(sequence % #ids) + 1]
    if mode == "get" then
       return wrk.format("GET", prefix .. id, headers)
+   end
+   if mode == "use" then
+      return wrk.format("POST", prefix .. id .. "/use", headers, "")
    end
    local n = (thread_index or 0) * 1000000000 + sequence
    return wrk.format("PATCH", prefix .. id, headers, '{"metadata":{"n":' .. n .. '}}')

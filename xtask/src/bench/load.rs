@@ -27,6 +27,9 @@ use crate::{cargo, run};
 /// The credentials created per backend; PATCH-spread and the spread ceilings use all of them.
 pub(crate) const SPREAD_ROWS: usize = 1_000;
 
+/// The lifetime of the service account's access token in the run: a day.
+const USE_TOKEN_SECONDS: u64 = 86_400;
+
 /// What a load cell measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Scenario {
@@ -38,6 +41,9 @@ pub(crate) enum Scenario {
     PatchOne,
     /// `PATCH` spread over 1,000 credentials.
     PatchSpread,
+    /// `POST …/use` of one credential by a service account holding a grant: token and grant
+    /// checks, decryption, and the `used` audit event with `last_used_at` in one write.
+    Use,
     /// `Store::update_credential` in a loop, one row, no HTTP.
     LoopOne,
     /// The same over 1,000 rows.
@@ -55,6 +61,7 @@ impl Scenario {
             Scenario::Get => "GET credential",
             Scenario::PatchOne => "PATCH 1 row",
             Scenario::PatchSpread => "PATCH 1000 rows",
+            Scenario::Use => "use 1 row",
             Scenario::LoopOne => "driver loop 1 row",
             Scenario::LoopSpread => "driver loop 1000 rows",
             Scenario::PgbenchOne => "pgbench 1 row",
@@ -68,6 +75,7 @@ impl Scenario {
             Scenario::Get => "get",
             Scenario::PatchOne => "patch_one",
             Scenario::PatchSpread => "patch_spread",
+            Scenario::Use => "use_one",
             Scenario::LoopOne => "loop_one",
             Scenario::LoopSpread => "loop_spread",
             Scenario::PgbenchOne => "pgbench_one",
@@ -75,11 +83,13 @@ impl Scenario {
         }
     }
 
-    /// The figure this one is compared with, on the same backend and connection count.
+    /// The figure this one is compared with, on the same backend and connection count. For
+    /// `use` that is the PATCH of one row: a reference of the same server, not a limit.
     pub(crate) fn ceiling(self, backend: &str) -> Option<Scenario> {
         let postgres = backend == "postgres";
         match self {
             Scenario::Get => Some(Scenario::Healthz),
+            Scenario::Use => Some(Scenario::PatchOne),
             Scenario::PatchOne if postgres => Some(Scenario::PgbenchOne),
             Scenario::PatchOne => Some(Scenario::LoopOne),
             Scenario::PatchSpread if postgres => Some(Scenario::PgbenchSpread),
@@ -183,7 +193,13 @@ fn run_backend(
         ("CREDVAULT_RATE_LIMIT_PER_SECOND", "1000000".to_owned()),
         ("CREDVAULT_RATE_LIMIT_BURST", "1000000".to_owned()),
         // Likewise the one token may hold every connection's request in flight at once.
+        // Both limits are per principal, so they hold for the service account of `use` too.
         ("CREDVAULT_MAX_IN_FLIGHT_PER_CLIENT", "1000000".to_owned()),
+        // The service account's access token outlives any run (the default is an hour).
+        (
+            "CREDVAULT_ACCESS_TOKEN_SECONDS",
+            USE_TOKEN_SECONDS.to_string(),
+        ),
     ];
     let mut migrate = Command::new(&tools.server_binary);
     migrate.arg("migrate").stdout(Stdio::null());
@@ -200,23 +216,42 @@ fn run_backend(
     fs::write(&one_file, format!("{}\n", ids[0]))?;
     fs::write(&spread_file, ids.join("\n") + "\n")?;
 
-    let scenarios = [
-        (Scenario::Healthz, &one_file),
-        (Scenario::Get, &one_file),
-        (Scenario::PatchOne, &one_file),
-        (Scenario::PatchSpread, &spread_file),
+    // The service account that uses the first credential; without it (an older server, or a
+    // failed step) the other cells still run and a note says why `use` did not.
+    let use_token = match server.use_token(&ids[0]) {
+        Ok(token) => Some(token),
+        Err(error) => {
+            results.notes.push(format!(
+                "{backend} {}: not measured: {error:#}",
+                Scenario::Use.name()
+            ));
+            None
+        }
+    };
+    let owner_token = server.token.as_str();
+    let mut scenarios = vec![
+        (Scenario::Healthz, &one_file, owner_token),
+        (Scenario::Get, &one_file, owner_token),
+        (Scenario::PatchOne, &one_file, owner_token),
+        (Scenario::PatchSpread, &spread_file, owner_token),
     ];
-    for (scenario, ids_file) in scenarios {
+    if let Some(token) = &use_token {
+        scenarios.push((Scenario::Use, &one_file, token.as_str()));
+    }
+    for (scenario, ids_file, token) in scenarios {
         for &connections in &options.connections {
             let cell = wrk_cell(
                 tools,
                 options,
                 &server,
-                backend,
-                scenario,
-                connections,
-                ids_file,
-                &ids[0],
+                WrkRun {
+                    backend,
+                    scenario,
+                    connections,
+                    ids_file,
+                    token,
+                    first_id: &ids[0],
+                },
             )?;
             print_cell(&cell);
             if cell.errors > 0 {
@@ -279,25 +314,37 @@ fn print_cell(cell: &Cell) {
 
 // wrk cells.
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a plain function beats a one-use struct here"
-)]
-fn wrk_cell(
-    tools: &Tools,
-    options: &Options,
-    server: &Server,
+/// What one wrk cell sends, and as whom.
+struct WrkRun<'a> {
     backend: &'static str,
     scenario: Scenario,
     connections: u32,
-    ids_file: &Path,
-    first_id: &str,
-) -> Result<Cell> {
-    let mode = match scenario {
+    ids_file: &'a Path,
+    /// The bearer token of every request: the owner's, or the service account's for `use`.
+    token: &'a str,
+    first_id: &'a str,
+}
+
+/// `CV_BENCH_MODE` of `bench/wrk/credvault.lua` for a scenario.
+pub(crate) fn wrk_mode(scenario: Scenario) -> &'static str {
+    match scenario {
         Scenario::Healthz => "healthz",
         Scenario::Get => "get",
+        Scenario::Use => "use",
         _ => "patch",
-    };
+    }
+}
+
+fn wrk_cell(tools: &Tools, options: &Options, server: &Server, run: WrkRun<'_>) -> Result<Cell> {
+    let WrkRun {
+        backend,
+        scenario,
+        connections,
+        ids_file,
+        token,
+        first_id,
+    } = run;
+    let mode = wrk_mode(scenario);
     let wrk = |seconds: u32| -> Result<Value> {
         let mut command = Command::new("wrk");
         command
@@ -308,7 +355,7 @@ fn wrk_cell(
             .arg(tools.root.join("bench/wrk/credvault.lua"))
             .arg(format!("http://{}", server.address))
             .env("CV_BENCH_MODE", mode)
-            .env("CV_BENCH_TOKEN", &server.token)
+            .env("CV_BENCH_TOKEN", token)
             .env(
                 "CV_BENCH_PREFIX",
                 format!("/api/v1/teams/{}/integrations/", server.team_label),
@@ -530,4 +577,19 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)] as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Scenario, wrk_mode};
+
+    #[test]
+    fn use_runs_its_own_wrk_mode_and_is_compared_with_patch_of_one_row() {
+        assert_eq!(wrk_mode(Scenario::Use), "use");
+        assert_eq!(wrk_mode(Scenario::PatchOne), "patch");
+        for backend in ["sqlite", "postgres"] {
+            assert_eq!(Scenario::Use.ceiling(backend), Some(Scenario::PatchOne));
+        }
+        assert_eq!(Scenario::Use.key(), "use_one");
+    }
 }

@@ -21,6 +21,9 @@ const GET_VS_HEALTHZ: f64 = 0.5;
 const PATCH_P99_MS: f64 = 10.0;
 const PEAK_RSS_MIB: f64 = 64.0;
 const PATCH_CPU_US: f64 = 100.0;
+/// The targets of the use issue: `use` against PATCH of one row, same run and backend.
+const USE_VS_PATCH: f64 = 0.5;
+const USE_P99_MS: f64 = 20.0;
 /// The connection count the targets are stated at.
 const TARGET_CONNECTIONS: u32 = 16;
 
@@ -196,7 +199,8 @@ fn table(cells: &[Cell]) -> String {
         })
         .collect();
     let mut out = String::from(
-        "\nload (figures in parentheses: the ratio to the same figure of the ceiling named)\n",
+        "\nload (figures in parentheses: the ratio to the same figure of the ceiling named; \
+         for use, PATCH 1 row of the same run is the reference)\n",
     );
     for (index, row) in rows.iter().enumerate() {
         let line: Vec<String> = row
@@ -269,6 +273,7 @@ fn targets(cells: &[Cell]) -> Vec<Target> {
                 });
             }
         }
+        targets.extend(use_targets(cells, backend));
         if let Some(cell) = at(backend, Scenario::Get)
             && let Some(r) = ratios(cells, cell).rate
         {
@@ -288,6 +293,7 @@ fn targets(cells: &[Cell]) -> Vec<Target> {
                             | Scenario::Get
                             | Scenario::PatchOne
                             | Scenario::PatchSpread
+                            | Scenario::Use
                     )
             })
             .filter_map(|cell| cell.peak_rss_kib)
@@ -301,6 +307,37 @@ fn targets(cells: &[Cell]) -> Vec<Target> {
             });
         }
     }
+    targets
+}
+
+/// The targets of `use` on one backend at [`TARGET_CONNECTIONS`]: its rate against PATCH of
+/// one row (when both cells were measured) and its p99. None without a `use` cell.
+fn use_targets(cells: &[Cell], backend: &str) -> Vec<Target> {
+    let Some(cell) = cells.iter().find(|cell| {
+        cell.backend == backend
+            && cell.scenario == Scenario::Use
+            && cell.connections == TARGET_CONNECTIONS
+    }) else {
+        return Vec::new();
+    };
+    let mut targets = Vec::new();
+    if let (Some(patch), Some(r)) = (ceiling_of(cells, cell), ratios(cells, cell).rate) {
+        targets.push(Target {
+            name: format!(
+                "{backend} {} >= {USE_VS_PATCH} x {}",
+                cell.scenario.name(),
+                patch.scenario.name()
+            ),
+            met: r >= USE_VS_PATCH,
+            measured: format!("{:.0} / {:.0} = {r:.2}", cell.rate, patch.rate),
+        });
+    }
+    let p99_ms = cell.p99_us / 1000.0;
+    targets.push(Target {
+        name: format!("{backend} {} p99 <= {USE_P99_MS} ms", cell.scenario.name()),
+        met: p99_ms <= USE_P99_MS,
+        measured: format!("{p99_ms:.2} ms"),
+    });
     targets
 }
 
@@ -409,7 +446,7 @@ fn svg(cells: &[Cell]) -> String {
         "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"10\" y=\"22\" font-size=\"16\">credvault: throughput as a fraction of its ceiling</text>\n\
          <text x=\"10\" y=\"42\" fill=\"#555\">bar = req/s ÷ ceiling req/s (same backend, same connections); \
-         solid line = ceiling, dashed = target</text>"
+         solid line = ceiling, dashed = target; use is shown against PATCH 1 row</text>"
     );
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0, 1.25] {
         let _ = writeln!(
@@ -428,6 +465,7 @@ fn svg(cells: &[Cell]) -> String {
         let target = match cell.scenario {
             Scenario::Get => Some(GET_VS_HEALTHZ),
             Scenario::PatchOne | Scenario::PatchSpread => Some(PATCH_VS_CEILING),
+            Scenario::Use => Some(USE_VS_PATCH),
             _ => None,
         };
         let met = target.is_none_or(|target| *r >= target);
@@ -491,4 +529,88 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::{Context, Result};
+
+    use super::{Target, table, targets};
+    use crate::bench::load::{Cell, Scenario};
+
+    fn cell(backend: &'static str, scenario: Scenario, rate: f64, p99_ms: f64) -> Cell {
+        Cell {
+            backend,
+            scenario,
+            connections: 16,
+            requests: 1_000,
+            errors: 0,
+            seconds: 2.0,
+            rate,
+            p50_us: 1_000.0,
+            p99_us: p99_ms * 1000.0,
+            peak_rss_kib: None,
+            cpu_us_per_request: None,
+            version_delta: None,
+            loadavg: 0.0,
+        }
+    }
+
+    fn named<'a>(targets: &'a [Target], name: &str) -> Option<&'a Target> {
+        targets.iter().find(|target| target.name == name)
+    }
+
+    #[test]
+    fn use_is_held_to_half_the_patch_rate_and_20_ms_of_p99() -> Result<()> {
+        let cells = [
+            cell("sqlite", Scenario::PatchOne, 3_000.0, 18.0),
+            cell("sqlite", Scenario::Use, 1_500.0, 20.0),
+            cell("postgres", Scenario::PatchOne, 2_000.0, 9.0),
+            cell("postgres", Scenario::Use, 990.0, 20.5),
+        ];
+        let targets = targets(&cells);
+
+        let met =
+            named(&targets, "sqlite use 1 row >= 0.5 x PATCH 1 row").context("rate target")?;
+        assert!(met.met);
+        assert_eq!(met.measured, "1500 / 3000 = 0.50");
+        assert!(named(&targets, "sqlite use 1 row p99 <= 20 ms").is_some_and(|t| t.met));
+
+        let missed =
+            named(&targets, "postgres use 1 row >= 0.5 x PATCH 1 row").context("rate target")?;
+        assert!(!missed.met);
+        assert_eq!(missed.measured, "990 / 2000 = 0.49");
+        let p99 = named(&targets, "postgres use 1 row p99 <= 20 ms").context("p99 target")?;
+        assert!(!p99.met);
+        assert_eq!(p99.measured, "20.50 ms");
+        Ok(())
+    }
+
+    #[test]
+    fn without_a_patch_cell_use_has_only_its_p99_target() -> Result<()> {
+        let cells = [cell("sqlite", Scenario::Use, 1_500.0, 5.0)];
+        let targets = targets(&cells);
+        let names: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
+        assert_eq!(names, ["sqlite use 1 row p99 <= 20 ms"]);
+        assert!(super::targets(&[]).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn the_table_shows_use_as_a_ratio_of_patch_of_one_row() -> Result<()> {
+        let cells = [
+            cell("postgres", Scenario::PatchOne, 2_000.0, 9.0),
+            cell("postgres", Scenario::Use, 1_500.0, 12.0),
+        ];
+        let text = table(&cells);
+        let row = text
+            .lines()
+            .find(|line| line.contains("use 1 row"))
+            .context("a use row")?;
+        assert!(row.contains("1500 (0.75)"), "{row}");
+        assert!(row.contains("12.00 (1.33)"), "{row}");
+        let words: Vec<&str> = row.split_whitespace().collect();
+        assert!(words.ends_with(&["PATCH", "1", "row", "0"]), "{row}");
+        Ok(())
+    }
 }

@@ -79,7 +79,59 @@ impl Server {
     }
 
     fn client(&self) -> Result<Http> {
-        Http::connect(&self.address, &self.token)
+        Http::connect(&self.address, Some(&self.token))
+    }
+
+    /// Sets up a service account that may use `credential_id` and returns its access token:
+    /// the account, a client credential of it and a grant (each with the owner token), then the
+    /// token from `POST /api/v1/auth/token`, then one `POST …/use` that must answer 200.
+    /// No error names a secret or quotes a response that carries one.
+    pub(crate) fn use_token(&self, credential_id: &str) -> Result<String> {
+        let team = format!("/api/v1/teams/{}", self.team_label);
+        let mut owner = self.client()?;
+        let account = owner.created(
+            &format!("{team}/service-accounts"),
+            br#"{"name": "bench", "role": "member"}"#,
+        )?;
+        let account_id = text_field(&account, "id", "the service account")?;
+        let client = owner.created(
+            &format!("{team}/service-accounts/{account_id}/credentials"),
+            br#"{"name": "bench"}"#,
+        )?;
+        let client_id = text_field(&client, "client_id", "the client credential")?;
+        let client_secret = text_field(&client, "client_secret", "the client credential")?;
+        let grant = serde_json::json!({ "service_account_id": account_id }).to_string();
+        owner.created(
+            &format!("{team}/integrations/{credential_id}/grants"),
+            grant.as_bytes(),
+        )?;
+
+        let form = token_form(&client_id, &client_secret);
+        let mut anonymous = Http::connect(&self.address, None)?;
+        let (status, body) = anonymous.send(
+            "POST",
+            "/api/v1/auth/token",
+            Some("application/x-www-form-urlencoded"),
+            form.as_bytes(),
+        )?;
+        if status != 200 {
+            // An error answer is RFC 6749 JSON without a secret.
+            bail!(
+                "POST /api/v1/auth/token answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let issued: Value =
+            serde_json::from_slice(&body).context("the token response is not JSON")?;
+        let access_token = text_field(&issued, "access_token", "the token response")?;
+
+        let mut account = Http::connect(&self.address, Some(&access_token))?;
+        let path = format!("{team}/integrations/{credential_id}/use");
+        let (status, _secrets) = account.send("POST", &path, None, b"")?;
+        if status != 200 {
+            bail!("POST {path} with the service account's token answered {status}");
+        }
+        Ok(access_token)
     }
 
     pub(crate) fn version_of(&self, id: &str) -> Result<i64> {
@@ -159,33 +211,94 @@ pub(crate) fn seed(server: &Server, body_path: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// A string field of a JSON object, or an error that names the field but not the value.
+fn text_field(value: &Value, field: &str, what: &str) -> Result<String> {
+    value[field]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no {field} in {what}"))
+}
+
+/// The body of a client credentials token request, each value form-url-encoded.
+pub(crate) fn token_form(client_id: &str, client_secret: &str) -> String {
+    format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        form_encode(client_id),
+        form_encode(client_secret)
+    )
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value: unreserved bytes as they are,
+/// every other byte as `%XX`.
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A minimal HTTP/1.1 keep-alive client for seeding and checks (the load itself is wrk's).
 struct Http {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
-    authorization: String,
+    authorization: Option<String>,
 }
 
 impl Http {
-    fn connect(address: &str, token: &str) -> Result<Http> {
+    fn connect(address: &str, token: Option<&str>) -> Result<Http> {
         let stream =
             TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         Ok(Http {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
-            authorization: format!("Bearer {token}"),
+            authorization: token.map(|token| format!("Bearer {token}")),
         })
     }
 
+    /// A JSON request.
     fn request(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>)> {
-        let body = body.unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.authorization,
-            body.len()
-        );
+        self.send(
+            method,
+            path,
+            Some("application/json"),
+            body.unwrap_or_default(),
+        )
+    }
+
+    /// A JSON `POST` that must answer 201; its body as JSON. A refusal quotes the answer (a
+    /// problem document, which names no secret).
+    fn created(&mut self, path: &str, body: &[u8]) -> Result<Value> {
+        let (status, response) = self.request("POST", path, Some(body))?;
+        if status != 201 {
+            bail!(
+                "POST {path} answered {status}: {}",
+                String::from_utf8_lossy(&response)
+            );
+        }
+        serde_json::from_slice(&response).with_context(|| format!("POST {path}: not JSON"))
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>)> {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        if let Some(authorization) = &self.authorization {
+            head.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         self.writer.write_all(head.as_bytes())?;
         self.writer.write_all(body)?;
         let mut status_line = String::new();
@@ -261,5 +374,19 @@ impl Drop for PgDatabase {
         if let Err(error) = self.psql(&sql) {
             eprintln!("bench: could not drop {}: {error:#}", self.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_form;
+
+    #[test]
+    fn the_token_form_encodes_what_is_not_unreserved() {
+        assert_eq!(
+            token_form("cvc_abc-_.~", "cvs_a+b/c=&d e%"),
+            "grant_type=client_credentials&client_id=cvc_abc-_.~\
+             &client_secret=cvs_a%2Bb%2Fc%3D%26d%20e%25"
+        );
     }
 }
