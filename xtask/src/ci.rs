@@ -47,6 +47,26 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         "ci: {sqlite_passed} tests passed without PostgreSQL, {postgres_passed} PostgreSQL tests passed"
     );
 
+    // The system libpq may predate `require_auth` (16), and then the test of the refusal of a
+    // server asking for the password in clear skips. Run it once with libpq built from source,
+    // where it must not skip.
+    let mut require_auth = cargo();
+    require_auth
+        .args([
+            "test",
+            "-p",
+            "credvault-probe",
+            "--features",
+            "bundled-libpq",
+            "--test",
+            "it",
+            "require_auth",
+        ])
+        .env("CREDVAULT_REQUIRE_REQUIRE_AUTH", "1");
+    if run_counting(&mut require_auth)? == 0 {
+        bail!("the require_auth tests with the bundled libpq ran no test");
+    }
+
     // The live server against its own OpenAPI document, on SQLite and then on a fresh database
     // of the same PostgreSQL server: no 5xx, nothing undocumented.
     crate::schemathesis::run(

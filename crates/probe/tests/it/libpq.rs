@@ -158,10 +158,19 @@ fn cleartext_asking_server() -> (u16, std::thread::JoinHandle<&'static str>) {
     (port, handle)
 }
 
+/// Set by `cargo xtask ci` for its run of this test with the bundled libpq: the test must not skip.
+const REQUIRE_REQUIRE_AUTH_VAR: &str = "CREDVAULT_REQUIRE_REQUIRE_AUTH";
+
 #[test]
 fn require_auth_refuses_a_server_that_asks_for_the_password_in_clear() {
     let version = postgres::libpq_version();
     if !postgres::supports_require_auth(version) {
+        // CI runs this test once more with `--features bundled-libpq` and this variable set, so
+        // that the refusal is checked somewhere even where the system libpq is older.
+        assert!(
+            std::env::var_os(REQUIRE_REQUIRE_AUTH_VAR).is_none(),
+            "libpq {version} has no require_auth, and {REQUIRE_REQUIRE_AUTH_VAR} is set"
+        );
         // What this libpq cannot do is said in docs/SECURITY.md; the API then sets nothing.
         eprintln!("skipped: libpq {version} has no require_auth (build with bundled-libpq)");
         return;
