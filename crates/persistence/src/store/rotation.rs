@@ -150,12 +150,18 @@ impl Store {
         limit: u32,
         reseal: impl FnMut(TeamId, OAuthAppId, &Ciphertext) -> Result<Ciphertext, E>,
     ) -> Result<ReencryptBatch<OAuthAppId>, UpdateError<E>> {
-        self.reencrypt_oauth_app_batch_with(active_key_id, after, limit, reseal, |conn, candidates| {
-            for &(team_id, id) in candidates {
-                repo::oauth_apps::delete_in_team(conn, team_id, id)?;
-            }
-            Ok(())
-        })
+        self.reencrypt_oauth_app_batch_with(
+            active_key_id,
+            after,
+            limit,
+            reseal,
+            |conn, candidates| {
+                for &(team_id, id) in candidates {
+                    repo::oauth_apps::delete_in_team(conn, team_id, id)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// [`Store::reencrypt_oauth_app_batch`] as it runs when a PATCH replaces the client secret
@@ -170,12 +176,18 @@ impl Store {
         replacement: &Ciphertext,
         reseal: impl FnMut(TeamId, OAuthAppId, &Ciphertext) -> Result<Ciphertext, E>,
     ) -> Result<ReencryptBatch<OAuthAppId>, UpdateError<E>> {
-        self.reencrypt_oauth_app_batch_with(active_key_id, after, limit, reseal, |conn, candidates| {
-            for &(team_id, id) in candidates {
-                repo::oauth_apps::replace_ciphertext(conn, team_id, id, replacement)?;
-            }
-            Ok(())
-        })
+        self.reencrypt_oauth_app_batch_with(
+            active_key_id,
+            after,
+            limit,
+            reseal,
+            |conn, candidates| {
+                for &(team_id, id) in candidates {
+                    repo::oauth_apps::replace_ciphertext(conn, team_id, id, replacement)?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 

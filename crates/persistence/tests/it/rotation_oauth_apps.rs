@@ -206,7 +206,10 @@ mod postgres_lock {
             .reencrypt_oauth_app_batch("k2", None, 10, |_, _, old| {
                 // The row is locked and its old secret read: a PATCH that replaces the secret
                 // now must wait for this batch, not commit under it and be overwritten.
-                let renamed = OAuthApp { name: "Drive (prod)".to_owned(), ..app.app.clone() };
+                let renamed = OAuthApp {
+                    name: "Drive (prod)".to_owned(),
+                    ..app.app.clone()
+                };
                 let other = other.clone();
                 patch = Some(std::thread::spawn(move || {
                     other.update_oauth_app(&renamed, &patched_secret())
@@ -221,6 +224,10 @@ mod postgres_lock {
 
         let stored = stored_app(&db, &app);
         assert_eq!(stored.app.name, "Drive (prod)");
-        assert_eq!(stored.ciphertext, patched_secret(), "the PATCH's secret stands");
+        assert_eq!(
+            stored.ciphertext,
+            patched_secret(),
+            "the PATCH's secret stands"
+        );
     }
 }
