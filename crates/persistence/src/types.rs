@@ -290,13 +290,15 @@ pub struct NewUserToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The result of one [`Store::reencrypt_batch`](crate::Store::reencrypt_batch).
+/// The result of one [`Store::reencrypt_batch`](crate::Store::reencrypt_batch) (credentials) or
+/// [`Store::reencrypt_oauth_app_batch`](crate::Store::reencrypt_oauth_app_batch) (`Id` =
+/// `OAuthAppId`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReencryptBatch {
+pub struct ReencryptBatch<Id = CredentialId> {
     /// Rows rewritten to the active key.
     pub reencrypted: u64,
     /// Pass as `after` for the next batch; `None` when no row was left.
-    pub next_after: Option<CredentialId>,
+    pub next_after: Option<Id>,
 }
 
 /// Which of a team's grants of use to list.

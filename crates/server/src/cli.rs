@@ -153,7 +153,7 @@ pub enum KeysCommand {
     /// Re-encrypt every stored secret to the active key, online, in batches (safe to interrupt
     /// and rerun).
     Rotate {
-        /// Credentials per transaction.
+        /// Rows per transaction (credentials, then OAuth apps).
         #[arg(long, default_value_t = 100)]
         batch_size: u32,
     },

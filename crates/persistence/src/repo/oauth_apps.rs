@@ -4,11 +4,12 @@ use credvault_domain::ids::{OAuthAppId, TeamId};
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
+use crate::convert::parse;
 use crate::error::db_error;
 use crate::repo::{fetch_limit, into_page};
 use crate::rows::OAuthAppRow;
 use crate::schema::oauth_apps;
-use crate::{Page, PageRequest, StoreError, StoredOAuthApp};
+use crate::{Ciphertext, Page, PageRequest, StoreError, StoredOAuthApp};
 
 pub(crate) fn insert(conn: &mut DbConn, row: &OAuthAppRow) -> Result<(), StoreError> {
     diesel::insert_into(oauth_apps::table)
@@ -110,6 +111,100 @@ pub(crate) fn delete_in_team(
             .filter(oauth_apps::id.eq(id.to_string()))
             .filter(oauth_apps::team_id.eq(team_id.to_string())),
     )
+    .execute(conn)
+    .map_err(db_error)
+}
+
+/// Key rotation: the next `limit` apps after `after` (id order, every team) whose client secret
+/// is sealed under another key than `active_key_id`.
+pub(crate) fn not_on_key(
+    conn: &mut DbConn,
+    active_key_id: &str,
+    after: Option<OAuthAppId>,
+    limit: u32,
+) -> Result<Vec<(TeamId, OAuthAppId)>, StoreError> {
+    let mut query = oauth_apps::table
+        .filter(oauth_apps::secret_key_id.ne(active_key_id))
+        .select((oauth_apps::team_id, oauth_apps::id))
+        .order(oauth_apps::id.asc())
+        .limit(i64::from(limit.max(1)))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(oauth_apps::id.gt(after.to_string()));
+    }
+    query
+        .load::<(String, String)>(conn)
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(team_id, id)| {
+            Ok((
+                parse("oauth_apps.team_id", &team_id)?,
+                parse("oauth_apps.id", &id)?,
+            ))
+        })
+        .collect()
+}
+
+/// Key rotation: how many client secrets each key id protects, by key id.
+pub(crate) fn count_by_key(conn: &mut DbConn) -> Result<Vec<(String, i64)>, StoreError> {
+    oauth_apps::table
+        .group_by(oauth_apps::secret_key_id)
+        .select((oauth_apps::secret_key_id, diesel::dsl::count_star()))
+        .order(oauth_apps::secret_key_id.asc())
+        .load(conn)
+        .map_err(db_error)
+}
+
+/// Key rotation: the team's app's sealed client secret, its row locked against concurrent
+/// writers until the transaction ends. `None` when the app is gone.
+///
+/// Must run inside `backend::write_transaction`. PostgreSQL takes a row lock (`FOR UPDATE`, which
+/// diesel offers only on the Pg connection itself); on SQLite the transaction's `BEGIN IMMEDIATE`
+/// already holds the database's single write lock.
+pub(crate) fn lock_ciphertext(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: OAuthAppId,
+) -> Result<Option<Ciphertext>, StoreError> {
+    let (team_id, id) = (team_id.to_string(), id.to_string());
+    let columns = (oauth_apps::secret_key_id, oauth_apps::secret_ciphertext);
+    let found = match conn {
+        DbConn::Pg(pg) => oauth_apps::table
+            .filter(oauth_apps::id.eq(&id))
+            .filter(oauth_apps::team_id.eq(&team_id))
+            .select(columns)
+            .for_update()
+            .get_result::<(String, Vec<u8>)>(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => oauth_apps::table
+            .filter(oauth_apps::id.eq(&id))
+            .filter(oauth_apps::team_id.eq(&team_id))
+            .select(columns)
+            .get_result::<(String, Vec<u8>)>(sqlite)
+            .optional(),
+    };
+    Ok(found
+        .map_err(db_error)?
+        .map(|(key_id, bytes)| Ciphertext { key_id, bytes }))
+}
+
+/// Key rotation: replaces only the sealed client secret of the team's app (the version and
+/// `updated_at` stay: the secret is the same).
+pub(crate) fn replace_ciphertext(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: OAuthAppId,
+    ciphertext: &Ciphertext,
+) -> Result<usize, StoreError> {
+    diesel::update(
+        oauth_apps::table
+            .filter(oauth_apps::id.eq(id.to_string()))
+            .filter(oauth_apps::team_id.eq(team_id.to_string())),
+    )
+    .set((
+        oauth_apps::secret_key_id.eq(ciphertext.key_id.as_str()),
+        oauth_apps::secret_ciphertext.eq(ciphertext.bytes.as_slice()),
+    ))
     .execute(conn)
     .map_err(db_error)
 }

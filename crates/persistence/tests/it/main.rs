@@ -10,6 +10,7 @@ mod idempotency;
 mod oauth_apps;
 mod open;
 mod rotation;
+mod rotation_oauth_apps;
 mod service_accounts;
 mod support;
 mod teams;

@@ -1,16 +1,17 @@
 //! `credvault keys …`: master key tools.
 //!
 //! `rotate` re-encrypts every stored ciphertext to the active key while the server keeps
-//! serving: each batch is its own transaction and locks the rows it rewrites, so a concurrent
-//! PATCH either commits first (and its new ciphertext, already under the active key, is
-//! skipped) or waits for the batch. Interrupting it loses nothing; running it again resumes.
+//! serving: the credentials' secrets, then the OAuth apps' client secrets. Each batch is its own
+//! transaction and locks the rows it rewrites, so a concurrent PATCH either commits first (and
+//! its new ciphertext, already under the active key, is skipped) or waits for the batch.
+//! Interrupting it loses nothing; running it again resumes.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result, anyhow, bail};
 use credvault_crypto::{CryptoError, KeyId, KeyRing, generate_master_key};
-use credvault_domain::ids::CredentialId;
+use credvault_domain::ids::{CredentialId, OAuthAppId};
 use credvault_persistence::Store;
 use credvault_usecases::rotation::{self, RotationError};
 use serde_json::json;
@@ -68,34 +69,58 @@ pub fn rotate(config: &Config, batch_size: u32) -> Result<()> {
         .filter(|(key_id, _)| **key_id != active)
         .map(|(_, count)| count)
         .sum();
+    // Every ciphertext not on the active key, credentials and apps alike.
     let mut progress = Progress::new(u64::try_from(total).unwrap_or(0));
+    let batch_size = batch_size.max(1);
     let mut after: Option<CredentialId> = None;
-    let mut reencrypted = 0u64;
+    let mut credentials = 0u64;
     loop {
-        let batch = rotation::reencrypt_batch(&store, &key_ring, after, batch_size.max(1))
+        let batch = rotation::reencrypt_batch(&store, &key_ring, after, batch_size)
             .map_err(describe)
             .context(
                 "re-encrypting a batch (it was rolled back; run the command again to resume)",
             )?;
-        reencrypted += batch.reencrypted;
-        progress.update(reencrypted);
+        credentials += batch.reencrypted;
+        progress.update(credentials);
+        match batch.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut after: Option<OAuthAppId> = None;
+    let mut oauth_apps = 0u64;
+    loop {
+        let batch = rotation::reencrypt_oauth_app_batch(&store, &key_ring, after, batch_size)
+            .map_err(describe)
+            .context(
+                "re-encrypting a batch of OAuth apps (it was rolled back; run the command again \
+                 to resume)",
+            )?;
+        oauth_apps += batch.reencrypted;
+        progress.update(credentials + oauth_apps);
         match batch.next_after {
             Some(next) => after = Some(next),
             None => break,
         }
     }
     progress.finish();
+    let reencrypted = credentials + oauth_apps;
     let after_counts = counts_by_key(&store)?;
-    log::info!("re-encrypted {reencrypted} credential(s) to key {active}");
+    log::info!(
+        "re-encrypted {credentials} credential(s) and {oauth_apps} OAuth app secret(s) to key \
+         {active}"
+    );
     super::print_json(&json!({
         "active_key_id": active,
         "reencrypted": reencrypted,
+        "reencrypted_credentials": credentials,
+        "reencrypted_oauth_apps": oauth_apps,
         "ciphertexts_by_key": after_counts,
     }));
     Ok(())
 }
 
-/// A batch's failure as the operator reads it: the credential it stopped at and why.
+/// A batch's failure as the operator reads it: the credential or app it stopped at and why.
 fn describe(error: RotationError) -> anyhow::Error {
     match error {
         RotationError::Store(error) => anyhow::Error::new(error),
@@ -113,6 +138,19 @@ fn describe(error: RotationError) -> anyhow::Error {
             source,
         } => anyhow::Error::new(source)
             .context(format!("credential {credential_id} of team {team_id}")),
+        RotationError::ResealOAuthApp {
+            team_id,
+            app_id,
+            source: CryptoError::UnknownKeyId(key_id),
+        } => anyhow!(
+            "OAuth app {app_id} of team {team_id} has its client secret sealed under key \
+             {key_id}, which is not configured"
+        ),
+        RotationError::ResealOAuthApp {
+            team_id,
+            app_id,
+            source,
+        } => anyhow::Error::new(source).context(format!("OAuth app {app_id} of team {team_id}")),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Key rotation end to end: `credvault keys rotate` as its own process, next to a live server
-//! whose clients keep writing, and a rotation killed half-way and run again.
+//! whose clients keep writing, a rotation killed half-way and run again, and the OAuth apps'
+//! client secrets moved with the credentials.
 //!
 //! Secrets are checked by opening the stored ciphertext with a key ring that holds only the new
 //! key, so "rotated" means "readable without the old key", not just "labelled with the new one".
@@ -11,8 +12,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use credvault_crypto::KeyRing;
-use credvault_domain::ids::CredentialId;
+use credvault_domain::audit::Actor;
+use credvault_domain::ids::{CredentialId, OAuthAppId, RequestId, TeamId};
+use credvault_domain::oauth_app::NewOAuthApp;
+use credvault_domain::patch::NewCredential;
+use credvault_domain::principal::{PrincipalKind, Role};
 use credvault_persistence::testing::TestDb;
+use credvault_usecases::credentials::Caller;
+use credvault_usecases::{credentials, oauth_apps, rotation};
 use serde_json::{Value, json};
 
 use crate::harness::{ApiClient, ServerProcess, new_key, open_stored, wait_for};
@@ -36,6 +43,32 @@ fn key_counts(db: &TestDb, keys: &str) -> Value {
     let status = json_output(with_keys(db, keys).args(["keys", "status"]));
     assert_eq!(status["unconfigured_key_ids_in_use"], json!([]), "{status}");
     status["ciphertexts_by_key"].clone()
+}
+
+/// Stores an OAuth app of team `team_id` (straight through the store, sealed with `key_ring`)
+/// whose client secret is `secret`.
+fn create_app(db: &TestDb, key_ring: &KeyRing, team_id: TeamId, secret: &str) -> OAuthAppId {
+    let input = NewOAuthApp::from_json(json!({
+        "name": format!("app {secret}"), "provider": "microsoft", "client_id": "client-1",
+        "client_secret": secret,
+    }))
+    .unwrap();
+    oauth_apps::create(db.store(), key_ring, team_id, input)
+        .unwrap()
+        .id
+}
+
+/// Reads an app through the store and opens its client secret with `key_ring`; panics when it
+/// does not open. Returns the key id it is stored under and the secret.
+fn open_app(db: &TestDb, key_ring: &KeyRing, team_id: TeamId, id: OAuthAppId) -> (String, String) {
+    let stored = db
+        .store()
+        .find_oauth_app(team_id, id)
+        .unwrap()
+        .unwrap_or_else(|| panic!("app {id} is gone"));
+    let secret = oauth_apps::client_secret(key_ring, &stored)
+        .unwrap_or_else(|error| panic!("app {id} does not open: {error}"));
+    (stored.ciphertext.key_id, secret.expose().to_owned())
 }
 
 /// The last write a client saw acknowledged for one credential.
@@ -110,7 +143,14 @@ fn rotation_under_load_keeps_every_acknowledged_secret(db: &TestDb) {
         })
         .collect();
     server.stop();
-    assert_eq!(key_counts(db, &k1), json!({"k1": 30}));
+    let k1_ring = KeyRing::parse(&k1).unwrap();
+    let apps: Vec<(OAuthAppId, String)> = (0..3)
+        .map(|index| {
+            let secret = format!("app-secret-{index}");
+            (create_app(db, &k1_ring, team_id, &secret), secret)
+        })
+        .collect();
+    assert_eq!(key_counts(db, &k1), json!({"k1": 33}));
 
     // Second life: k2 is active, k1 still readable; clients keep writing during the rotation.
     let server = ServerProcess::start(with_keys(db, &both));
@@ -142,10 +182,17 @@ fn rotation_under_load_keeps_every_acknowledged_secret(db: &TestDb) {
         .collect();
     assert_eq!(known.len(), 30);
     assert_eq!(rotated["active_key_id"], "k2");
-    assert!(rotated["reencrypted"].as_u64().unwrap() <= 30, "{rotated}");
+    assert!(rotated["reencrypted"].as_u64().unwrap() <= 33, "{rotated}");
+    assert_eq!(rotated["reencrypted_oauth_apps"], 3, "{rotated}");
 
-    assert_eq!(key_counts(db, &both), json!({"k2": 30}));
+    assert_eq!(key_counts(db, &both), json!({"k2": 33}));
     let k2_only = KeyRing::parse(&k2).unwrap();
+    for (id, secret) in &apps {
+        assert_eq!(
+            open_app(db, &k2_only, team_id, *id),
+            ("k2".to_owned(), secret.clone())
+        );
+    }
     for (id, acked) in &known {
         let opened = open_stored(db.store(), &k2_only, team_id, *id);
         assert_eq!(opened.key_id, "k2");
@@ -258,6 +305,77 @@ fn an_interrupted_rotation_resumes_when_run_again(db: &TestDb) {
     }
 }
 
+/// `keys status` shows the old key protecting nothing only once the credentials and the OAuth
+/// apps have both moved; `keys rotate` moves both and counts each.
+fn the_old_key_is_free_only_when_apps_moved_too(db: &TestDb) {
+    let (k1, k2) = (new_key("k1"), new_key("k2"));
+    let both = format!("{k2},{k1}");
+    let k1_ring = KeyRing::parse(&k1).unwrap();
+    let team = db.store().create_team(&"acme".parse().unwrap()).unwrap();
+    let owner = Caller {
+        actor: Actor {
+            id: db
+                .store()
+                .create_user(team.id, Role::Owner, "owner-hash")
+                .unwrap(),
+            kind: PrincipalKind::User,
+        },
+        request_id: RequestId::new(),
+    };
+    let input = NewCredential::from_json(json!({
+        "provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+        "extra_data": {"host": "db.internal", "port": 5432, "database": "dw",
+                       "username": "etl", "password": "warehouse-secret"}
+    }))
+    .unwrap();
+    let credential = credentials::create(db.store(), &k1_ring, team.id, owner, &input).unwrap();
+    let apps: Vec<(OAuthAppId, String)> = (0..2)
+        .map(|index| {
+            let secret = format!("app-secret-{index}");
+            (create_app(db, &k1_ring, team.id, &secret), secret)
+        })
+        .collect();
+    assert_eq!(key_counts(db, &both), json!({"k1": 3}));
+
+    // The credentials alone moved: k1 still protects the apps' secrets, and says so.
+    let both_ring = KeyRing::parse(&both).unwrap();
+    let batch = rotation::reencrypt_batch(db.store(), &both_ring, None, 10).unwrap();
+    assert_eq!(batch.reencrypted, 1);
+    assert_eq!(key_counts(db, &both), json!({"k1": 2, "k2": 1}));
+    // Dropping k1 now is refused before anything is touched.
+    let output = with_keys(db, &k2)
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "rotating without the key the apps need"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("k1"), "{stderr}");
+    assert!(
+        !stderr.contains("app-secret-"),
+        "no secret in an error: {stderr}"
+    );
+
+    let rotated = json_output(&mut rotate(db, &both, 1));
+    assert_eq!(rotated["reencrypted"], 2, "{rotated}");
+    assert_eq!(rotated["reencrypted_credentials"], 0, "{rotated}");
+    assert_eq!(rotated["reencrypted_oauth_apps"], 2, "{rotated}");
+    assert_eq!(rotated["ciphertexts_by_key"], json!({"k2": 3}), "{rotated}");
+    assert_eq!(key_counts(db, &k2), json!({"k2": 3}), "k1 may go now");
+
+    let k2_only = KeyRing::parse(&k2).unwrap();
+    for (id, secret) in &apps {
+        assert_eq!(
+            open_app(db, &k2_only, team.id, *id),
+            ("k2".to_owned(), secret.clone())
+        );
+    }
+    let opened = open_stored(db.store(), &k2_only, team.id, credential.id);
+    assert_eq!(opened.password.as_deref(), Some("warehouse-secret"));
+}
+
 credvault_persistence::backend_tests! {
     /// A command that has printed its answer must also exit 0: on PostgreSQL a pool connection
     /// still being opened in the background once crashed the process at exit, about one run in
@@ -275,5 +393,9 @@ credvault_persistence::backend_tests! {
 
     fn interrupted_rotation(db: &TestDb) {
         an_interrupted_rotation_resumes_when_run_again(db);
+    }
+
+    fn rotation_of_oauth_apps(db: &TestDb) {
+        the_old_key_is_free_only_when_apps_moved_too(db);
     }
 }
