@@ -80,11 +80,11 @@ pub fn update(
                 changed_fields: Vec::new(),
             });
         }
-        let ciphertext = match &change.client_secret {
-            Some(secret) => secrets::seal_client_secret(key_ring, team_id, id, secret)?,
-            None => stored.ciphertext,
+        let sealed = match &change.client_secret {
+            Some(secret) => Some(secrets::seal_client_secret(key_ring, team_id, id, secret)?),
+            None => None,
         };
-        match store.update_oauth_app(&change.app, &ciphertext) {
+        match store.update_oauth_app(&change.app, sealed.as_ref()) {
             Ok(written) => {
                 return Ok(Updated {
                     app: written.app,

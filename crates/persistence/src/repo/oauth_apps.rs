@@ -62,8 +62,9 @@ pub(crate) fn list_in_team(
 struct OAuthAppChangeset<'a> {
     name: &'a str,
     client_id: &'a str,
-    secret_key_id: &'a str,
-    secret_ciphertext: &'a [u8],
+    /// `None` (with `treat_none_as_null = false`): the column is left as the database has it.
+    secret_key_id: Option<&'a str>,
+    secret_ciphertext: Option<&'a [u8]>,
     token_url: &'a str,
     authorize_url: &'a str,
     scopes: &'a str,
@@ -73,11 +74,14 @@ struct OAuthAppChangeset<'a> {
 }
 
 /// Writes `row` over the team's app if its stored version is still `expected_version`; returns
-/// the rows changed (0: gone, or another write came first).
+/// the rows changed (0: gone, or another write came first). With `keep_secret` the ciphertext
+/// columns are not written, so a key rotation that resealed the secret since it was read is not
+/// undone.
 pub(crate) fn update_if_version(
     conn: &mut DbConn,
     row: &OAuthAppRow,
     expected_version: i64,
+    keep_secret: bool,
 ) -> Result<usize, StoreError> {
     diesel::update(
         oauth_apps::table
@@ -88,8 +92,8 @@ pub(crate) fn update_if_version(
     .set(&OAuthAppChangeset {
         name: &row.name,
         client_id: &row.client_id,
-        secret_key_id: &row.secret_key_id,
-        secret_ciphertext: &row.secret_ciphertext,
+        secret_key_id: (!keep_secret).then_some(row.secret_key_id.as_str()),
+        secret_ciphertext: (!keep_secret).then_some(row.secret_ciphertext.as_slice()),
         token_url: &row.token_url,
         authorize_url: &row.authorize_url,
         scopes: &row.scopes,

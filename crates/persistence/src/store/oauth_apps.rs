@@ -53,16 +53,17 @@ impl Store {
         repo::oauth_apps::find_in_team(&mut *self.conn()?, team_id, id)
     }
 
-    /// Writes `next` (the app after a PATCH, with `ciphertext` its sealed client secret, new or
-    /// kept) over the stored app, if the stored one is still at `next.version`; the store moves
-    /// the version on by one and stamps `updated_at`.
+    /// Writes `next` (the app after a PATCH) over the stored app, if the stored one is still at
+    /// `next.version`; the store moves the version on by one and stamps `updated_at`.
+    /// `secret` is the new sealed client secret, or `None` to keep the stored one: its columns
+    /// are then not written, so a key rotation that resealed it since it was read is not undone.
     ///
     /// `NotFound` when the team has no such app; `VersionMismatch` (nothing written) when
     /// another write came first.
     pub fn update_oauth_app(
         &self,
         next: &OAuthApp,
-        ciphertext: &Ciphertext,
+        secret: Option<&Ciphertext>,
     ) -> Result<StoredOAuthApp, StoreError> {
         let expected = next.version;
         let app = OAuthApp {
@@ -70,10 +71,17 @@ impl Store {
             updated_at: now(),
             ..next.clone()
         };
-        let row = OAuthAppRow::from_domain(&app, ciphertext)?;
+        // The kept secret's columns are not written; the row needs some bytes to be built.
+        let placeholder = Ciphertext {
+            key_id: String::new(),
+            bytes: Vec::new(),
+        };
+        let row = OAuthAppRow::from_domain(&app, secret.unwrap_or(&placeholder))?;
         backend::write_transaction(&mut *self.conn()?, |conn| {
-            if repo::oauth_apps::update_if_version(conn, &row, expected)? == 1 {
-                return Ok(());
+            if repo::oauth_apps::update_if_version(conn, &row, expected, secret.is_none())? == 1 {
+                // What is stored now, the kept ciphertext included.
+                return repo::oauth_apps::find_in_team(conn, app.team_id, app.id)?
+                    .ok_or(StoreError::NotFound);
             }
             match repo::oauth_apps::find_in_team(conn, app.team_id, app.id)? {
                 None => Err(StoreError::NotFound),
@@ -81,10 +89,6 @@ impl Store {
                     current: stored.app.version,
                 }),
             }
-        })?;
-        Ok(StoredOAuthApp {
-            app,
-            ciphertext: ciphertext.clone(),
         })
     }
 

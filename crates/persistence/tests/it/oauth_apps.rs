@@ -47,7 +47,7 @@ credvault_persistence::backend_tests! {
         assert!(db.store().list_oauth_apps(globex.id, first_page(10)).unwrap().items.is_empty());
         let moved = OAuthApp { team_id: globex.id, name: "taken".to_owned(), ..app.clone() };
         assert!(matches!(
-            db.store().update_oauth_app(&moved, &ciphertext("second")),
+            db.store().update_oauth_app(&moved, Some(&ciphertext("second"))),
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
@@ -93,7 +93,7 @@ credvault_persistence::backend_tests! {
         let created = db.store().create_oauth_app(&app, &ciphertext("first")).unwrap();
 
         let renamed = OAuthApp { name: "Drive (prod)".to_owned(), ..created.app.clone() };
-        let updated = db.store().update_oauth_app(&renamed, &ciphertext("second")).unwrap();
+        let updated = db.store().update_oauth_app(&renamed, Some(&ciphertext("second"))).unwrap();
         assert_eq!(updated.app.version, 2);
         assert!(updated.app.updated_at >= created.app.updated_at);
         assert_eq!(updated.app.created_at, created.app.created_at);
@@ -104,7 +104,7 @@ credvault_persistence::backend_tests! {
         // A write based on version 1 comes too late.
         let stale = OAuthApp { name: "stale".to_owned(), ..created.app };
         assert!(matches!(
-            db.store().update_oauth_app(&stale, &ciphertext("third")),
+            db.store().update_oauth_app(&stale, Some(&ciphertext("third"))),
             Err(StoreError::VersionMismatch { current: 2 })
         ));
         let found = db.store().find_oauth_app(team.id, app.id).unwrap().unwrap();

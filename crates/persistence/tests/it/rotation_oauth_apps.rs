@@ -77,6 +77,23 @@ fn stored_app(db: &TestDb, app: &StoredOAuthApp) -> StoredOAuthApp {
 }
 
 credvault_persistence::backend_tests! {
+    fn a_patch_that_keeps_the_secret_does_not_undo_a_rotation_since_its_read(db: &TestDb) {
+        let (team, _) = team_with_owner(db, "acme");
+        let read = insert_app(db, &team, "Drive");
+        // The rotation reseals the secret between the PATCH's read and its write.
+        assert_eq!(rotate_apps(db, None, 10), [1]);
+        let renamed = OAuthApp {
+            name: "Drive 2".to_owned(),
+            ..read.app.clone()
+        };
+        let written = db.store().update_oauth_app(&renamed, None).unwrap();
+        let stored = stored_app(db, &read);
+        assert_eq!(stored.app.name, "Drive 2");
+        assert_eq!(stored.ciphertext, reseal_to_k2(&ciphertext("Drive")));
+        assert_eq!(written.ciphertext, stored.ciphertext);
+        assert_eq!(written.app, stored.app);
+    }
+
     fn app_secrets_are_counted_with_credentials_and_move_in_batches(db: &TestDb) {
         let (team, owner) = team_with_owner(db, "acme");
         let (other_team, _) = team_with_owner(db, "other");
@@ -212,7 +229,7 @@ mod postgres_lock {
                 };
                 let other = other.clone();
                 patch = Some(std::thread::spawn(move || {
-                    other.update_oauth_app(&renamed, &patched_secret())
+                    other.update_oauth_app(&renamed, Some(&patched_secret()))
                 }));
                 std::thread::sleep(Duration::from_millis(300));
                 Ok::<_, std::convert::Infallible>(reseal_to_k2(old))
