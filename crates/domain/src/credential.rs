@@ -97,6 +97,10 @@ pub enum HealthStatus {
     Unknown,
     /// The last test connected.
     Healthy,
+    /// Working, with a problem that may pass: the last refresh of an OAuth token failed for a
+    /// reason worth retrying (network, timeout, the provider's 5xx), and the access token may
+    /// still be valid. The notes say what happened and when credvault tries again.
+    Degraded,
     /// The last test failed.
     Error,
 }
@@ -107,6 +111,7 @@ impl HealthStatus {
         match self {
             Self::Unknown => "unknown",
             Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
             Self::Error => "error",
         }
     }
@@ -119,6 +124,7 @@ impl FromStr for HealthStatus {
         match s {
             "unknown" => Ok(Self::Unknown),
             "healthy" => Ok(Self::Healthy),
+            "degraded" => Ok(Self::Degraded),
             "error" => Ok(Self::Error),
             _ => Err(UnknownStatus),
         }

@@ -205,13 +205,14 @@ const PRIVATE_KEY: FieldSpec =
 const PASSPHRASE: FieldSpec = FieldSpec::secret(fields::PASSPHRASE, FieldType::Text).max_len(1024);
 const CLIENT_ID: FieldSpec = FieldSpec::plain(fields::CLIENT_ID, FieldType::Text).max_len(512);
 const TENANT_ID: FieldSpec = FieldSpec::plain(fields::TENANT_ID, FieldType::Text).max_len(200);
-const TOKEN_URL: FieldSpec = FieldSpec::plain("token_url", FieldType::Url).max_len(2048);
-const SCOPES: FieldSpec = FieldSpec::plain("scopes", FieldType::Scopes).max_len(4096);
+const TOKEN_URL: FieldSpec = FieldSpec::plain(fields::TOKEN_URL, FieldType::Url).max_len(2048);
+const SCOPES: FieldSpec = FieldSpec::plain(fields::SCOPES, FieldType::Scopes).max_len(4096);
 const EXPIRES_AT: FieldSpec =
     FieldSpec::plain(fields::EXPIRES_AT, FieldType::Timestamp).descriptive();
-const CLIENT_SECRET: FieldSpec = FieldSpec::secret("client_secret", FieldType::Text).max_len(2048);
+const CLIENT_SECRET: FieldSpec =
+    FieldSpec::secret(fields::CLIENT_SECRET, FieldType::Text).max_len(2048);
 const ACCESS_TOKEN: FieldSpec = FieldSpec::secret(fields::ACCESS_TOKEN, FieldType::Text);
-const REFRESH_TOKEN: FieldSpec = FieldSpec::secret("refresh_token", FieldType::Text);
+const REFRESH_TOKEN: FieldSpec = FieldSpec::secret(fields::REFRESH_TOKEN, FieldType::Text);
 
 const SFTP_PASSWORD: &[FieldSpec] = &[
     HOST.required(),
