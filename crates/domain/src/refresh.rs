@@ -148,7 +148,10 @@ pub fn next_look(
     if !credential.secret_fields.contains(ACCESS_TOKEN) {
         at = now;
     }
-    Some(at.max(now + settings.min_interval).min(now + settings.idle_interval))
+    Some(
+        at.max(now + settings.min_interval)
+            .min(now + settings.idle_interval),
+    )
 }
 
 /// Whether the worker should refresh the credential now (rather than only schedule it):

@@ -18,7 +18,7 @@ mod types;
 
 pub use credvault_domain::status::TestRecord;
 pub use error::{StoreError, UpdateError};
-pub use store::Store;
+pub use store::{Claim, DueCredential, RefreshOutcome, RefreshWrite, Store, UpkeepState};
 pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
     CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,

@@ -140,8 +140,14 @@ fn invalid_grant_expires_the_credential_with_words_and_no_retry() {
     assert_eq!(after.due_at, None, "no retry storm");
     assert_eq!(after.action, AuditAction::RefreshFailed);
     let note = &after.health.notes[0];
-    assert!(note.starts_with("Google refused the refresh token"), "{note}");
-    assert!(note.contains("Token has been expired or revoked."), "{note}");
+    assert!(
+        note.starts_with("Google refused the refresh token"),
+        "{note}"
+    );
+    assert!(
+        note.contains("Token has been expired or revoked."),
+        "{note}"
+    );
     assert!(note.contains("Reconnect"), "{note}");
 }
 
@@ -168,7 +174,11 @@ fn transient_failures_degrade_then_error_after_repeated_failures() {
     let settings = RefreshSettings::default();
     let credential = stored_oauth_credential();
     let first = after_failure(&credential, 0, &transient(), now(), &settings);
-    assert_eq!(first.status, CredentialStatus::Connected, "status unchanged");
+    assert_eq!(
+        first.status,
+        CredentialStatus::Connected,
+        "status unchanged"
+    );
     assert_eq!(first.health.status, HealthStatus::Degraded);
     assert_eq!(first.failures, 1);
     assert_eq!(first.due_at, Some(now() + TimeDelta::seconds(30)));

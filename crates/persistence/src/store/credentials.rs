@@ -50,7 +50,7 @@ pub(super) fn decide_and_write<E>(
     let credential = old.edited(edit, audit.actor.id, written_at);
     let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
     let ciphertext = match secrets {
-        SecretsUpdate::Keep => old_ciphertext,
+        SecretsUpdate::Keep => old_ciphertext.clone(),
         SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
         SecretsUpdate::Remove => None,
     };
@@ -61,7 +61,9 @@ pub(super) fn decide_and_write<E>(
         credential.id,
         written_at,
     ))?;
-    let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
+    let read_bytes = old_ciphertext.as_ref().map(|sealed| &sealed.bytes);
+    let written =
+        backend::update_if_version(conn, &row, current, read_bytes, keep_ciphertext, &event)?;
     // What was written is what the caller gets: every instant in it is already at µs precision.
     Ok(written.then_some(StoredCredential {
         credential,

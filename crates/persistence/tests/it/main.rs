@@ -16,3 +16,4 @@ mod support;
 mod teams;
 mod tenancy;
 mod test_records;
+mod upkeep;
