@@ -38,7 +38,7 @@ pub enum Claim {
     /// The caller holds the claim until it completes or releases it (or the lease runs out).
     Claimed {
         /// The credential as stored when the claim was taken.
-        stored: StoredCredential,
+        stored: Box<StoredCredential>,
         /// Its upkeep columns, the new claim included.
         upkeep: UpkeepState,
     },
@@ -180,7 +180,10 @@ impl Store {
         }
         let stored = backend::read_credential(conn, team_id, id)?.ok_or(StoreError::NotFound)?;
         let upkeep = read_upkeep(conn, team_id, id)?.ok_or(StoreError::NotFound)?;
-        Ok(Claim::Claimed { stored, upkeep })
+        Ok(Claim::Claimed {
+            stored: Box::new(stored),
+            upkeep,
+        })
     }
 
     /// Gives up `holder`'s claim on the credential without a refresh, and schedules the next look
