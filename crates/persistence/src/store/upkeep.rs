@@ -53,7 +53,7 @@ pub enum RefreshWrite {
     /// no longer the stored one: a client or another refresh replaced it).
     Superseded,
     /// The outcome of the refresh, and its event.
-    Outcome(RefreshOutcome),
+    Outcome(Box<RefreshOutcome>),
 }
 
 /// The server-owned state a refresh writes.
@@ -252,7 +252,7 @@ impl Store {
             }
             let outcome = match write {
                 RefreshWrite::Superseded => return Ok(stored),
-                RefreshWrite::Outcome(outcome) => outcome,
+                RefreshWrite::Outcome(outcome) => *outcome,
             };
             let at = now();
             let StoredCredential {

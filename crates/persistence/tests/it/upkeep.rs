@@ -57,7 +57,7 @@ fn success(stored: &StoredCredential, marker: &str) -> RefreshWrite {
         "expires_at".to_owned(),
         Value::String("2030-01-01T00:00:00Z".to_owned()),
     );
-    RefreshWrite::Outcome(RefreshOutcome {
+    RefreshWrite::Outcome(Box::new(RefreshOutcome {
         secrets: Some((ciphertext(marker), stored.credential.secret_fields.clone())),
         extra_data: Some(extra_data),
         status: CredentialStatus::Connected,
@@ -70,7 +70,7 @@ fn success(stored: &StoredCredential, marker: &str) -> RefreshWrite {
         due_at: Some(now() + TimeDelta::hours(1)),
         refreshed: true,
         audit: system_note(AuditAction::Refreshed),
-    })
+    }))
 }
 
 fn claim(db: &TestDb, credential: &Credential, holder: &str) -> Claim {
@@ -194,7 +194,7 @@ credvault_persistence::backend_tests! {
         claim(db, &credential, "a");
         db.store()
             .complete_refresh(team.id, credential.id, "a", |_, _| {
-                Ok::<_, Infallible>(RefreshWrite::Outcome(RefreshOutcome {
+                Ok::<_, Infallible>(RefreshWrite::Outcome(Box::new(RefreshOutcome {
                     secrets: None,
                     extra_data: None,
                     status: CredentialStatus::Expired,
@@ -207,7 +207,7 @@ credvault_persistence::backend_tests! {
                     due_at: None,
                     refreshed: false,
                     audit: system_note(AuditAction::RefreshFailed),
-                }))
+                })))
             })
             .unwrap();
         let upkeep = db.store().upkeep_of(team.id, credential.id).unwrap();
