@@ -108,6 +108,14 @@ pub enum ApiError {
     /// `409`: the credential holds nothing a use could release yet; the text says what to do.
     #[error("not usable: {0}")]
     NotUsable(String),
+    /// `409`: the OAuth credential's access token expired and cannot be refreshed (the refresh
+    /// token was refused, or the app): the text says what happened and what to do (reconnect).
+    #[error("reconnect required: {0}")]
+    ReconnectRequired(String),
+    /// `503` with `Retry-After`: the OAuth credential's access token expired and refreshing it
+    /// failed for now (the provider's 5xx, a timeout, another instance still refreshing it).
+    #[error("token refresh unavailable: {0}")]
+    RefreshUnavailable(String),
     /// `500`: the credential's secrets are sealed under a master key this server does not have;
     /// the key id is logged, the body says only that an operator must configure the key.
     #[error("the master key of the credential's secrets is not configured: {0}")]
@@ -116,6 +124,9 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The `Retry-After` of [`ApiError::RefreshUnavailable`], in seconds: about the first backoff.
+const REFRESH_RETRY_AFTER_SECONDS: u64 = 30;
 
 impl ApiError {
     /// A `500` whose cause is logged.
@@ -219,6 +230,8 @@ impl ApiError {
                 "the database is unavailable; retry later".to_owned(),
             ),
             Self::NotUsable(detail) => ("not-usable", detail.clone()),
+            Self::ReconnectRequired(detail) => ("reconnect-required", detail.clone()),
+            Self::RefreshUnavailable(detail) => ("token-refresh-unavailable", detail.clone()),
             Self::KeyUnavailable(_) => (
                 "key-unavailable",
                 "the credential's secrets are sealed under a master key that this server is not \
@@ -287,7 +300,8 @@ impl ResponseError for ApiError {
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotUsable(_) => StatusCode::CONFLICT,
+            Self::NotUsable(_) | Self::ReconnectRequired(_) => StatusCode::CONFLICT,
+            Self::RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::KeyUnavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -318,6 +332,7 @@ impl ResponseError for ApiError {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
             Self::Overloaded | Self::IdempotencyKeyInProgress | Self::TooManyInFlight => Some(1),
+            Self::RefreshUnavailable(_) => Some(REFRESH_RETRY_AFTER_SECONDS),
             _ => None,
         };
         if let Self::UnsupportedContentEncoding = self {
@@ -386,6 +401,19 @@ impl From<UseCaseError> for ApiError {
             }
             UseCaseError::Crypto(error) => Self::internal(error),
             UseCaseError::NotUsable(reason) => Self::NotUsable(reason.to_string()),
+            UseCaseError::TokenUnavailable {
+                transient: true,
+                note,
+            } => Self::RefreshUnavailable(note),
+            UseCaseError::TokenUnavailable {
+                transient: false,
+                note,
+            } => Self::ReconnectRequired(note),
+            UseCaseError::RefreshBusy => Self::RefreshUnavailable(
+                "the credential's access token is being refreshed by another instance; retry \
+                 shortly"
+                    .to_owned(),
+            ),
             UseCaseError::Inconsistent(error) => Self::internal(error),
             UseCaseError::Render(cause) => Self::Internal(cause),
         }

@@ -142,8 +142,9 @@ impl Store {
     }
 
     /// Claims the refresh of the team's credential for `holder` until `until`, unless someone
-    /// holds an unexpired claim: one conditional `UPDATE`, so of many callers on any number of
-    /// instances exactly one gets [`Claim::Claimed`]. `NotFound` when the team has no such
+    /// else holds an unexpired claim: one conditional `UPDATE`, so of many holders on any number
+    /// of instances exactly one gets [`Claim::Claimed`]. A holder's own claim (one the worker took
+    /// with [`Store::claim_due`]) is renewed: callers within one process serialize themselves. `NotFound` when the team has no such
     /// credential.
     pub fn claim_refresh(
         &self,
@@ -162,7 +163,8 @@ impl Store {
                 .filter(
                     credentials::upkeep_lease_until
                         .is_null()
-                        .or(credentials::upkeep_lease_until.lt(at)),
+                        .or(credentials::upkeep_lease_until.lt(at))
+                        .or(credentials::upkeep_lease_holder.eq(holder)),
                 ),
         )
         .set((

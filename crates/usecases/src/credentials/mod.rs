@@ -11,6 +11,7 @@
 pub mod consume;
 pub mod create;
 pub mod delete;
+pub mod refresh;
 pub mod test;
 pub mod update;
 
@@ -21,6 +22,7 @@ use credvault_domain::principal::Principal;
 pub use consume::{Release, use_credential};
 pub use create::{create, create_completing};
 pub use delete::delete;
+pub use refresh::{Reason, Refreshed, Refresher, refresh};
 pub use test::{PendingRecord, PreparedTest, Subject, candidate, prepare_test, record_test};
 pub use update::{PatchRequest, Plan, dry_run, plan, update, update_completing};
 

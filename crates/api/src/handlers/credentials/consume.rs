@@ -65,6 +65,7 @@ pub(crate) async fn use_credential(
     let credential_id = credential_id(&credential_id_segment)?;
     let store = state.store.clone();
     let key_ring = state.key_ring.clone();
+    let refresher = state.refresher.clone();
     let caller = Caller::new(&principal, request_id);
     let release = web::block(move || {
         credentials::use_credential(
@@ -75,6 +76,7 @@ pub(crate) async fn use_credential(
             role,
             &principal,
             caller,
+            refresher.as_deref(),
         )
     })
     .await??;
