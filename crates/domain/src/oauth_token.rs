@@ -12,7 +12,8 @@ use crate::ids::TeamId;
 use crate::secret::SecretValue;
 
 /// The refresh-token grant (RFC 6749 §6): a refresh token redeemed for a new access token.
-#[derive(Clone, Debug)]
+/// `Debug` masks the secrets.
+#[derive(Clone)]
 pub struct RefreshRequest {
     /// The token endpoint (`https`, or `http` only to a host the operator allows).
     pub token_url: String,
@@ -26,8 +27,9 @@ pub struct RefreshRequest {
     pub scopes: Vec<String>,
 }
 
-/// The authorization-code grant (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636).
-#[derive(Clone, Debug)]
+/// The authorization-code grant (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636). `Debug`
+/// masks the secrets.
+#[derive(Clone)]
 pub struct CodeExchange {
     /// The token endpoint.
     pub token_url: String,
@@ -43,8 +45,8 @@ pub struct CodeExchange {
     pub code_verifier: SecretValue,
 }
 
-/// A token endpoint's successful answer (RFC 6749 §5.1).
-#[derive(Clone, Debug)]
+/// A token endpoint's successful answer (RFC 6749 §5.1). `Debug` masks the tokens.
+#[derive(Clone)]
 pub struct TokenGrant {
     /// The new access token.
     pub access_token: SecretValue,
@@ -54,6 +56,43 @@ pub struct TokenGrant {
     pub refresh_token: Option<SecretValue>,
     /// The scopes granted, when the endpoint said (space-separated).
     pub scope: Option<String>,
+}
+
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `SecretValue`'s own `Debug` is the mask.
+        f.debug_struct("RefreshRequest")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("refresh_token", &self.refresh_token)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CodeExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeExchange")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("code", &self.code)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &self.code_verifier)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("access_token", &self.access_token)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// Why a token request did not return a token.

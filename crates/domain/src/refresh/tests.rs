@@ -1,3 +1,5 @@
+//! The refresh rules: when a use or the worker refreshes, and the state after each outcome.
+
 use chrono::{TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 

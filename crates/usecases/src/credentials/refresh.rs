@@ -378,14 +378,14 @@ fn token_request(
         Some(Value::String(value)) if !value.trim().is_empty() => Some(value.trim().to_owned()),
         _ => None,
     };
-    let client_id = text(CLIENT_ID).ok_or_else(|| missing("client_id"))?;
+    let client_id = text(CLIENT_ID).ok_or_else(|| missing(CLIENT_ID))?;
     let client_secret = secrets
         .get(CLIENT_SECRET)
         .cloned()
-        .ok_or_else(|| missing("client_secret"))?;
+        .ok_or_else(|| missing(CLIENT_SECRET))?;
     let token_url = text(TOKEN_URL)
         .or_else(|| default_token_url(credential.provider, text(TENANT_ID).as_deref()))
-        .ok_or_else(|| missing("token_url"))?;
+        .ok_or_else(|| missing(TOKEN_URL))?;
     let scopes = match credential.extra_data.get(SCOPES) {
         Some(Value::String(value)) => value.split_whitespace().map(str::to_owned).collect(),
         Some(Value::Array(items)) => items
