@@ -9,6 +9,9 @@
 use std::fmt;
 
 use crate::ids::TeamId;
+use crate::schema::fields::{
+    ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SCOPES, TOKEN_URL,
+};
 use crate::secret::SecretValue;
 
 /// The refresh-token grant (RFC 6749 §6): a refresh token redeemed for a new access token.
@@ -62,11 +65,11 @@ impl fmt::Debug for RefreshRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `SecretValue`'s own `Debug` is the mask.
         f.debug_struct("RefreshRequest")
-            .field("token_url", &self.token_url)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("refresh_token", &self.refresh_token)
-            .field("scopes", &self.scopes)
+            .field(TOKEN_URL, &self.token_url)
+            .field(CLIENT_ID, &self.client_id)
+            .field(CLIENT_SECRET, &self.client_secret)
+            .field(REFRESH_TOKEN, &self.refresh_token)
+            .field(SCOPES, &self.scopes)
             .finish()
     }
 }
@@ -74,9 +77,9 @@ impl fmt::Debug for RefreshRequest {
 impl fmt::Debug for CodeExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CodeExchange")
-            .field("token_url", &self.token_url)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
+            .field(TOKEN_URL, &self.token_url)
+            .field(CLIENT_ID, &self.client_id)
+            .field(CLIENT_SECRET, &self.client_secret)
             .field("code", &self.code)
             .field("redirect_uri", &self.redirect_uri)
             .field("code_verifier", &self.code_verifier)
@@ -87,9 +90,9 @@ impl fmt::Debug for CodeExchange {
 impl fmt::Debug for TokenGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenGrant")
-            .field("access_token", &self.access_token)
+            .field(ACCESS_TOKEN, &self.access_token)
             .field("expires_in", &self.expires_in)
-            .field("refresh_token", &self.refresh_token)
+            .field(REFRESH_TOKEN, &self.refresh_token)
             .field("scope", &self.scope)
             .finish()
     }
