@@ -11,11 +11,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use chrono::TimeDelta;
 use clap::Args;
 use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
+use credvault_domain::refresh::RefreshSettings;
 use credvault_persistence::{SqliteSynchronous, StoreOptions};
 use credvault_probe::IpNet;
+use credvault_usecases::upkeep::RoundLimits;
 
 /// Settings shared by every command.
 #[derive(Debug, Args)]
@@ -257,6 +260,69 @@ pub struct Config {
         default_value_t = 10
     )]
     pub probe_rate_limit_burst: u32,
+
+    /// OAuth credentials: a use refreshes the access token first when it expires within this
+    /// many seconds (or is missing).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_REFRESH_MARGIN_SECONDS",
+        default_value_t = 300
+    )]
+    pub oauth_refresh_margin_seconds: u64,
+
+    /// OAuth credentials: the upkeep worker refreshes tokens not refreshed for this many hours,
+    /// so refresh tokens that providers expire when unused stay alive.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_IDLE_REFRESH_HOURS",
+        default_value_t = 24,
+        value_parser = clap::value_parser!(u64).range(1..=8760)
+    )]
+    pub oauth_idle_refresh_hours: u64,
+
+    /// Run the upkeep worker, which refreshes OAuth tokens before they expire (`false` to turn
+    /// it off; uses still refresh on demand).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub upkeep: bool,
+
+    /// Seconds between two rounds of the upkeep worker.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_INTERVAL_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86400)
+    )]
+    pub upkeep_interval_seconds: u64,
+
+    /// Credentials the upkeep worker claims per round.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_BATCH",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u64).range(1..=10000)
+    )]
+    pub upkeep_batch: u64,
+
+    /// Token requests the upkeep worker sends at once.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u64).range(1..=64)
+    )]
+    pub upkeep_concurrency: u64,
 }
 
 /// The master key specification; `Debug` never shows it.
@@ -297,6 +363,30 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(PathBuf::from)
+    }
+
+    /// When OAuth tokens are refreshed, from the flags (the backoff rules are the defaults).
+    pub fn refresh_settings(&self) -> RefreshSettings {
+        let margin = i64::try_from(self.oauth_refresh_margin_seconds).unwrap_or(i64::MAX);
+        let idle = i64::try_from(self.oauth_idle_refresh_hours).unwrap_or(24);
+        RefreshSettings {
+            margin: TimeDelta::try_seconds(margin).unwrap_or(TimeDelta::minutes(5)),
+            idle_interval: TimeDelta::try_hours(idle).unwrap_or(TimeDelta::hours(24)),
+            ..RefreshSettings::default()
+        }
+    }
+
+    /// The pause between two rounds of the upkeep worker.
+    pub fn upkeep_interval(&self) -> Duration {
+        Duration::from_secs(self.upkeep_interval_seconds.max(1))
+    }
+
+    /// The bounds of one round of the upkeep worker.
+    pub fn upkeep_limits(&self) -> RoundLimits {
+        RoundLimits {
+            batch: usize::try_from(self.upkeep_batch).unwrap_or(50),
+            concurrency: usize::try_from(self.upkeep_concurrency).unwrap_or(4),
+        }
     }
 
     /// The per-principal rate limit of connection tests, `None` when disabled.

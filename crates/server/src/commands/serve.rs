@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::bootstrap;
 use crate::config::Config;
+use crate::upkeep::Worker;
 
 /// Runs the HTTP server until it is stopped.
 pub fn run(config: &Config) -> Result<()> {
@@ -67,10 +68,17 @@ pub fn run(config: &Config) -> Result<()> {
             max_per_team: config.probe_max_per_team,
         },
         probe_rate_limit: config.probe_rate_limit(),
+        refresh: config.refresh_settings(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };
     let state = AppState::new(store, key_ring, settings);
+    let worker = if config.upkeep {
+        Worker::start(&state, config.upkeep_interval(), config.upkeep_limits())
+    } else {
+        log::info!("upkeep worker off: OAuth tokens are refreshed only when used");
+        None
+    };
     let options = ServerOptions {
         workers: config.workers,
         shutdown_timeout: Duration::from_secs(config.shutdown_timeout_seconds),
@@ -87,6 +95,9 @@ pub fn run(config: &Config) -> Result<()> {
         );
         server.await.context("running the HTTP server")
     })?;
+    if let Some(worker) = worker {
+        worker.stop();
+    }
     log::info!("credvault stopped");
     Ok(())
 }
