@@ -113,6 +113,7 @@ impl CredentialRow {
             modified_by: credential.modified_by.to_string(),
             last_used_at: None,
             last_used_by: None,
+            oauth_app_id: credential.oauth_app_id.map(|id| id.to_string()),
         })
     }
 
@@ -157,6 +158,10 @@ impl CredentialRow {
             extra_data,
             secret_fields: from_json("credentials.secret_fields", &self.secret_fields)?,
             metadata: from_json("credentials.metadata", &self.metadata)?,
+            oauth_app_id: self
+                .oauth_app_id
+                .map(|id| parse("credentials.oauth_app_id", &id))
+                .transpose()?,
             health: Health {
                 status: parse("credentials.health_status", &self.health_status)?,
                 notes: from_json("credentials.health_notes", &self.health_notes)?,
@@ -172,6 +177,8 @@ impl CredentialRow {
         Ok(StoredCredential {
             credential,
             ciphertext,
+            // The reads that return it look the app up (`backend::with_oauth_app`).
+            oauth_app: None,
         })
     }
 }

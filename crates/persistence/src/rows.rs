@@ -102,6 +102,8 @@ pub(crate) struct CredentialRow {
     /// of a PATCH leaves both as they are.
     pub(crate) last_used_at: Option<NaiveDateTime>,
     pub(crate) last_used_by: Option<String>,
+    /// The linked OAuth app; a key without cascade, so a linked app is not deleted.
+    pub(crate) oauth_app_id: Option<String>,
 }
 
 /// A `user_tokens` row: the metadata of a user principal's token. Its role and expiry are the

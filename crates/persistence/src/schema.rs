@@ -88,6 +88,8 @@ diesel::table! {
         /// The last use of its secrets: both set, or both NULL; written only by a use.
         last_used_at -> Nullable<Timestamp>,
         last_used_by -> Nullable<Text>,
+        /// The OAuth app it is issued through (`oauth_apps.id`, same team); NULL for none.
+        oauth_app_id -> Nullable<Text>,
     }
 }
 
