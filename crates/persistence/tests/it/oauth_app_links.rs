@@ -90,7 +90,7 @@ credvault_persistence::backend_tests! {
         let page = db.store().list_credentials(team.id, &Default::default(), first_page(10)).unwrap();
         let links: Vec<_> = page.items.iter().filter_map(|c| c.oauth_app_id).collect();
         assert_eq!(links, [app.id]);
-        assert_eq!(db.store().oauth_apps_among(team.id, &links).unwrap(), [app.clone()]);
+        assert_eq!(db.store().oauth_apps_among(team.id, &links).unwrap(), std::slice::from_ref(&app));
         let (globex, _) = team_with_owner(db, "globex");
         assert!(db.store().oauth_apps_among(globex.id, &links).unwrap().is_empty());
     }
