@@ -38,6 +38,7 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
                 .unwrap_or_default(),
         secret_fields: BTreeSet::from(["password".to_owned()]),
         metadata: serde_json::Map::new(),
+        oauth_app_id: None,
         health: Health {
             status: HealthStatus::Healthy,
             notes: Vec::new(),

@@ -91,9 +91,27 @@ pub(crate) fn lock_credential(
             .optional(),
         DbConn::Sqlite(_) => return read_credential(conn, team_id, id),
     };
-    row.map_err(db_error)?
+    let stored = row
+        .map_err(db_error)?
         .map(CredentialRow::into_domain)
+        .transpose()?;
+    stored
+        .map(|stored| with_oauth_app(conn, stored))
         .transpose()
+}
+
+/// `stored` with the OAuth app it is linked to, read on the same connection (one more query,
+/// only for a linked credential; within a transaction, in it).
+pub(crate) fn with_oauth_app(
+    conn: &mut DbConn,
+    mut stored: StoredCredential,
+) -> Result<StoredCredential, StoreError> {
+    if let Some(app_id) = stored.credential.oauth_app_id {
+        let team_id = stored.credential.team_id;
+        stored.oauth_app =
+            crate::repo::oauth_apps::find_in_team(conn, team_id, app_id)?.map(|found| found.app);
+    }
+    Ok(stored)
 }
 
 /// The team's credential as it is now, without a lock: a GET, and the first attempt of an update
@@ -122,8 +140,12 @@ pub(crate) fn read_credential(
             .get_result(sqlite)
             .optional(),
     };
-    row.map_err(db_error)?
+    let stored = row
+        .map_err(db_error)?
         .map(CredentialRow::into_domain)
+        .transpose()?;
+    stored
+        .map(|stored| with_oauth_app(conn, stored))
         .transpose()
 }
 
@@ -259,6 +281,7 @@ where
             last_used_by: _,
             upkeep_due_at,
             upkeep_failures,
+            oauth_app_id,
         } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(provider)?;
@@ -278,6 +301,8 @@ where
         out.push_bind_param::<Text, _>(metadata)?;
         out.push_sql(", secret_fields = ");
         out.push_bind_param::<Text, _>(secret_fields)?;
+        out.push_sql(", oauth_app_id = ");
+        out.push_bind_param::<Nullable<Text>, _>(oauth_app_id)?;
         if !KEEP_CIPHERTEXT {
             out.push_sql(", secret_key_id = ");
             out.push_bind_param::<Nullable<Text>, _>(secret_key_id)?;

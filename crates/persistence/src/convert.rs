@@ -122,6 +122,7 @@ impl CredentialRow {
             last_used_by: None,
             upkeep_due_at: is_oauth(credential.kind).then(|| db_time(credential.updated_at)),
             upkeep_failures: 0,
+            oauth_app_id: credential.oauth_app_id.map(|id| id.to_string()),
         })
     }
 
@@ -166,6 +167,10 @@ impl CredentialRow {
             extra_data,
             secret_fields: from_json("credentials.secret_fields", &self.secret_fields)?,
             metadata: from_json("credentials.metadata", &self.metadata)?,
+            oauth_app_id: self
+                .oauth_app_id
+                .map(|id| parse("credentials.oauth_app_id", &id))
+                .transpose()?,
             health: Health {
                 status: parse("credentials.health_status", &self.health_status)?,
                 notes: from_json("credentials.health_notes", &self.health_notes)?,
@@ -181,6 +186,8 @@ impl CredentialRow {
         Ok(StoredCredential {
             credential,
             ciphertext,
+            // The reads that return it look the app up (`backend::with_oauth_app`).
+            oauth_app: None,
         })
     }
 }

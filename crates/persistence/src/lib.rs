@@ -22,7 +22,7 @@ pub use store::{Claim, DueCredential, RefreshOutcome, RefreshWrite, Store, Upkee
 pub use types::{
     AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
     CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
-    IdempotencyClaim, IdempotencyRecord, NewUserToken, Page, PageRequest, ReencryptBatch,
-    Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential, StoredOAuthApp,
-    StoredResponse, UseOutcome, UserToken,
+    IdempotencyClaim, IdempotencyRecord, NewUserToken, OAuthAppDeletion, Page, PageRequest,
+    ReencryptBatch, Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential,
+    StoredOAuthApp, StoredResponse, UseOutcome, UserToken,
 };

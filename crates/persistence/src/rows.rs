@@ -106,6 +106,8 @@ pub(crate) struct CredentialRow {
     /// so that the upkeep worker looks at it, NULL otherwise; the failures start again at 0.
     pub(crate) upkeep_due_at: Option<NaiveDateTime>,
     pub(crate) upkeep_failures: i32,
+    /// The linked OAuth app; a key without cascade, so a linked app is not deleted.
+    pub(crate) oauth_app_id: Option<String>,
 }
 
 /// A `user_tokens` row: the metadata of a user principal's token. Its role and expiry are the

@@ -98,6 +98,8 @@ diesel::table! {
         upkeep_lease_holder -> Nullable<Text>,
         /// The last successful refresh; written only by `store::upkeep`.
         token_refreshed_at -> Nullable<Timestamp>,
+        /// The OAuth app it is issued through (`oauth_apps.id`, same team); NULL for none.
+        oauth_app_id -> Nullable<Text>,
     }
 }
 

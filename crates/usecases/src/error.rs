@@ -49,6 +49,12 @@ pub enum Error {
         /// What happened and what to do.
         note: String,
     },
+    /// An OAuth app that credentials are linked to cannot be deleted; nothing was deleted.
+    #[error("the OAuth app is in use by {credentials} credential(s)")]
+    OAuthAppInUse {
+        /// How many credentials of the team are linked to it.
+        credentials: u64,
+    },
     /// The caller's renderer failed to make the response to store with the write.
     #[error("the response could not be rendered: {0}")]
     Render(String),

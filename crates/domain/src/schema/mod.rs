@@ -254,24 +254,28 @@ const AWS_SES: &[FieldSpec] = &[
         .required(),
 ];
 
+/// The client id and secret of an OAuth kind: the credential's own, unless it is linked to an
+/// OAuth app of its team, which then supplies both.
+const UNLESS_OAUTH_APP: Required = Required::UnlessOAuthApp;
+
 const MICROSOFT_OAUTH: &[FieldSpec] = &[
-    CLIENT_ID.required(),
+    CLIENT_ID.required_when(UNLESS_OAUTH_APP),
     TENANT_ID,
     TOKEN_URL,
     SCOPES,
     SITE_URL,
     EXPIRES_AT,
-    CLIENT_SECRET.required(),
+    CLIENT_SECRET.required_when(UNLESS_OAUTH_APP),
     ACCESS_TOKEN,
     REFRESH_TOKEN,
 ];
 
 const GOOGLE_OAUTH: &[FieldSpec] = &[
-    CLIENT_ID.required(),
+    CLIENT_ID.required_when(UNLESS_OAUTH_APP),
     TOKEN_URL,
     SCOPES,
     EXPIRES_AT,
-    CLIENT_SECRET.required(),
+    CLIENT_SECRET.required_when(UNLESS_OAUTH_APP),
     ACCESS_TOKEN,
     REFRESH_TOKEN,
 ];
@@ -387,6 +391,28 @@ mod tests {
                         schema.kind
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_oauth_kinds_let_an_app_supply_their_client_id_and_secret() {
+        for schema in SCHEMAS {
+            let supplied: Vec<&str> = schema
+                .fields
+                .iter()
+                .filter(|field| field.required == Required::UnlessOAuthApp)
+                .map(|field| field.name)
+                .collect();
+            if crate::release::is_oauth(schema.kind) {
+                assert_eq!(
+                    supplied,
+                    ["client_id", "client_secret"],
+                    "{:?}",
+                    schema.kind
+                );
+            } else {
+                assert!(supplied.is_empty(), "{:?}", schema.kind);
             }
         }
     }

@@ -260,6 +260,7 @@ impl Store {
             let StoredCredential {
                 mut credential,
                 mut ciphertext,
+                oauth_app,
             } = stored;
             if let Some((sealed, names)) = outcome.secrets {
                 diesel::update(target())
@@ -312,6 +313,7 @@ impl Store {
             Ok(StoredCredential {
                 credential,
                 ciphertext,
+                oauth_app,
             })
         })
     }

@@ -7,6 +7,7 @@ mod concurrency;
 mod credentials;
 mod grants;
 mod idempotency;
+mod oauth_app_links;
 mod oauth_apps;
 mod open;
 mod rotation;

@@ -15,6 +15,7 @@ use credvault_domain::authz::{Denied, authorize_use};
 use credvault_domain::credential::{Credential, LastUse};
 use credvault_domain::edit::AuditNote;
 use credvault_domain::ids::{CredentialId, TeamId};
+use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::principal::{Principal, Role};
 use credvault_domain::refresh::{expires_at, needs_refresh};
 use credvault_domain::release::{ACCESS_TOKEN, released_fields};
@@ -36,6 +37,8 @@ pub struct Release {
     pub secrets: SecretMap,
     /// When the use was recorded (the `used` event's `at`).
     pub used_at: DateTime<Utc>,
+    /// The OAuth app the credential is linked to, without its client secret.
+    pub oauth_app: Option<OAuthApp>,
 }
 
 impl std::fmt::Debug for Release {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Release {
             .field("credential", &self.credential)
             .field("secrets", &self.secrets)
             .field("used_at", &self.used_at)
+            .field("oauth_app", &self.oauth_app)
             .finish()
     }
 }
@@ -97,7 +101,11 @@ pub fn use_credential(
         UseOutcome::Recorded(at) => at,
         UseOutcome::NotGranted => return Err(Denied::NotGranted.into()),
     };
-    let StoredCredential { mut credential, .. } = stored;
+    let StoredCredential {
+        mut credential,
+        oauth_app,
+        ..
+    } = stored;
     credential.last_used = Some(LastUse {
         at: used_at,
         by: caller.actor.id,
@@ -106,6 +114,7 @@ pub fn use_credential(
         credential,
         secrets,
         used_at,
+        oauth_app,
     })
 }
 

@@ -226,7 +226,14 @@ fn redeem(
         store.release_refresh(team_id, id, &context.holder, None)?;
         return Ok(Refreshed::NotNeeded);
     };
-    let result = match token_request(credential, &opened, refresh_token.clone()) {
+    let client = match client_of(store, key_ring, &stored, &opened) {
+        Ok(client) => client,
+        Err(error) => {
+            store.release_refresh(team_id, id, &context.holder, upkeep.due_at)?;
+            return Err(error);
+        }
+    };
+    let result = match client.request(refresh_token.clone()) {
         Ok(request) => context.endpoint.refresh(team_id, &request),
         Err(error) => Err(error),
     };
@@ -363,30 +370,49 @@ fn changed_fields(
     fields
 }
 
-/// The refresh request of a credential: its client id, client secret, token URL (its own, or
-/// the provider's default; for Microsoft in its `tenant_id`) and scopes.
-fn token_request(
-    credential: &Credential,
+/// The OAuth client a credential's refresh token was issued to: its linked app's client id,
+/// secret, token URL and scopes, or else its own `client_id`, `client_secret`, `token_url` (or the
+/// provider's default, for Microsoft in its `tenant_id`) and `scopes`. A credential's own scopes
+/// win over its app's.
+struct Client {
+    client_id: Option<String>,
+    client_secret: Option<SecretValue>,
+    token_url: Option<String>,
+    scopes: Vec<String>,
+}
+
+impl Client {
+    /// The refresh request, or why the credential cannot make one (a `Rejected`, recorded like
+    /// the provider's refusal: the credential is parked until a client fixes it).
+    fn request(self, refresh_token: SecretValue) -> Result<RefreshRequest, TokenError> {
+        let missing = |what: &str| TokenError::Rejected {
+            code: "not_configured".to_owned(),
+            description: Some(format!("the credential has no {what}")),
+        };
+        Ok(RefreshRequest {
+            client_id: self.client_id.ok_or_else(|| missing(CLIENT_ID))?,
+            client_secret: self.client_secret.ok_or_else(|| missing(CLIENT_SECRET))?,
+            token_url: self.token_url.ok_or_else(|| missing(TOKEN_URL))?,
+            refresh_token,
+            scopes: self.scopes,
+        })
+    }
+}
+
+/// The [`Client`] of `stored`, whose secrets are `secrets`. Reads the linked app (and opens its
+/// client secret) when there is one.
+fn client_of(
+    store: &Store,
+    key_ring: &KeyRing,
+    stored: &StoredCredential,
     secrets: &SecretMap,
-    refresh_token: SecretValue,
-) -> Result<RefreshRequest, TokenError> {
-    let missing = |what: &str| TokenError::Rejected {
-        code: "not_configured".to_owned(),
-        description: Some(format!("the credential has no {what}")),
-    };
+) -> Result<Client, Error> {
+    let credential = &stored.credential;
     let text = |name: &str| match credential.extra_data.get(name) {
         Some(Value::String(value)) if !value.trim().is_empty() => Some(value.trim().to_owned()),
         _ => None,
     };
-    let client_id = text(CLIENT_ID).ok_or_else(|| missing(CLIENT_ID))?;
-    let client_secret = secrets
-        .get(CLIENT_SECRET)
-        .cloned()
-        .ok_or_else(|| missing(CLIENT_SECRET))?;
-    let token_url = text(TOKEN_URL)
-        .or_else(|| default_token_url(credential.provider, text(TENANT_ID).as_deref()))
-        .ok_or_else(|| missing(TOKEN_URL))?;
-    let scopes = match credential.extra_data.get(SCOPES) {
+    let scopes: Vec<String> = match credential.extra_data.get(SCOPES) {
         Some(Value::String(value)) => value.split_whitespace().map(str::to_owned).collect(),
         Some(Value::Array(items)) => items
             .iter()
@@ -395,11 +421,27 @@ fn token_request(
             .collect(),
         _ => Vec::new(),
     };
-    Ok(RefreshRequest {
-        token_url,
-        client_id,
-        client_secret,
-        refresh_token,
+    if let Some(app_id) = credential.oauth_app_id {
+        let app = store
+            .find_oauth_app(credential.team_id, app_id)?
+            .ok_or(StoreError::NotFound)?;
+        let client_secret = secrets::open_client_secret(key_ring, &app)?;
+        return Ok(Client {
+            client_id: Some(app.app.client_id.clone()),
+            client_secret: Some(client_secret),
+            token_url: Some(app.app.token_url.clone()),
+            scopes: if scopes.is_empty() {
+                app.app.scopes.clone()
+            } else {
+                scopes
+            },
+        });
+    }
+    Ok(Client {
+        client_id: text(CLIENT_ID),
+        client_secret: secrets.get(CLIENT_SECRET).cloned(),
+        token_url: text(TOKEN_URL)
+            .or_else(|| default_token_url(credential.provider, text(TENANT_ID).as_deref())),
         scopes,
     })
 }

@@ -102,8 +102,9 @@ fn drive(
         }
     }))
     .unwrap();
-    let credential =
-        credentials::create(db.store(), key_ring, team.id, team.owner, &input).unwrap();
+    let credential = credentials::create(db.store(), key_ring, team.id, team.owner, &input)
+        .unwrap()
+        .credential;
     let account = db
         .store()
         .create_service_account(team.id, "robot", None, Role::Member)
@@ -202,6 +203,40 @@ credvault_persistence::backend_tests! {
         let again = use_it(db.store(), &ring, &credential, &principal, &refresher).unwrap();
         assert_eq!(again.secrets.get("access_token").unwrap().expose(), "at-1");
         assert_eq!(endpoint.redemptions.load(Ordering::SeqCst), 1);
+    }
+
+    fn a_credential_linked_to_an_app_refreshes_with_the_app_s_client(db: &TestDb) {
+        let team = team(db);
+        let ring = key_ring("k1", &["k1"]);
+        let app = credvault_usecases::oauth_apps::create(
+            db.store(),
+            &ring,
+            team.id,
+            credvault_domain::oauth_app::NewOAuthApp::from_json(json!({
+                "name": "Drive app", "provider": "google", "client_id": "client-1",
+                "client_secret": "client-secret", "token_url": "https://oauth2.example.com/token"
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let input = NewCredential::from_json(json!({
+            "provider": "google", "kind": "google_oauth", "name": "Drive",
+            "oauth_app_id": app.id.to_string(),
+            "extra_data": {"refresh_token": "rt-1"}
+        }))
+        .unwrap();
+        let credential = credentials::create(db.store(), &ring, team.id, team.owner, &input)
+            .unwrap()
+            .credential;
+        let endpoint = Arc::new(Endpoint::default());
+        let outcome = credentials::refresh(
+            db.store(), &ring, &refresher(Arc::clone(&endpoint)), team.id, credential.id,
+            Reason::Use, RequestId::new(),
+        )
+        .unwrap();
+        assert!(matches!(outcome, Refreshed::Refreshed(_)), "{outcome:?}");
+        assert_eq!(endpoint.redemptions.load(Ordering::SeqCst), 1);
+        assert_eq!(stored_secret(db, &ring, &credential, "access_token"), "at-1");
     }
 
     fn a_fresh_token_is_released_without_a_request(db: &TestDb) {

@@ -96,7 +96,7 @@ pub(crate) async fn use_credential(
         released.join(", "),
         caller.actor.id
     );
-    let body = serde_json::to_vec(&CredentialUseResponse::new(release, connection))
+    let body = serde_json::to_vec(&CredentialUseResponse::new(release, connection)?)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
