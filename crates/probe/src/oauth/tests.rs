@@ -6,7 +6,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use credvault_domain::ids::TeamId;
-use credvault_domain::oauth_token::{RefreshRequest, TokenEndpoint, TokenError, TokenGrant};
+use credvault_domain::oauth_token::{
+    CodeExchange, RefreshRequest, TokenEndpoint, TokenError, TokenGrant,
+};
 use credvault_domain::secret::{MASK, SecretValue};
 use serde_json::json;
 
@@ -279,13 +281,24 @@ fn debug_shows_no_secret() {
         &[],
     )
     .unwrap();
+    let exchange = CodeExchange {
+        token_url: "https://login.example.com/token".to_owned(),
+        client_id: "app".to_owned(),
+        client_secret: SecretValue::from("client-secret-1"),
+        code: SecretValue::from("code-1"),
+        redirect_uri: "https://vault.example/callback".to_owned(),
+        code_verifier: SecretValue::from("verifier-1"),
+    };
     let client = OAuthClient::new(&ProbeSettings::default(), &[]);
-    let text = format!("{request:?} {grant:?} {client:?}");
+    let text = format!("{request:?} {grant:?} {exchange:?} {client:?}");
+    assert!(text.contains("https://vault.example/callback"), "{text}");
     for secret in [
         "client-secret-1",
         "refresh-token-1",
         "access-token-1",
         "refresh-token-2",
+        "code-1",
+        "verifier-1",
     ] {
         assert!(!text.contains(secret), "{text}");
     }
