@@ -586,6 +586,19 @@ mod tests {
     }
 
     #[test]
+    fn oauth_http_hosts_are_empty_by_default_and_comma_separated() {
+        let default = Flags::try_parse_from(["credvault"]).unwrap();
+        assert!(default.config.oauth_http_hosts.is_empty());
+        let parsed =
+            Flags::try_parse_from(["credvault", "--oauth-http-hosts", "127.0.0.1,idp.internal"])
+                .unwrap();
+        assert_eq!(
+            parsed.config.oauth_http_hosts,
+            ["127.0.0.1", "idp.internal"]
+        );
+    }
+
+    #[test]
     fn a_body_timeout_of_zero_is_refused() {
         assert!(Flags::try_parse_from(["credvault", "--body-timeout-seconds", "0"]).is_err());
     }

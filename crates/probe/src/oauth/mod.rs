@@ -13,7 +13,7 @@
 //!   between (rebinding) cannot slip another address in; a refusal is
 //!   [`TokenError::Refused`], and nothing was sent;
 //! - no proxy from the environment (`HTTPS_PROXY` would take the request, secrets and all, to
-//!   a host the policy never saw), no redirect followed (see [`answer`] for what a 3xx is);
+//!   a host the policy never saw), no redirect followed (see `oauth::answer` for what a 3xx is);
 //! - one global time limit per request (the connection-test timeout,
 //!   [`ProbeSettings::timeout`], unless [`OAuthClient::with_timeout`] says otherwise), name
 //!   resolution aside, and an answer of at most [`MAX_ANSWER_BYTES`].
@@ -24,7 +24,7 @@
 //! the secret each form-urlencoded before base64). The body and the header are built in buffers
 //! sized up front and wiped on drop.
 //!
-//! What it answers is [`answer::classify`]'s: a grant, or `InvalidGrant`, `InvalidClient`,
+//! What it answers is `answer::classify`'s: a grant, or `InvalidGrant`, `InvalidClient`,
 //! `Rejected`, `Transient`. Every provider description goes through
 //! `credvault_domain::oauth_token::clean_description` with the request's secrets in every form
 //! they were sent (as given and form-urlencoded), so a provider that echoes the refresh token
