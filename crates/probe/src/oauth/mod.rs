@@ -199,8 +199,10 @@ impl OAuthClient {
             ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
                 format!("the token endpoint {host} could not be reached")
             }
+            // A refused connection, or a TLS handshake cut short (a plain server at an https
+            // URL closes the connection).
             ureq::Error::Io(error) => {
-                format!("the token endpoint {host} could not be reached: {error}")
+                format!("the connection to the token endpoint {host} failed: {error}")
             }
             ureq::Error::Rustls(error) => {
                 format!("the TLS handshake with the token endpoint {host} failed: {error}")

@@ -153,6 +153,18 @@ fn a_redirect_is_not_followed_and_is_rejected() {
 }
 
 #[test]
+fn https_speaks_tls_first_so_a_plain_server_sees_no_token_and_the_answer_is_transient() {
+    let server = OAuthServer::start(CLIENT_ID, CLIENT_SECRET);
+    server.seed_refresh_token("rt-1");
+    let https = server.token_url().replace("http://", "https://");
+    let error = refresh(&client(), &refresh_request(https, "rt-1")).unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert!(error.to_string().contains("127.0.0.1"), "{error}");
+    assert_eq!(server.redemptions("rt-1"), 0);
+    assert!(server.refresh_token_is_valid("rt-1"));
+}
+
+#[test]
 fn an_endpoint_slower_than_the_time_limit_is_transient() {
     let server = OAuthServer::start(CLIENT_ID, CLIENT_SECRET);
     server.seed_refresh_token("rt-slow");
