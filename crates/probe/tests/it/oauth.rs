@@ -165,6 +165,15 @@ fn https_speaks_tls_first_so_a_plain_server_sees_no_token_and_the_answer_is_tran
 }
 
 #[test]
+fn a_closed_port_is_transient() {
+    let port = credvault_probe::testing::free_port();
+    let url = format!("http://127.0.0.1:{port}/token");
+    let error = refresh(&client(), &refresh_request(url, "rt-1")).unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert!(!error.to_string().contains("rt-1"), "{error}");
+}
+
+#[test]
 fn an_endpoint_slower_than_the_time_limit_is_transient() {
     let server = OAuthServer::start(CLIENT_ID, CLIENT_SECRET);
     server.seed_refresh_token("rt-slow");
