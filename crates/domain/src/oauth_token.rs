@@ -9,13 +9,9 @@
 use std::fmt;
 
 use crate::ids::TeamId;
-use crate::schema::fields::{
-    ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SCOPES, TOKEN_URL,
-};
-use crate::secret::SecretValue;
+use crate::secret::{MASK, SecretValue};
 
 /// The refresh-token grant (RFC 6749 §6): a refresh token redeemed for a new access token.
-/// `Debug` masks the secrets.
 #[derive(Clone)]
 pub struct RefreshRequest {
     /// The token endpoint (`https`, or `http` only to a host the operator allows).
@@ -30,8 +26,7 @@ pub struct RefreshRequest {
     pub scopes: Vec<String>,
 }
 
-/// The authorization-code grant (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636). `Debug`
-/// masks the secrets.
+/// The authorization-code grant (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636).
 #[derive(Clone)]
 pub struct CodeExchange {
     /// The token endpoint.
@@ -48,7 +43,7 @@ pub struct CodeExchange {
     pub code_verifier: SecretValue,
 }
 
-/// A token endpoint's successful answer (RFC 6749 §5.1). `Debug` masks the tokens.
+/// A token endpoint's successful answer (RFC 6749 §5.1).
 #[derive(Clone)]
 pub struct TokenGrant {
     /// The new access token.
@@ -61,15 +56,15 @@ pub struct TokenGrant {
     pub scope: Option<String>,
 }
 
+// `Debug` by hand, so that no field holding a secret can print it, whatever its type becomes.
 impl fmt::Debug for RefreshRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `SecretValue`'s own `Debug` is the mask.
         f.debug_struct("RefreshRequest")
-            .field(TOKEN_URL, &self.token_url)
-            .field(CLIENT_ID, &self.client_id)
-            .field(CLIENT_SECRET, &self.client_secret)
-            .field(REFRESH_TOKEN, &self.refresh_token)
-            .field(SCOPES, &self.scopes)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("refresh_token", &MASK)
+            .field("scopes", &self.scopes)
             .finish()
     }
 }
@@ -77,12 +72,12 @@ impl fmt::Debug for RefreshRequest {
 impl fmt::Debug for CodeExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CodeExchange")
-            .field(TOKEN_URL, &self.token_url)
-            .field(CLIENT_ID, &self.client_id)
-            .field(CLIENT_SECRET, &self.client_secret)
-            .field("code", &self.code)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("code", &MASK)
             .field("redirect_uri", &self.redirect_uri)
-            .field("code_verifier", &self.code_verifier)
+            .field("code_verifier", &MASK)
             .finish()
     }
 }
@@ -90,9 +85,9 @@ impl fmt::Debug for CodeExchange {
 impl fmt::Debug for TokenGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenGrant")
-            .field(ACCESS_TOKEN, &self.access_token)
+            .field("access_token", &MASK)
             .field("expires_in", &self.expires_in)
-            .field(REFRESH_TOKEN, &self.refresh_token)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| MASK))
             .field("scope", &self.scope)
             .finish()
     }

@@ -242,6 +242,18 @@ pub struct Config {
     )]
     pub probe_max_per_team: usize,
 
+    /// Hosts (comma-separated names or IP addresses) whose OAuth token URLs may be plain
+    /// `http`; every other token URL must be `https`. Empty by default. The host's addresses
+    /// still go through --probe-allow and --probe-deny (a token server on loopback needs
+    /// `127.0.0.1/32` there too). See docs/SECURITY.md.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_HTTP_HOSTS",
+        value_delimiter = ','
+    )]
+    pub oauth_http_hosts: Vec<String>,
+
     /// Connection tests each principal may start per minute on average, on top of the general
     /// rate limit; over it the answer is 429 with Retry-After. 0 disables this limit.
     #[arg(
@@ -661,6 +673,19 @@ mod tests {
         let error =
             Flags::try_parse_from(["credvault", "--token-cache-seconds", "31"]).unwrap_err();
         assert!(error.to_string().contains("token-cache-seconds"), "{error}");
+    }
+
+    #[test]
+    fn oauth_http_hosts_are_empty_by_default_and_comma_separated() {
+        let default = Flags::try_parse_from(["credvault"]).unwrap();
+        assert!(default.config.oauth_http_hosts.is_empty());
+        let parsed =
+            Flags::try_parse_from(["credvault", "--oauth-http-hosts", "127.0.0.1,idp.internal"])
+                .unwrap();
+        assert_eq!(
+            parsed.config.oauth_http_hosts,
+            ["127.0.0.1", "idp.internal"]
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn run(config: &Config) -> Result<()> {
             database_addresses: config.database_addresses(),
             max_concurrent: config.probe_max_concurrent,
             max_per_team: config.probe_max_per_team,
+            oauth_http_hosts: config.oauth_http_hosts.clone(),
         },
         probe_rate_limit: config.probe_rate_limit(),
         refresh: config.refresh_settings(),
