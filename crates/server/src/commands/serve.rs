@@ -4,12 +4,14 @@
 //! → serve until SIGTERM/SIGINT (in-flight requests finish within the shutdown timeout).
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
 use credvault_probe::ProbeSettings;
+use credvault_probe::oauth::OAuthClient;
 use serde_json::json;
 
 use crate::bootstrap;
@@ -73,7 +75,11 @@ pub fn run(config: &Config) -> Result<()> {
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };
-    let state = AppState::new(store, key_ring, settings);
+    // The refresher is built here, with the bound address, so that the upkeep worker and the
+    // requests share it (and its claims and bounds).
+    let token_client = OAuthClient::new(&settings.probe, &[address]);
+    let state =
+        AppState::new(store, key_ring, settings).with_token_endpoint(Arc::new(token_client));
     let worker = if config.upkeep {
         Worker::start(&state, config.upkeep_interval(), config.upkeep_limits())
     } else {
