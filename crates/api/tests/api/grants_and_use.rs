@@ -259,7 +259,7 @@ backend_tests! {
         let connected = create(json!({
             "client_id": "app.apps.googleusercontent.com", "client_secret": "client-secret-1",
             "access_token": "ya29.access-1", "refresh_token": "refresh-1",
-            "expires_at": "2026-12-02T19:00:00Z"}));
+            "expires_at": "2099-12-02T19:00:00Z"}));
         let unconnected = create(json!({
             "client_id": "app.apps.googleusercontent.com", "client_secret": "client-secret-2"}));
         let robot = SignedIn::new(&app, "member");
@@ -271,7 +271,7 @@ backend_tests! {
         assert_eq!(used.status, 200, "{}", used.body);
         let body = used.json();
         assert_eq!(body["secrets"], json!({"access_token": "ya29.access-1"}));
-        assert_eq!(body["expires_at"], "2026-12-02T19:00:00Z");
+        assert_eq!(body["expires_at"], "2099-12-02T19:00:00Z");
         assert_eq!(body["connection"], Value::Null);
         assert!(!used.body.contains("refresh-1") && !used.body.contains("client-secret-1"));
         let events = app.events(&connected);
