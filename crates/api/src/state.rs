@@ -12,6 +12,7 @@ use credvault_persistence::Store;
 use credvault_probe::{IpNet, ProbeExecutor, ProbePolicy, ProbeSettings};
 
 use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
+use crate::console::ConsoleSettings;
 use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
 use crate::tenancy::MembershipCache;
@@ -56,6 +57,8 @@ pub struct Settings {
     pub token_rate_limit: Option<RateLimit>,
     /// How long a `/readyz` answer is reused before the database is pinged again.
     pub readiness_ttl: Duration,
+    /// The web console's sessions (see [`crate::console`]).
+    pub console: ConsoleSettings,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             token_rate_limit: RateLimit::per_minute(60),
             readiness_ttl: Duration::from_secs(1),
+            console: ConsoleSettings::default(),
         }
     }
 }
