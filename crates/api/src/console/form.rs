@@ -68,19 +68,30 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormF
     fields
 }
 
-/// Refuses a POST whose `Origin` is not this server's (another site's page posting a form);
-/// a request without `Origin` (an older browser, a script) is left to the CSRF token.
+/// Refuses a POST that a browser says came from another site: `Sec-Fetch-Site` other than
+/// `same-origin` or `none`, or an `Origin` naming another host. Browsers send `Origin: null` on
+/// the console's own forms (its pages are `Referrer-Policy: no-referrer`), and scripts send
+/// neither header; those are left to the CSRF token.
 pub fn check_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str(), Ok("same-origin" | "none"))
+    {
+        log::warn!("refused a console form posted from another site");
+        return Err(ConsoleError::CrossOrigin);
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
     let origin = origin.to_str().map_err(|_| ConsoleError::CrossOrigin)?;
+    if origin == "null" {
+        return Ok(());
+    }
     let origin_host = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
         .ok_or(ConsoleError::CrossOrigin)?;
-    let host = req
-        .headers()
+    let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
