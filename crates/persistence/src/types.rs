@@ -348,9 +348,8 @@ impl std::fmt::Debug for ConsoleSession {
             .field("principal_id", &self.principal_id)
             .field("created_at", &self.created_at)
             .field("last_seen_at", &self.last_seen_at)
-            .field("expires_at", &self.expires_at)
             .field("csrf_secret", &self.csrf_secret)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

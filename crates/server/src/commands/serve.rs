@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use credvault_api::console::ConsoleSettings;
 use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
 use credvault_probe::ProbeSettings;
@@ -67,6 +68,10 @@ pub fn run(config: &Config) -> Result<()> {
             max_per_team: config.probe_max_per_team,
         },
         probe_rate_limit: config.probe_rate_limit(),
+        console: ConsoleSettings {
+            behind_tls: config.console_behind_tls,
+            ..ConsoleSettings::default()
+        },
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };

@@ -77,6 +77,19 @@ credvault_persistence::backend_tests! {
         assert_eq!(body["extra_data"]["host"], "files2.example.com");
         assert_eq!(body["version"], 2);
         assert_eq!(app.stored_secret(&id, "password").as_deref(), Some(SFTP_PASSWORD));
+
+        // The session lives in the database: another instance over it knows the cookie.
+        let session = browser.cookie("credvault_console").unwrap();
+        let (instance, _) = app.other_instance(db, credvault_crypto::KeyRing::for_testing());
+        let other = Client::new(&instance.base, None);
+        let page = other.send(
+            "GET",
+            &format!("/console/credentials/{id}"),
+            &[("cookie", &format!("credvault_console={session}"))],
+            None,
+        );
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("files2.example.com"));
     }
 }
 
