@@ -742,3 +742,6 @@ fn form_page(
         reload_url,
     }
 }
+
+#[cfg(test)]
+mod tests;

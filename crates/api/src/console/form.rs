@@ -103,3 +103,6 @@ pub fn check_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
         Err(ConsoleError::CrossOrigin)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -257,3 +257,6 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 fn time_delta(duration: std::time::Duration) -> Result<TimeDelta, ApiError> {
     TimeDelta::from_std(duration).map_err(ApiError::internal)
 }
+
+#[cfg(test)]
+mod tests;
