@@ -108,6 +108,20 @@ pub enum ApiError {
     /// `409`: the credential holds nothing a use could release yet; the text says what to do.
     #[error("not usable: {0}")]
     NotUsable(String),
+    /// `409`: the OAuth credential's access token expired and cannot be refreshed (the refresh
+    /// token was refused, or the app): the text says what happened and what to do (reconnect).
+    #[error("reconnect required: {0}")]
+    ReconnectRequired(String),
+    /// `503` with `Retry-After`: the OAuth credential's access token expired and refreshing it
+    /// failed for now (the provider's 5xx, a timeout, another instance still refreshing it).
+    #[error("token refresh unavailable: {0}")]
+    RefreshUnavailable(String),
+    /// 409: credentials are linked to the OAuth app that was to be deleted; nothing was deleted.
+    #[error("the OAuth app is in use")]
+    OAuthAppInUse {
+        /// How many credentials are linked to it.
+        credentials: u64,
+    },
     /// `500`: the credential's secrets are sealed under a master key this server does not have;
     /// the key id is logged, the body says only that an operator must configure the key.
     #[error("the master key of the credential's secrets is not configured: {0}")]
@@ -116,6 +130,9 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The `Retry-After` of [`ApiError::RefreshUnavailable`], in seconds: about the first backoff.
+const REFRESH_RETRY_AFTER_SECONDS: u64 = 30;
 
 impl ApiError {
     /// A `500` whose cause is logged.
@@ -219,6 +236,19 @@ impl ApiError {
                 "the database is unavailable; retry later".to_owned(),
             ),
             Self::NotUsable(detail) => ("not-usable", detail.clone()),
+            Self::ReconnectRequired(detail) => ("reconnect-required", detail.clone()),
+            Self::RefreshUnavailable(detail) => ("token-refresh-unavailable", detail.clone()),
+            Self::OAuthAppInUse { credentials } => (
+                "oauth-app-in-use",
+                format!(
+                    "{} of this team {} linked to this OAuth app; link {} to another app or \
+                     unlink {} (PATCH with \"oauth_app_id\": null) before deleting it",
+                    count_in_words(*credentials),
+                    if *credentials == 1 { "is" } else { "are" },
+                    if *credentials == 1 { "it" } else { "them" },
+                    if *credentials == 1 { "it" } else { "them" },
+                ),
+            ),
             Self::KeyUnavailable(_) => (
                 "key-unavailable",
                 "the credential's secrets are sealed under a master key that this server is not \
@@ -260,6 +290,23 @@ impl ApiError {
     }
 }
 
+/// "one credential", "two credentials", …, "12 credentials".
+fn count_in_words(count: u64) -> String {
+    const WORDS: [&str; 10] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let number = usize::try_from(count)
+        .ok()
+        .and_then(|index| WORDS.get(index))
+        .map_or_else(|| count.to_string(), |word| (*word).to_owned());
+    let noun = if count == 1 {
+        "credential"
+    } else {
+        "credentials"
+    };
+    format!("{number} {noun}")
+}
+
 /// The reason phrase of RFC 9110, which renamed 413 and 422 since the `http` crate's names.
 fn title(status: StatusCode) -> &'static str {
     match status {
@@ -287,7 +334,10 @@ impl ResponseError for ApiError {
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotUsable(_) => StatusCode::CONFLICT,
+            Self::NotUsable(_) | Self::ReconnectRequired(_) | Self::OAuthAppInUse { .. } => {
+                StatusCode::CONFLICT
+            }
+            Self::RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::KeyUnavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -318,6 +368,7 @@ impl ResponseError for ApiError {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
             Self::Overloaded | Self::IdempotencyKeyInProgress | Self::TooManyInFlight => Some(1),
+            Self::RefreshUnavailable(_) => Some(REFRESH_RETRY_AFTER_SECONDS),
             _ => None,
         };
         if let Self::UnsupportedContentEncoding = self {
@@ -386,7 +437,21 @@ impl From<UseCaseError> for ApiError {
             }
             UseCaseError::Crypto(error) => Self::internal(error),
             UseCaseError::NotUsable(reason) => Self::NotUsable(reason.to_string()),
+            UseCaseError::TokenUnavailable {
+                transient: true,
+                note,
+            } => Self::RefreshUnavailable(note),
+            UseCaseError::TokenUnavailable {
+                transient: false,
+                note,
+            } => Self::ReconnectRequired(note),
+            UseCaseError::RefreshBusy => Self::RefreshUnavailable(
+                "the credential's access token is being refreshed by another instance; retry \
+                 shortly"
+                    .to_owned(),
+            ),
             UseCaseError::Inconsistent(error) => Self::internal(error),
+            UseCaseError::OAuthAppInUse { credentials } => Self::OAuthAppInUse { credentials },
             UseCaseError::Render(cause) => Self::Internal(cause),
         }
     }

@@ -18,12 +18,14 @@ pub mod tenancy;
 pub mod throttle;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
+use credvault_probe::oauth::OAuthClient;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -130,6 +132,11 @@ pub fn server(
     let mut state = state;
     // Connection tests must never connect back to this server.
     state.settings.listen_addresses.push(listener.local_addr()?);
+    if state.refresher.is_none() {
+        // Token requests, like connection tests, never reach this server itself.
+        let client = OAuthClient::new(&state.settings.probe, &state.settings.listen_addresses);
+        state = state.with_token_endpoint(Arc::new(client));
+    }
     let known_paths = web::Data::new(fallback::KnownPaths::from_document(&document));
     let state = web::Data::new(state);
     let mut http_server = HttpServer::new(move || {

@@ -8,8 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use credvault_crypto::KeyRing;
+use credvault_domain::oauth_token::TokenEndpoint;
+use credvault_domain::refresh::RefreshSettings;
 use credvault_persistence::Store;
 use credvault_probe::{IpNet, ProbeExecutor, ProbePolicy, ProbeSettings};
+use credvault_usecases::credentials::Refresher;
+use credvault_usecases::upkeep::UpkeepMetrics;
 
 use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
 use crate::console::ConsoleSettings;
@@ -59,6 +63,9 @@ pub struct Settings {
     pub readiness_ttl: Duration,
     /// The web console's sessions (see [`crate::console`]).
     pub console: ConsoleSettings,
+    /// When OAuth tokens are refreshed (on use, and by the upkeep worker), and the rules after a
+    /// failure.
+    pub refresh: RefreshSettings,
 }
 
 impl Default for Settings {
@@ -77,6 +84,7 @@ impl Default for Settings {
             token_rate_limit: RateLimit::per_minute(60),
             readiness_ttl: Duration::from_secs(1),
             console: ConsoleSettings::default(),
+            refresh: RefreshSettings::default(),
         }
     }
 }
@@ -100,6 +108,12 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// Where connection tests run, within their limits.
     pub probes: ProbeExecutor,
+    /// Refreshes OAuth tokens (a use of a credential whose token is about to expire, and the
+    /// upkeep worker); `None` when no token endpoint is configured, and then uses release the
+    /// stored token as it is.
+    pub refresher: Option<Arc<Refresher>>,
+    /// The upkeep worker's counters, for `/metrics`.
+    pub upkeep_metrics: Arc<UpkeepMetrics>,
     /// Tunables.
     pub settings: Settings,
 }
@@ -117,8 +131,26 @@ impl AppState {
             throttle: Arc::new(Throttle::new(&settings)),
             readiness: Arc::new(Readiness::new(settings.readiness_ttl)),
             probes: ProbeExecutor::new(&settings.probe),
+            refresher: None,
+            upkeep_metrics: Arc::new(UpkeepMetrics::default()),
             settings,
         }
+    }
+
+    /// This state with OAuth tokens refreshed through `endpoint`, claiming as a holder unique
+    /// to this state. A claim lasts twice the connection-test timeout plus a margin (token
+    /// requests share that timeout), and a use waits as long for another instance's refresh.
+    pub fn with_token_endpoint(mut self, endpoint: Arc<dyn TokenEndpoint>) -> Self {
+        let timeout = self.settings.probe.timeout;
+        let lease = timeout * 2 + Duration::from_secs(5);
+        self.refresher = Some(Arc::new(Refresher::new(
+            endpoint,
+            self.settings.refresh,
+            format!("credvault-{}", uuid::Uuid::now_v7()),
+            lease,
+            lease,
+        )));
+        self
     }
 
     /// The outbound policy of this server's connection tests.

@@ -28,11 +28,15 @@ pub enum AuditAction {
     UseGranted,
     /// An owner revoked a service account's grant of *use* of the credential.
     UseRevoked,
+    /// credvault redeemed the credential's OAuth refresh token for a new access token.
+    Refreshed,
+    /// credvault tried to refresh the credential's OAuth access token and failed.
+    RefreshFailed,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 9] = [
         Self::Created,
         Self::Updated,
         Self::Deleted,
@@ -40,6 +44,8 @@ impl AuditAction {
         Self::Used,
         Self::UseGranted,
         Self::UseRevoked,
+        Self::Refreshed,
+        Self::RefreshFailed,
     ];
 
     /// The wire name.
@@ -52,6 +58,8 @@ impl AuditAction {
             Self::Used => "used",
             Self::UseGranted => "use_granted",
             Self::UseRevoked => "use_revoked",
+            Self::Refreshed => "refreshed",
+            Self::RefreshFailed => "refresh_failed",
         }
     }
 }
@@ -100,6 +108,20 @@ pub struct Actor {
     /// User or service account.
     #[serde(rename = "type")]
     pub kind: PrincipalKind,
+}
+
+impl Actor {
+    /// The id of credvault's own actor ([`PrincipalKind::System`]): the nil UUID, which no
+    /// principal has (theirs are UUID v7).
+    pub const SYSTEM_ID: PrincipalId = PrincipalId::from_uuid(uuid::Uuid::nil());
+
+    /// credvault itself, the actor of work no caller asked for.
+    pub const fn system() -> Self {
+        Self {
+            id: Self::SYSTEM_ID,
+            kind: PrincipalKind::System,
+        }
+    }
 }
 
 impl From<&Principal> for Actor {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ids::{CredentialId, PrincipalId, TeamId};
+use crate::ids::{CredentialId, OAuthAppId, PrincipalId, TeamId};
 use crate::schema::{Kind, Provider, Schema, schema_for};
 
 /// Where a credential is in its life.
@@ -97,6 +97,10 @@ pub enum HealthStatus {
     Unknown,
     /// The last test connected.
     Healthy,
+    /// Working, with a problem that may pass: the last refresh of an OAuth token failed for a
+    /// reason worth retrying (network, timeout, the provider's 5xx), and the access token may
+    /// still be valid. The notes say what happened and when credvault tries again.
+    Degraded,
     /// The last test failed.
     Error,
 }
@@ -107,6 +111,7 @@ impl HealthStatus {
         match self {
             Self::Unknown => "unknown",
             Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
             Self::Error => "error",
         }
     }
@@ -119,6 +124,7 @@ impl FromStr for HealthStatus {
         match s {
             "unknown" => Ok(Self::Unknown),
             "healthy" => Ok(Self::Healthy),
+            "degraded" => Ok(Self::Degraded),
             "error" => Ok(Self::Error),
             _ => Err(UnknownStatus),
         }
@@ -188,6 +194,10 @@ pub struct Credential {
     pub secret_fields: BTreeSet<String>,
     /// Free-form data of the client's.
     pub metadata: Map<String, Value>,
+    /// The OAuth app of the same team and provider this credential is issued through (OAuth
+    /// kinds only); the app then supplies the client id and secret. See
+    /// [`crate::oauth_app::check_link`].
+    pub oauth_app_id: Option<OAuthAppId>,
     /// Outcome of the last connection test.
     pub health: Health,
     /// Starts at 1 and rises by one on every change.
@@ -225,7 +235,9 @@ impl Credential {
         };
         schema
             .secret_fields()
-            .filter(|field| field.is_required(|name| self.has_field(name)))
+            .filter(|field| {
+                field.is_required(|name| self.has_field(name), self.oauth_app_id.is_some())
+            })
             .filter(|field| !self.secret_fields.contains(field.name))
             .map(|field| field.name)
             .collect()

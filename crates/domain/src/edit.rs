@@ -35,7 +35,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{Actor, AuditAction, AuditEvent, SecretEffect};
 use crate::credential::{Credential, CredentialStatus, Health};
-use crate::ids::{CredentialId, EventId, PrincipalId, RequestId, TeamId};
+use crate::ids::{CredentialId, EventId, OAuthAppId, PrincipalId, RequestId, TeamId};
 
 /// The fields of a credential that a caller may change; everything else is the store's to set.
 ///
@@ -57,6 +57,8 @@ pub struct CredentialEdit {
     pub secret_fields: BTreeSet<String>,
     /// Free-form data of the client's.
     pub metadata: Map<String, Value>,
+    /// The linked OAuth app, or none.
+    pub oauth_app_id: Option<OAuthAppId>,
     /// Outcome of the last connection test.
     pub health: Health,
 }
@@ -72,6 +74,7 @@ impl From<Credential> for CredentialEdit {
             extra_data,
             secret_fields,
             metadata,
+            oauth_app_id,
             health,
             // The store's and the schema's, never the caller's.
             id: _,
@@ -93,6 +96,7 @@ impl From<Credential> for CredentialEdit {
             extra_data,
             secret_fields,
             metadata,
+            oauth_app_id,
             health,
         }
     }
@@ -115,6 +119,7 @@ impl Credential {
             extra_data,
             secret_fields,
             metadata,
+            oauth_app_id,
             health,
         } = edit;
         Credential {
@@ -129,6 +134,7 @@ impl Credential {
             extra_data,
             secret_fields,
             metadata,
+            oauth_app_id,
             health,
             version: self.version + 1,
             created_at: self.created_at,

@@ -11,6 +11,7 @@ pub mod oauth_app;
 pub mod oauth_token;
 pub mod patch;
 pub mod principal;
+pub mod refresh;
 pub mod release;
 pub mod schema;
 pub mod secret;

@@ -22,17 +22,24 @@
 //! - `scopes`: at most [`MAX_SCOPES`] scope tokens (RFC 6749 §3.3); replaced whole on PATCH.
 //! - `metadata`: an object, merged by RFC 7396 on PATCH (`null` clears it), at most
 //!   [`MAX_JSON_BYTES`] once merged.
+//!
+//! A credential of an OAuth kind may be linked to an app ([`OAUTH_APP_ID`],
+//! `Credential::oauth_app_id`) of its team and provider ([`check_link`]); the app then supplies
+//! the client id and secret, which the credential's own `extra_data` no longer has to hold
+//! (`schema::Required::UnlessOAuthApp`). An app that credentials are linked to cannot be deleted.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::credential::Credential;
 use crate::ids::{OAuthAppId, TeamId};
 use crate::patch::extra_data::keeps_stored_secret;
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{MAX_DEPTH, MAX_JSON_BYTES, Patch};
-use crate::schema::Provider;
+use crate::release::is_oauth;
+use crate::schema::{Kind, Provider};
 use crate::secret::{MASK, SecretValue};
 use crate::validate::{ValidationErrors, check_name, check_single_line, json_depth, json_size};
 
@@ -64,6 +71,78 @@ mod names {
 
 /// The name of the client secret in the secret map sealed for an app (and in its bodies).
 pub const CLIENT_SECRET_NAME: &str = CLIENT_SECRET;
+
+/// The name of a credential's link to an app: in its create and PATCH bodies, its responses and
+/// the `changed_fields` of its audit events.
+pub const OAUTH_APP_ID: &str = "oauth_app_id";
+
+/// Checks the link of `credential` to an OAuth app, once the caller looked up the app its
+/// `oauth_app_id` names among the apps of the credential's team: `app` is what it found (`None`
+/// when the team has no app with that id, whether the id is unknown or another team's; both
+/// get the same error, which names neither). A credential without a link passes.
+///
+/// The link must be from an OAuth kind (`oauth2`, `google_oauth`, `sharepoint_oauth`) to an app
+/// of the same team and the same provider; every failure is an error of the field
+/// [`OAUTH_APP_ID`].
+///
+/// ```
+/// use credvault_domain::ids::OAuthAppId;
+/// use credvault_domain::oauth_app::{NewOAuthApp, check_link};
+/// use credvault_domain::schema::{Kind, Provider};
+/// # use credvault_domain::testing::stored_postgres_credential;
+/// use serde_json::json;
+///
+/// let (mut credential, _) = stored_postgres_credential();
+/// credential.provider = Provider::Google;
+/// credential.kind = Kind::GoogleOauth;
+/// let body = json!({"name": "Drive", "provider": "google", "client_id": "a", "client_secret": "s"});
+/// let (app, _) = NewOAuthApp::from_json(body).unwrap().into_app(credential.team_id, chrono::Utc::now());
+/// credential.oauth_app_id = Some(app.id);
+/// assert!(check_link(&credential, Some(&app)).is_ok());
+/// // An id the team has no app for.
+/// credential.oauth_app_id = Some(OAuthAppId::new());
+/// assert_eq!(check_link(&credential, None).unwrap_err().errors()[0].field, "oauth_app_id");
+/// ```
+pub fn check_link(credential: &Credential, app: Option<&OAuthApp>) -> Result<(), ValidationErrors> {
+    let Some(id) = credential.oauth_app_id else {
+        return Ok(());
+    };
+    if !is_oauth(credential.kind) {
+        return Err(ValidationErrors::single(
+            OAUTH_APP_ID,
+            not_an_oauth_kind(credential.kind),
+        ));
+    }
+    let Some(app) = app.filter(|app| app.id == id && app.team_id == credential.team_id) else {
+        return Err(no_such_app());
+    };
+    if app.provider != credential.provider {
+        return Err(ValidationErrors::single(
+            OAUTH_APP_ID,
+            format!(
+                "is an OAuth app for {}; this credential's provider is {}",
+                app.provider, credential.provider
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The error of an `oauth_app_id` that names no app of the credential's team: one answer for an
+/// unknown id and another team's app, naming neither.
+pub fn no_such_app() -> ValidationErrors {
+    ValidationErrors::single(OAUTH_APP_ID, "is not an OAuth app of this team")
+}
+
+/// The error of an `oauth_app_id` on a credential whose kind has no OAuth client.
+pub(crate) fn not_an_oauth_kind(kind: Kind) -> String {
+    format!(
+        "is only accepted for the OAuth kinds ({}, {}, {}); a {kind} credential has no OAuth app",
+        Kind::Oauth2,
+        Kind::GoogleOauth,
+        Kind::SharepointOauth
+    )
+}
 
 use names::{AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, METADATA, NAME, PROVIDER, SCOPES, TOKEN_URL};
 

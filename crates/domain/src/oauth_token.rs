@@ -9,10 +9,10 @@
 use std::fmt;
 
 use crate::ids::TeamId;
-use crate::secret::SecretValue;
+use crate::secret::{MASK, SecretValue};
 
 /// The refresh-token grant (RFC 6749 §6): a refresh token redeemed for a new access token.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RefreshRequest {
     /// The token endpoint (`https`, or `http` only to a host the operator allows).
     pub token_url: String,
@@ -27,7 +27,7 @@ pub struct RefreshRequest {
 }
 
 /// The authorization-code grant (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CodeExchange {
     /// The token endpoint.
     pub token_url: String,
@@ -44,7 +44,7 @@ pub struct CodeExchange {
 }
 
 /// A token endpoint's successful answer (RFC 6749 §5.1).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TokenGrant {
     /// The new access token.
     pub access_token: SecretValue,
@@ -54,6 +54,43 @@ pub struct TokenGrant {
     pub refresh_token: Option<SecretValue>,
     /// The scopes granted, when the endpoint said (space-separated).
     pub scope: Option<String>,
+}
+
+// `Debug` by hand, so that no field holding a secret can print it, whatever its type becomes.
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("refresh_token", &MASK)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CodeExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeExchange")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("code", &MASK)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &MASK)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("access_token", &MASK)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| MASK))
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// Why a token request did not return a token.

@@ -58,14 +58,19 @@ pub enum PrincipalKind {
     User,
     /// A service account acting through a client-credentials token.
     ServiceAccount,
+    /// credvault itself, for work no caller asked for (refreshing an OAuth token before it
+    /// expires). Never authenticates: it appears only as the actor of audit events
+    /// ([`crate::audit::Actor::system`]).
+    System,
 }
 
 impl PrincipalKind {
-    /// The wire name: `user` or `service_account`.
+    /// The wire name: `user`, `service_account` or `system`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::ServiceAccount => "service_account",
+            Self::System => "system",
         }
     }
 }
@@ -77,6 +82,7 @@ impl FromStr for PrincipalKind {
         match s {
             "user" => Ok(Self::User),
             "service_account" => Ok(Self::ServiceAccount),
+            "system" => Ok(Self::System),
             _ => Err(UnknownPrincipalKind),
         }
     }
@@ -84,7 +90,7 @@ impl FromStr for PrincipalKind {
 
 /// The text names no principal kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("principal kind must be 'user' or 'service_account'")]
+#[error("principal kind must be 'user', 'service_account' or 'system'")]
 pub struct UnknownPrincipalKind;
 
 /// An authenticated caller.

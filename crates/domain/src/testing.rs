@@ -38,6 +38,7 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
                 .unwrap_or_default(),
         secret_fields: BTreeSet::from(["password".to_owned()]),
         metadata: serde_json::Map::new(),
+        oauth_app_id: None,
         health: Health {
             status: HealthStatus::Healthy,
             notes: Vec::new(),
@@ -53,6 +54,28 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
     let mut secrets = SecretMap::new();
     secrets.insert("password".to_owned(), "s3cret".into());
     (credential, secrets)
+}
+
+/// A connected Google OAuth credential that stores a client secret, an access token and a
+/// refresh token (without `expires_at`); built from [`stored_postgres_credential`].
+pub fn stored_oauth_credential() -> Credential {
+    let (template, _) = stored_postgres_credential();
+    Credential {
+        provider: Provider::Google,
+        kind: Kind::GoogleOauth,
+        name: "Drive".to_owned(),
+        account_name: "etl@example.com".to_owned(),
+        extra_data: json!({"client_id": "client-1"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        secret_fields: BTreeSet::from([
+            "access_token".to_owned(),
+            "client_secret".to_owned(),
+            "refresh_token".to_owned(),
+        ]),
+        ..template
+    }
 }
 
 /// A credential created from a create `body` through the real parse and create path, with its

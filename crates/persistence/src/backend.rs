@@ -10,7 +10,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, HasSqlType, Integer, Nullable, Text, Timestamp};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::conn::DbConn;
@@ -91,9 +91,27 @@ pub(crate) fn lock_credential(
             .optional(),
         DbConn::Sqlite(_) => return read_credential(conn, team_id, id),
     };
-    row.map_err(db_error)?
+    let stored = row
+        .map_err(db_error)?
         .map(CredentialRow::into_domain)
+        .transpose()?;
+    stored
+        .map(|stored| with_oauth_app(conn, stored))
         .transpose()
+}
+
+/// `stored` with the OAuth app it is linked to, read on the same connection (one more query,
+/// only for a linked credential; within a transaction, in it).
+pub(crate) fn with_oauth_app(
+    conn: &mut DbConn,
+    mut stored: StoredCredential,
+) -> Result<StoredCredential, StoreError> {
+    if let Some(app_id) = stored.credential.oauth_app_id {
+        let team_id = stored.credential.team_id;
+        stored.oauth_app =
+            crate::repo::oauth_apps::find_in_team(conn, team_id, app_id)?.map(|found| found.app);
+    }
+    Ok(stored)
 }
 
 /// The team's credential as it is now, without a lock: a GET, and the first attempt of an update
@@ -122,8 +140,12 @@ pub(crate) fn read_credential(
             .get_result(sqlite)
             .optional(),
     };
-    row.map_err(db_error)?
+    let stored = row
+        .map_err(db_error)?
         .map(CredentialRow::into_domain)
+        .transpose()?;
+    stored
+        .map(|stored| with_oauth_app(conn, stored))
         .transpose()
 }
 
@@ -146,6 +168,7 @@ pub(crate) fn update_if_version(
     conn: &mut DbConn,
     row: &CredentialRow,
     expected_version: i64,
+    expected_ciphertext: Option<&Vec<u8>>,
     keep_ciphertext: bool,
     event: &AuditEventRow,
 ) -> Result<bool, StoreError> {
@@ -155,6 +178,7 @@ pub(crate) fn update_if_version(
             UpdateIfVersion::<true> {
                 row,
                 expected_version,
+                expected_ciphertext,
             },
             event,
         )
@@ -164,6 +188,7 @@ pub(crate) fn update_if_version(
             UpdateIfVersion::<false> {
                 row,
                 expected_version,
+                expected_ciphertext,
             },
             event,
         )
@@ -201,6 +226,8 @@ fn write_if_version<const KEEP_CIPHERTEXT: bool>(
 struct UpdateIfVersion<'a, const KEEP_CIPHERTEXT: bool> {
     row: &'a CredentialRow,
     expected_version: i64,
+    /// The ciphertext the update's secrets were made from (used unless `KEEP_CIPHERTEXT`).
+    expected_ciphertext: Option<&'a Vec<u8>>,
 }
 
 /// The statement cache's key for [`UpdateIfVersion`].
@@ -217,9 +244,10 @@ impl<const KEEP_CIPHERTEXT: bool, Conn> RunQueryDsl<Conn> for UpdateIfVersion<'_
 impl<DB, const KEEP_CIPHERTEXT: bool> QueryFragment<DB> for UpdateIfVersion<'_, KEEP_CIPHERTEXT>
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
-    DB: HasSqlType<Binary>,
+    DB: HasSqlType<Binary> + HasSqlType<Integer>,
     String: ToSql<Text, DB>,
     i64: ToSql<BigInt, DB>,
+    i32: ToSql<Integer, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
     Vec<u8>: ToSql<Binary, DB>,
 {
@@ -251,6 +279,9 @@ where
             // A use's, never a PATCH's: a use racing a PATCH keeps its record.
             last_used_at: _,
             last_used_by: _,
+            upkeep_due_at,
+            upkeep_failures,
+            oauth_app_id,
         } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(provider)?;
@@ -270,6 +301,8 @@ where
         out.push_bind_param::<Text, _>(metadata)?;
         out.push_sql(", secret_fields = ");
         out.push_bind_param::<Text, _>(secret_fields)?;
+        out.push_sql(", oauth_app_id = ");
+        out.push_bind_param::<Nullable<Text>, _>(oauth_app_id)?;
         if !KEEP_CIPHERTEXT {
             out.push_sql(", secret_key_id = ");
             out.push_bind_param::<Nullable<Text>, _>(secret_key_id)?;
@@ -288,12 +321,26 @@ where
         out.push_bind_param::<Timestamp, _>(updated_at)?;
         out.push_sql(", modified_by = ");
         out.push_bind_param::<Text, _>(modified_by)?;
+        out.push_sql(", upkeep_due_at = ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(upkeep_due_at)?;
+        out.push_sql(", upkeep_failures = ");
+        out.push_bind_param::<Integer, _>(upkeep_failures)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Text, _>(id)?;
         out.push_sql(" AND team_id = ");
         out.push_bind_param::<Text, _>(team_id)?;
         out.push_sql(" AND version = ");
         out.push_bind_param::<BigInt, _>(&self.expected_version)?;
+        if !KEEP_CIPHERTEXT {
+            // New secrets are made from the ones read; a refresh of an OAuth token writes new
+            // ones without a new version, so the ciphertext read must still be the stored one
+            // (or the update retries under the row lock, from the refreshed secrets).
+            out.push_sql(" AND (secret_ciphertext = ");
+            out.push_bind_param::<Nullable<Binary>, _>(&self.expected_ciphertext)?;
+            out.push_sql(" OR (secret_ciphertext IS NULL AND ");
+            out.push_bind_param::<Nullable<Binary>, _>(&self.expected_ciphertext)?;
+            out.push_sql(" IS NULL))");
+        }
         Ok(())
     }
 }
@@ -629,6 +676,7 @@ mod tests {
                     CredentialRow::from_domain(&stored.credential, stored.ciphertext.as_ref())
                         .unwrap();
                 let current = row.version;
+                let read = row.secret_ciphertext.clone();
                 row.version += 1;
                 row.name = format!("v{}", row.version);
                 let mut event = AuditEventRow::from_domain(&AuditEvent {
@@ -647,12 +695,27 @@ mod tests {
                 })
                 .unwrap();
                 assert!(
-                    !update_if_version(&mut conn, &row, current - 1, keep_ciphertext, &event)
-                        .unwrap()
+                    !update_if_version(
+                        &mut conn,
+                        &row,
+                        current - 1,
+                        read.as_ref(),
+                        keep_ciphertext,
+                        &event
+                    )
+                    .unwrap()
                 );
                 event.id = EventId::new().to_string();
                 assert!(
-                    update_if_version(&mut conn, &row, current, keep_ciphertext, &event).unwrap()
+                    update_if_version(
+                        &mut conn,
+                        &row,
+                        current,
+                        read.as_ref(),
+                        keep_ciphertext,
+                        &event
+                    )
+                    .unwrap()
                 );
             }
         }

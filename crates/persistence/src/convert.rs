@@ -12,6 +12,7 @@ use credvault_domain::ids::{ClientCredentialId, PrincipalId, TeamId};
 use credvault_domain::oauth_app::{OAUTH_PROVIDERS, OAuthApp};
 use credvault_domain::patch::derived_account_name;
 use credvault_domain::principal::{PrincipalKind, Role};
+use credvault_domain::release::is_oauth;
 use credvault_domain::service_account::{ClientCredential, ServiceAccount};
 use credvault_domain::team::Team;
 use credvault_domain::time::to_micros;
@@ -44,7 +45,10 @@ pub(crate) fn parse<T: FromStr>(column: &str, text: &str) -> Result<T, StoreErro
         .map_err(|_| StoreError::Corrupt(format!("unreadable {column}")))
 }
 
-fn to_json<T: Serialize + ?Sized>(column: &str, value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: Serialize + ?Sized>(
+    column: &str,
+    value: &T,
+) -> Result<String, StoreError> {
     serde_json::to_string(value)
         .map_err(|_| StoreError::Database(format!("{column} could not be encoded")))
 }
@@ -84,7 +88,10 @@ impl TeamRow {
 impl CredentialRow {
     /// The row of `credential` as an insert or a PATCH writes it. `last_used` is not the
     /// caller's to write: the row holds NULL (what an insert stores), and a PATCH's update leaves
-    /// the stored columns as they are (see `backend::update_if_version`).
+    /// the stored columns as they are (see `backend::update_if_version`). A client's write of an
+    /// OAuth credential makes it due for the upkeep worker at once, with no failure counted: new
+    /// tokens or settings deserve a fresh look, and a credential parked after a refusal is
+    /// retried once it was changed.
     pub(crate) fn from_domain(
         credential: &Credential,
         ciphertext: Option<&Ciphertext>,
@@ -113,6 +120,9 @@ impl CredentialRow {
             modified_by: credential.modified_by.to_string(),
             last_used_at: None,
             last_used_by: None,
+            upkeep_due_at: is_oauth(credential.kind).then(|| db_time(credential.updated_at)),
+            upkeep_failures: 0,
+            oauth_app_id: credential.oauth_app_id.map(|id| id.to_string()),
         })
     }
 
@@ -157,6 +167,10 @@ impl CredentialRow {
             extra_data,
             secret_fields: from_json("credentials.secret_fields", &self.secret_fields)?,
             metadata: from_json("credentials.metadata", &self.metadata)?,
+            oauth_app_id: self
+                .oauth_app_id
+                .map(|id| parse("credentials.oauth_app_id", &id))
+                .transpose()?,
             health: Health {
                 status: parse("credentials.health_status", &self.health_status)?,
                 notes: from_json("credentials.health_notes", &self.health_notes)?,
@@ -172,6 +186,8 @@ impl CredentialRow {
         Ok(StoredCredential {
             credential,
             ciphertext,
+            // The reads that return it look the app up (`backend::with_oauth_app`).
+            oauth_app: None,
         })
     }
 }

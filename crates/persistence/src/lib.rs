@@ -18,11 +18,12 @@ mod types;
 
 pub use credvault_domain::status::TestRecord;
 pub use error::{StoreError, UpdateError};
-pub use store::Store;
+pub use store::{Claim, DueCredential, RefreshOutcome, RefreshWrite, Store, UpkeepState};
 pub use types::{
     AuthenticatedToken, Backend, CONSOLE_SESSION_TOUCH_PRECISION, Ciphertext, ClientCredentialAuth,
     ConsoleSession, CredentialChange, CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT,
     IDEMPOTENCY_RETENTION, IdempotencyClaim, IdempotencyRecord, NewConsoleSession, NewUserToken,
-    Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions,
-    StoredCredential, StoredOAuthApp, StoredResponse, UseOutcome, UserToken,
+    OAuthAppDeletion, Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate,
+    SqliteSynchronous, StoreOptions, StoredCredential, StoredOAuthApp, StoredResponse, UseOutcome,
+    UserToken,
 };

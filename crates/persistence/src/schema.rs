@@ -88,6 +88,18 @@ diesel::table! {
         /// The last use of its secrets: both set, or both NULL; written only by a use.
         last_used_at -> Nullable<Timestamp>,
         last_used_by -> Nullable<Text>,
+        /// When the upkeep worker next looks at it (NULL: nothing scheduled); a client's write of
+        /// an OAuth credential sets it to the write's instant.
+        upkeep_due_at -> Nullable<Timestamp>,
+        /// Failed refreshes in a row; a client's write sets 0.
+        upkeep_failures -> Integer,
+        /// A claim on its refresh: both set, or both NULL; written only by `store::upkeep`.
+        upkeep_lease_until -> Nullable<Timestamp>,
+        upkeep_lease_holder -> Nullable<Text>,
+        /// The last successful refresh; written only by `store::upkeep`.
+        token_refreshed_at -> Nullable<Timestamp>,
+        /// The OAuth app it is issued through (`oauth_apps.id`, same team); NULL for none.
+        oauth_app_id -> Nullable<Text>,
     }
 }
 

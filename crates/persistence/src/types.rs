@@ -104,6 +104,21 @@ pub struct StoredCredential {
     pub credential: Credential,
     /// The sealed secrets; `None` when no secret is stored.
     pub ciphertext: Option<Ciphertext>,
+    /// The OAuth app `credential.oauth_app_id` names (its non-secret part: the client secret
+    /// stays sealed in the app's row), read with the credential; `None` when it has none.
+    pub oauth_app: Option<OAuthApp>,
+}
+
+/// What [`crate::Store::delete_oauth_app`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthAppDeletion {
+    /// The app is gone.
+    Deleted,
+    /// Nothing was deleted: credentials of the team are linked to the app.
+    InUse {
+        /// How many.
+        credentials: u64,
+    },
 }
 
 /// An OAuth app row: the domain value and its sealed client secret.

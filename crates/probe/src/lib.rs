@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod executor;
+pub mod oauth;
 pub mod policy;
 pub mod postgres;
 pub mod scrub;
@@ -20,10 +21,11 @@ use credvault_domain::validate::ValidationErrors;
 use serde_json::Value;
 
 pub use crate::executor::ProbeExecutor;
+pub use crate::oauth::OAuthClient;
 pub use crate::policy::{IpNet, ProbePolicy};
 
 /// The settings of connection tests: how long one may take, where it may connect, and how many
-/// may run at once.
+/// may run at once. The OAuth token client ([`OAuthClient`]) goes by the same settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeSettings {
     /// How long a connection test may take before it answers `timeout`; also the `Retry-After`
@@ -44,6 +46,10 @@ pub struct ProbeSettings {
     /// Connection tests running at once for one team; beyond it [`ProbeExecutor::run`] refuses
     /// with [`executor::Refused::TeamBusy`].
     pub max_per_team: usize,
+    /// Hosts (names or IP addresses, compared without case) whose token URLs may be plain
+    /// `http`; every other token URL must be `https`. Empty by default. The host's addresses
+    /// still go through the policy (`allow`, `deny`), so a loopback token server needs both.
+    pub oauth_http_hosts: Vec<String>,
 }
 
 impl Default for ProbeSettings {
@@ -55,6 +61,7 @@ impl Default for ProbeSettings {
             database_addresses: Vec::new(),
             max_concurrent: 32,
             max_per_team: 4,
+            oauth_http_hosts: Vec::new(),
         }
     }
 }

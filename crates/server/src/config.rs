@@ -11,11 +11,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use chrono::TimeDelta;
 use clap::Args;
 use credvault_api::throttle::RateLimit;
 use credvault_crypto::{KeyRing, generate_master_key};
+use credvault_domain::refresh::RefreshSettings;
 use credvault_persistence::{SqliteSynchronous, StoreOptions};
 use credvault_probe::IpNet;
+use credvault_usecases::upkeep::RoundLimits;
 
 /// Settings shared by every command.
 #[derive(Debug, Args)]
@@ -244,6 +247,18 @@ pub struct Config {
     )]
     pub probe_max_per_team: usize,
 
+    /// Hosts (comma-separated names or IP addresses) whose OAuth token URLs may be plain
+    /// `http`; every other token URL must be `https`. Empty by default. The host's addresses
+    /// still go through --probe-allow and --probe-deny (a token server on loopback needs
+    /// `127.0.0.1/32` there too). See docs/SECURITY.md.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_HTTP_HOSTS",
+        value_delimiter = ','
+    )]
+    pub oauth_http_hosts: Vec<String>,
+
     /// Connection tests each principal may start per minute on average, on top of the general
     /// rate limit; over it the answer is 429 with Retry-After. 0 disables this limit.
     #[arg(
@@ -262,6 +277,69 @@ pub struct Config {
         default_value_t = 10
     )]
     pub probe_rate_limit_burst: u32,
+
+    /// OAuth credentials: a use refreshes the access token first when it expires within this
+    /// many seconds (or is missing).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_REFRESH_MARGIN_SECONDS",
+        default_value_t = 300
+    )]
+    pub oauth_refresh_margin_seconds: u64,
+
+    /// OAuth credentials: the upkeep worker refreshes tokens not refreshed for this many hours,
+    /// so refresh tokens that providers expire when unused stay alive.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_OAUTH_IDLE_REFRESH_HOURS",
+        default_value_t = 24,
+        value_parser = clap::value_parser!(u64).range(1..=8760)
+    )]
+    pub oauth_idle_refresh_hours: u64,
+
+    /// Run the upkeep worker, which refreshes OAuth tokens before they expire (`false` to turn
+    /// it off; uses still refresh on demand).
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub upkeep: bool,
+
+    /// Seconds between two rounds of the upkeep worker.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_INTERVAL_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86400)
+    )]
+    pub upkeep_interval_seconds: u64,
+
+    /// Credentials the upkeep worker claims per round.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_BATCH",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u64).range(1..=10000)
+    )]
+    pub upkeep_batch: u64,
+
+    /// Token requests the upkeep worker sends at once.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDVAULT_UPKEEP_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u64).range(1..=64)
+    )]
+    pub upkeep_concurrency: u64,
 }
 
 /// The master key specification; `Debug` never shows it.
@@ -302,6 +380,30 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(PathBuf::from)
+    }
+
+    /// When OAuth tokens are refreshed, from the flags (the backoff rules are the defaults).
+    pub fn refresh_settings(&self) -> RefreshSettings {
+        let margin = i64::try_from(self.oauth_refresh_margin_seconds).unwrap_or(i64::MAX);
+        let idle = i64::try_from(self.oauth_idle_refresh_hours).unwrap_or(24);
+        RefreshSettings {
+            margin: TimeDelta::try_seconds(margin).unwrap_or(TimeDelta::minutes(5)),
+            idle_interval: TimeDelta::try_hours(idle).unwrap_or(TimeDelta::hours(24)),
+            ..RefreshSettings::default()
+        }
+    }
+
+    /// The pause between two rounds of the upkeep worker.
+    pub fn upkeep_interval(&self) -> Duration {
+        Duration::from_secs(self.upkeep_interval_seconds.max(1))
+    }
+
+    /// The bounds of one round of the upkeep worker.
+    pub fn upkeep_limits(&self) -> RoundLimits {
+        RoundLimits {
+            batch: usize::try_from(self.upkeep_batch).unwrap_or(50),
+            concurrency: usize::try_from(self.upkeep_concurrency).unwrap_or(4),
+        }
     }
 
     /// The per-principal rate limit of connection tests, `None` when disabled.
@@ -576,6 +678,19 @@ mod tests {
         let error =
             Flags::try_parse_from(["credvault", "--token-cache-seconds", "31"]).unwrap_err();
         assert!(error.to_string().contains("token-cache-seconds"), "{error}");
+    }
+
+    #[test]
+    fn oauth_http_hosts_are_empty_by_default_and_comma_separated() {
+        let default = Flags::try_parse_from(["credvault"]).unwrap();
+        assert!(default.config.oauth_http_hosts.is_empty());
+        let parsed =
+            Flags::try_parse_from(["credvault", "--oauth-http-hosts", "127.0.0.1,idp.internal"])
+                .unwrap();
+        assert_eq!(
+            parsed.config.oauth_http_hosts,
+            ["127.0.0.1", "idp.internal"]
+        );
     }
 
     #[test]

@@ -36,6 +36,25 @@ pub enum Error {
     /// access token); nothing was written.
     #[error(transparent)]
     NotUsable(#[from] NotUsable),
+    /// Another process has held the claim on this credential's token refresh for longer than a
+    /// caller waits; nothing was written.
+    #[error("the credential's access token is being refreshed elsewhere; try again shortly")]
+    RefreshBusy,
+    /// A use needed a fresh access token and the refresh failed: `transient` when trying again
+    /// later may succeed. `note` says what happened in words (the credential's health note).
+    #[error("{note}")]
+    TokenUnavailable {
+        /// Whether trying again later may succeed.
+        transient: bool,
+        /// What happened and what to do.
+        note: String,
+    },
+    /// An OAuth app that credentials are linked to cannot be deleted; nothing was deleted.
+    #[error("the OAuth app is in use by {credentials} credential(s)")]
+    OAuthAppInUse {
+        /// How many credentials of the team are linked to it.
+        credentials: u64,
+    },
     /// The caller's renderer failed to make the response to store with the write.
     #[error("the response could not be rendered: {0}")]
     Render(String),

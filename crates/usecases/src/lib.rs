@@ -6,5 +6,6 @@ pub mod grants;
 pub mod oauth_apps;
 pub mod rotation;
 pub mod secrets;
+pub mod upkeep;
 
 pub use error::Error;

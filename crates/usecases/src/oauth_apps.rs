@@ -12,7 +12,7 @@ use credvault_crypto::KeyRing;
 use credvault_domain::ids::{OAuthAppId, TeamId};
 use credvault_domain::oauth_app::{NewOAuthApp, OAuthApp, OAuthAppPatch};
 use credvault_domain::time;
-use credvault_persistence::{Store, StoreError, StoredOAuthApp};
+use credvault_persistence::{OAuthAppDeletion, Store, StoreError, StoredOAuthApp};
 
 use crate::error::Error;
 use crate::secrets;
@@ -98,9 +98,13 @@ pub fn update(
     }
 }
 
-/// Deletes app `id` of team `team_id`; [`Error::Store`] `NotFound` when there is none.
+/// Deletes app `id` of team `team_id`; [`Error::Store`] `NotFound` when there is none,
+/// [`Error::OAuthAppInUse`] (and nothing deleted) while credentials are linked to it.
 pub fn delete(store: &Store, team_id: TeamId, id: OAuthAppId) -> Result<(), Error> {
-    Ok(store.delete_oauth_app(team_id, id)?)
+    match store.delete_oauth_app(team_id, id)? {
+        OAuthAppDeletion::Deleted => Ok(()),
+        OAuthAppDeletion::InUse { credentials } => Err(Error::OAuthAppInUse { credentials }),
+    }
 }
 
 /// The opened client secret of a stored app, for whoever redeems tokens with it (never for a

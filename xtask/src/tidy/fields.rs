@@ -83,6 +83,29 @@ const ALLOWED: &[(&[&str], &[&str], &str)] = &[
          §4.4, §5.1), which `credvault exec` sends and reads",
     ),
     (
+        &[
+            "crates/probe/src/oauth/",
+            "crates/probe/src/testing/oauth_server.rs",
+        ],
+        &["client_id", "access_token", "refresh_token"],
+        "the parameters of the OAuth refresh and authorization-code grants and of their answer \
+         (RFC 6749 §4.1, §5.1, §6), which the token client sends and reads and the tests' token \
+         server answers",
+    ),
+    (
+        &["crates/domain/src/oauth_token.rs"],
+        &[
+            "token_url",
+            "client_id",
+            "client_secret",
+            "access_token",
+            "refresh_token",
+            "scopes",
+        ],
+        "the labels of the masking `Debug` of the token requests and their answer, which name \
+         the struct fields, not a credential's",
+    ),
+    (
         &["crates/domain/src/oauth_app.rs"],
         &["client_id", "client_secret", "token_url", "scopes"],
         "the fields of an OAuth app's own bodies (a team resource, not a credential's fields), \

@@ -274,7 +274,7 @@ pub async fn create(
     let created =
         web::block(move || credentials::create(&store, &key_ring, team_id, caller, &input)).await?;
     match created {
-        Ok(credential) => Ok(see_other(&page_url(&credential))),
+        Ok(linked) => Ok(see_other(&page_url(&linked.credential))),
         Err(UseCaseError::Invalid(errors)) => {
             failed(errors.errors(), StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -380,7 +380,7 @@ pub async fn update(
     })
     .await?;
     match updated {
-        Ok(credential) => Ok(see_other(&page_url(&credential))),
+        Ok(linked) => Ok(see_other(&page_url(&linked.credential))),
         Err(UseCaseError::Invalid(errors)) => {
             failed(errors.errors(), StatusCode::UNPROCESSABLE_ENTITY, false)
         }

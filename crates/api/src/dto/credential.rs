@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use credvault_domain::credential::{Credential, Health};
+use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::secret::MASK;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,6 +16,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::dto::enums::{CredentialStatusDto, HealthStatusDto, KindDto, ProviderDto};
+use crate::dto::oauth_app::OAuthAppResponse;
+use crate::error::ApiError;
 
 /// A stored integration credential. Secret values are never returned: `secrets` lists each stored
 /// secret field with the mask `"••••"`.
@@ -28,7 +31,8 @@ use crate::dto::enums::{CredentialStatusDto, HealthStatusDto, KindDto, ProviderD
     "health": {"status": "unknown", "notes": [], "checked_at": null}, "version": 3,
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T11:00:00Z",
     "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa",
-    "last_used_at": "2026-11-23T12:00:00Z", "last_used_by": "0192f3a4-0000-7000-8000-0000000000bb"
+    "last_used_at": "2026-11-23T12:00:00Z", "last_used_by": "0192f3a4-0000-7000-8000-0000000000bb",
+    "oauth_app_id": null, "oauth_app": null
 }))]
 pub struct CredentialResponse {
     /// The credential's id (UUID v7).
@@ -96,10 +100,18 @@ pub struct CredentialResponse {
         example = json!({"integrations": {"read": true, "update": false, "use": true}})
     )]
     pub permissions: Option<crate::dto::service_account::Permissions>,
+    /// The OAuth app of the team this credential is issued through (OAuth kinds only), which
+    /// then supplies the client id and secret; `null` when none.
+    #[schema(example = json!(null))]
+    pub oauth_app_id: Option<Uuid>,
+    /// The app `oauth_app_id` names, its client secret masked; `null` when none.
+    pub oauth_app: Option<OAuthAppResponse>,
 }
 
-impl From<Credential> for CredentialResponse {
-    fn from(credential: Credential) -> Self {
+impl CredentialResponse {
+    /// The wire form of a credential and the OAuth app it is linked to (`None` when none),
+    /// secrets masked.
+    pub fn new(credential: Credential, oauth_app: Option<OAuthApp>) -> Result<Self, ApiError> {
         let Credential {
             id,
             team_id,
@@ -119,8 +131,13 @@ impl From<Credential> for CredentialResponse {
             created_by,
             modified_by,
             last_used,
+            oauth_app_id,
         } = credential;
-        Self {
+        let oauth_app = oauth_app
+            .filter(|app| Some(app.id) == oauth_app_id)
+            .map(OAuthAppResponse::new)
+            .transpose()?;
+        Ok(Self {
             id: id.into(),
             team_id: team_id.into(),
             provider: provider.into(),
@@ -144,7 +161,9 @@ impl From<Credential> for CredentialResponse {
             last_used_at: last_used.map(|last| last.at),
             last_used_by: last_used.map(|last| last.by.into()),
             permissions: None,
-        }
+            oauth_app_id: oauth_app_id.map(|id| *id.as_uuid()),
+            oauth_app,
+        })
     }
 }
 
@@ -204,6 +223,10 @@ pub struct CreateCredentialRequest {
     pub account_name: Option<String>,
     /// Defaults to `credentials_saved` when every required secret is present, else `pending`.
     pub status: Option<CredentialStatusDto>,
+    /// OAuth kinds only: the id of an OAuth app of the team and of the same provider, which then
+    /// supplies the client id and secret (`extra_data.client_id` and `client_secret` are then
+    /// optional). Another team's app is refused like an unknown id.
+    pub oauth_app_id: Option<Uuid>,
     /// Connection settings and secrets. At most 16 KiB of JSON once secrets are taken out; an
     /// undeclared key whose name looks secret is refused.
     #[schema(value_type = Object, example = json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl", "password": "s3cret"}))]
@@ -253,4 +276,9 @@ pub struct PatchCredentialRequest {
     /// Optional secret fields to remove; naming a required one is a `422`.
     #[schema(example = json!(["passphrase"]))]
     pub clear_secrets: Option<Vec<String>>,
+    /// OAuth kinds only: link the credential to an OAuth app of the team and of the same
+    /// provider (it then supplies the client id and secret); `null` unlinks it, after which the
+    /// credential needs its own `client_id` (and, to stay `credentials_saved`, `client_secret`).
+    /// Another team's app is refused like an unknown id.
+    pub oauth_app_id: Option<Uuid>,
 }

@@ -118,13 +118,17 @@ mirror!(CredentialStatus <=> CredentialStatusDto {
 pub enum HealthStatusDto {
     /// Not tested since the last relevant change.
     Unknown,
-    /// The last test connected.
+    /// The last test connected, or the last refresh of its OAuth token succeeded.
     Healthy,
-    /// The last test failed.
+    /// The last refresh of its OAuth token failed for a reason that may pass (network, timeout,
+    /// the provider's 5xx); the notes say what happened and when credvault tries again.
+    Degraded,
+    /// The last test failed, or its OAuth token cannot be refreshed (the notes say why and what
+    /// to do).
     Error,
 }
 
-mirror!(HealthStatus <=> HealthStatusDto { Unknown, Healthy, Error });
+mirror!(HealthStatus <=> HealthStatusDto { Unknown, Healthy, Degraded, Error });
 
 /// What happened to a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -145,9 +149,15 @@ pub enum AuditActionDto {
     UseGranted,
     /// An owner revoked a service account's grant of use of it.
     UseRevoked,
+    /// credvault redeemed its OAuth refresh token for a new access token.
+    Refreshed,
+    /// credvault tried to refresh its OAuth access token and failed (see its health).
+    RefreshFailed,
 }
 
-mirror!(AuditAction <=> AuditActionDto { Created, Updated, Deleted, Tested, Used, UseGranted, UseRevoked });
+mirror!(AuditAction <=> AuditActionDto {
+    Created, Updated, Deleted, Tested, Used, UseGranted, UseRevoked, Refreshed, RefreshFailed,
+});
 
 /// What a request did to one secret field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -175,6 +185,8 @@ pub enum PrincipalKindDto {
     User,
     /// A service account.
     ServiceAccount,
+    /// credvault itself (refreshing an OAuth token); its id is the nil UUID.
+    System,
 }
 
-mirror!(PrincipalKind <=> PrincipalKindDto { User, ServiceAccount });
+mirror!(PrincipalKind <=> PrincipalKindDto { User, ServiceAccount, System });

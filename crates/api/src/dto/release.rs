@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::dto::enums::{KindDto, ProviderDto};
+use crate::dto::oauth_app::OAuthAppResponse;
 use crate::dto::token::serialize_shown_once;
+use crate::error::ApiError;
 
 /// A credential released for use: its connection fields and plaintext secrets.
 #[derive(Serialize, ToSchema)]
@@ -27,7 +29,8 @@ use crate::dto::token::serialize_shown_once;
         "uri": "postgresql://etl:s3cret@db.internal:5432/dw?sslmode=require",
         "params": {"host": "db.internal", "port": "5432", "dbname": "dw", "user": "etl", "password": "s3cret", "sslmode": "require"}},
     "expires_at": null,
-    "used_at": "2026-12-02T10:00:00.123456Z"
+    "used_at": "2026-12-02T10:00:00.123456Z",
+    "oauth_app_id": null, "oauth_app": null
 }))]
 pub struct CredentialUseResponse {
     /// The credential's id.
@@ -59,16 +62,27 @@ pub struct CredentialUseResponse {
     pub expires_at: Option<String>,
     /// When this use was recorded (the `used` event's `at`, and `last_used_at`).
     pub used_at: DateTime<Utc>,
+    /// The OAuth app the credential is issued through; `null` when none.
+    #[schema(example = json!(null))]
+    pub oauth_app_id: Option<Uuid>,
+    /// That app, its client secret masked (a use never releases it); `null` when none.
+    pub oauth_app: Option<OAuthAppResponse>,
 }
 
 impl CredentialUseResponse {
     /// The wire form of a release and its connection.
-    pub fn new(release: Release, connection: Option<Connection>) -> Self {
+    pub fn new(release: Release, connection: Option<Connection>) -> Result<Self, ApiError> {
         let Release {
             credential,
             secrets,
             used_at,
+            oauth_app,
         } = release;
+        let oauth_app_id = credential.oauth_app_id;
+        let oauth_app = oauth_app
+            .filter(|app| Some(app.id) == oauth_app_id)
+            .map(OAuthAppResponse::new)
+            .transpose()?;
         let expires_at = credvault_domain::release::is_oauth(credential.kind)
             .then(|| {
                 credential
@@ -78,7 +92,7 @@ impl CredentialUseResponse {
             .flatten()
             .and_then(Value::as_str)
             .map(str::to_owned);
-        Self {
+        Ok(Self {
             credential_id: credential.id.into(),
             team_id: credential.team_id.into(),
             provider: credential.provider.into(),
@@ -91,7 +105,9 @@ impl CredentialUseResponse {
             connection: connection.map(ConnectionDto::from),
             expires_at,
             used_at,
-        }
+            oauth_app_id: oauth_app_id.map(|id| *id.as_uuid()),
+            oauth_app,
+        })
     }
 }
 

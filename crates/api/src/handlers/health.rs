@@ -109,6 +109,55 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().json(HealthCheckResponse { status: "ok" }))
 }
 
+/// The upkeep worker's families: its token requests, their failures, refreshes, its own errors,
+/// rounds, and the due backlog its last round saw.
+fn upkeep_metrics(text: &mut String, upkeep: &credvault_usecases::upkeep::UpkeepMetrics) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let families = [
+        (
+            "credvault_upkeep_token_requests_total",
+            "counter",
+            "Token refresh requests the upkeep worker sent.",
+            upkeep.attempts.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_token_request_failures_total",
+            "counter",
+            "Token refresh requests of the upkeep worker that failed.",
+            upkeep.failures.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_refreshed_total",
+            "counter",
+            "Tokens the upkeep worker refreshed.",
+            upkeep.refreshed.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_errors_total",
+            "counter",
+            "Credentials the upkeep worker could not handle (credvault's own errors).",
+            upkeep.errors.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_rounds_total",
+            "counter",
+            "Rounds the upkeep worker ran.",
+            upkeep.rounds.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_due",
+            "gauge",
+            "Credentials due for upkeep at the end of the last round (all instances).",
+            upkeep.backlog.load(Relaxed),
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+}
+
 /// Request counts and latency histograms in the Prometheus text format.
 #[utoipa::path(
     tag = "operations",
@@ -133,6 +182,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "credvault_readiness_pings_total {}\n",
         state.readiness.pings()
     ));
+    upkeep_metrics(&mut text, &state.upkeep_metrics);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

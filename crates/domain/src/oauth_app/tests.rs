@@ -225,3 +225,96 @@ fn members_read_apps_and_owners_write_them() {
         assert_eq!(authorize(Some(Role::Owner), action), Ok(()));
     }
 }
+
+// The link of a credential to an app.
+
+mod link {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use crate::credential::Credential;
+    use crate::ids::{OAuthAppId, TeamId};
+    use crate::oauth_app::{NewOAuthApp, OAuthApp, check_link};
+    use crate::schema::{Kind, Provider};
+    use crate::testing::stored_postgres_credential;
+
+    fn app(team_id: TeamId, provider: &str) -> OAuthApp {
+        let body =
+            json!({"name": "App", "provider": provider, "client_id": "a", "client_secret": "s"});
+        NewOAuthApp::from_json(body)
+            .unwrap()
+            .into_app(team_id, Utc::now())
+            .0
+    }
+
+    fn linked(provider: Provider, kind: Kind, app: &OAuthApp) -> Credential {
+        let (mut credential, _) = stored_postgres_credential();
+        credential.provider = provider;
+        credential.kind = kind;
+        credential.team_id = app.team_id;
+        credential.oauth_app_id = Some(app.id);
+        credential
+    }
+
+    fn error_of(credential: &Credential, app: Option<&OAuthApp>) -> (String, String) {
+        let errors = check_link(credential, app).unwrap_err();
+        let [error] = errors.errors() else {
+            panic!("one error expected: {errors:?}");
+        };
+        (error.field.clone(), error.message.clone())
+    }
+
+    #[test]
+    fn an_app_of_the_team_and_provider_is_accepted() {
+        let app = app(TeamId::new(), "sharepoint");
+        assert!(
+            check_link(
+                &linked(Provider::Sharepoint, Kind::SharepointOauth, &app),
+                Some(&app)
+            )
+            .is_ok()
+        );
+        let (unlinked, _) = stored_postgres_credential();
+        assert!(check_link(&unlinked, None).is_ok());
+    }
+
+    #[test]
+    fn a_missing_app_and_another_teams_app_get_the_same_error() {
+        let app = app(TeamId::new(), "google");
+        let credential = linked(Provider::Google, Kind::Oauth2, &app);
+        let mut other_team = app.clone();
+        other_team.team_id = TeamId::new();
+        let missing = error_of(&credential, None);
+        assert_eq!(missing.0, "oauth_app_id");
+        assert_eq!(error_of(&credential, Some(&other_team)), missing);
+        let mut another_id = credential.clone();
+        another_id.oauth_app_id = Some(OAuthAppId::new());
+        assert_eq!(error_of(&another_id, Some(&app)), missing);
+        assert!(!missing.1.contains(&app.id.to_string()));
+    }
+
+    #[test]
+    fn a_provider_mismatch_is_refused() {
+        let app = app(TeamId::new(), "microsoft");
+        let (field, message) = error_of(
+            &linked(Provider::Sharepoint, Kind::Oauth2, &app),
+            Some(&app),
+        );
+        assert_eq!(field, "oauth_app_id");
+        assert!(
+            message.contains("microsoft") && message.contains("sharepoint"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_non_oauth_kind_is_refused() {
+        let app = app(TeamId::new(), "google");
+        let (field, message) = error_of(
+            &linked(Provider::Postgresql, Kind::UserPassword, &app),
+            Some(&app),
+        );
+        assert_eq!(field, "oauth_app_id");
+        assert!(message.contains("OAuth kinds"), "{message}");
+    }
+}

@@ -9,9 +9,12 @@ use serde_json::{Map, Value};
 
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
+use crate::ids::OAuthAppId;
+use crate::oauth_app::{OAUTH_APP_ID, not_an_oauth_kind};
 use crate::patch::extra_data::{SecretOp, merge_extra_data};
 use crate::patch::merge_patch::merge_patch;
 use crate::patch::{CredentialPatch, MAX_JSON_BYTES, Patch};
+use crate::release::is_oauth;
 use crate::schema::{Provider, Schema, fields};
 use crate::secret::SecretMap;
 use crate::validate::{
@@ -89,6 +92,7 @@ pub fn apply_patch(
 
     let mut next = current.clone();
     apply_scalars(&mut next, patch, &mut errors);
+    apply_link(&mut next, &patch.oauth_app_id, &mut errors);
 
     let mut secret_ops = BTreeMap::new();
     match &patch.extra_data {
@@ -160,6 +164,18 @@ fn check_immutable(sent: &Patch<String>, field: &str, stored: &str, errors: &mut
             field,
             format!("is immutable (stored value: {stored}); create a new credential to change it"),
         );
+    }
+}
+
+/// Links or unlinks an OAuth app. Only the OAuth kinds have one; whether the id names an app of
+/// the team, of the same provider, is [`check_link`](crate::oauth_app::check_link)'s question,
+/// asked by the caller that can look the app up.
+fn apply_link(next: &mut Credential, sent: &Patch<OAuthAppId>, errors: &mut ValidationErrors) {
+    match sent {
+        Patch::Absent => {}
+        Patch::Null => next.oauth_app_id = None,
+        Patch::Value(id) if is_oauth(next.kind) => next.oauth_app_id = Some(*id),
+        Patch::Value(_) => errors.push(OAUTH_APP_ID, not_an_oauth_kind(next.kind)),
     }
 }
 
@@ -386,7 +402,7 @@ fn check_result(
 ) {
     let present = |name: &str| next.has_field(name);
     for field in schema.fields {
-        if !field.is_required(present) || present(field.name) {
+        if !field.is_required(present, next.oauth_app_id.is_some()) || present(field.name) {
             continue;
         }
         if !field.secret {
@@ -397,7 +413,9 @@ fn check_result(
             }
         } else if current.secret_fields.contains(field.name) {
             // A stored required secret may not disappear, whether cleared directly or because
-            // the field that made it optional was removed.
+            // the field that made it optional was removed. (Unlinking an OAuth app makes the
+            // client secret required again; when none is stored the credential is `pending`
+            // again, see `settle_status`.)
             errors.push(
                 format!("clear_secrets.{}", field.name),
                 "is required and cannot be cleared; set a new value instead",
@@ -422,8 +440,12 @@ fn check_result(
 ///
 /// A change of a secret or of a connection field makes the last test meaningless: health goes
 /// back to `unknown`, and a `connected`/`error`/`expired` credential falls back to
-/// `credentials_saved` unless the request set the status itself. A `pending` credential whose
-/// required secrets are now all stored becomes `credentials_saved`.
+/// `credentials_saved` unless the request set the status itself. Linking, unlinking or changing
+/// the OAuth app counts as such a change: the app's client is what tokens are issued through.
+/// A `pending` credential whose required secrets are now all stored (or supplied by a newly
+/// linked app) becomes `credentials_saved`; a credential that lacked none before and lacks a
+/// required secret now (an app unlinked from a credential without a client secret of its own)
+/// becomes `pending`.
 fn settle_status(
     current: &Credential,
     next: &mut Credential,
@@ -432,6 +454,7 @@ fn settle_status(
     secrets_changed: bool,
 ) {
     let connection_changed = secrets_changed
+        || current.oauth_app_id != next.oauth_app_id
         || schema
             .fields
             .iter()
@@ -443,11 +466,14 @@ fn settle_status(
         }
         next.health = Health::unknown();
     }
-    if !explicit_status
-        && next.status == CredentialStatus::Pending
-        && next.missing_required_secrets().is_empty()
-    {
+    if explicit_status {
+        return;
+    }
+    let missing_now = !next.missing_required_secrets().is_empty();
+    if next.status == CredentialStatus::Pending && !missing_now {
         next.status = CredentialStatus::CredentialsSaved;
+    } else if missing_now && current.missing_required_secrets().is_empty() {
+        next.status = CredentialStatus::Pending;
     }
 }
 
@@ -468,6 +494,9 @@ fn changed_fields(
     }
     if current.metadata != next.metadata {
         changed.push("metadata".to_owned());
+    }
+    if current.oauth_app_id != next.oauth_app_id {
+        changed.push(OAUTH_APP_ID.to_owned());
     }
     let keys: BTreeSet<&String> = current
         .extra_data

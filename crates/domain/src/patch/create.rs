@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
 use crate::ids::{CredentialId, PrincipalId, TeamId};
+use crate::oauth_app::OAUTH_APP_ID;
 use crate::patch::{CredentialPatch, Patch, PatchError, apply_patch, derived_account_name};
 use crate::schema::{Kind, Provider, schema_for};
 use crate::secret::SecretMap;
@@ -29,7 +30,7 @@ pub struct NewCredential {
 
 impl NewCredential {
     /// The keys a create body may hold.
-    pub const FIELDS: [&'static str; 8] = [
+    pub const FIELDS: [&'static str; 9] = [
         "provider",
         "kind",
         "name",
@@ -38,6 +39,7 @@ impl NewCredential {
         "status",
         "extra_data",
         "metadata",
+        OAUTH_APP_ID,
     ];
 
     /// Parses a create body, reporting every error at once.
@@ -94,7 +96,9 @@ pub struct CreatedCredential {
 /// Builds a new credential from a create body.
 ///
 /// The status defaults to `credentials_saved` when every required secret is present, else
-/// `pending`.
+/// `pending`; the client secret of an OAuth kind is not required when the body links an OAuth
+/// app (`oauth_app_id`), whose existence in the team the caller checks with
+/// [`crate::oauth_app::check_link`].
 pub fn new_credential(
     input: &NewCredential,
     id: CredentialId,
@@ -134,6 +138,7 @@ pub fn new_credential(
         extra_data: Map::new(),
         secret_fields: BTreeSet::new(),
         metadata: Map::new(),
+        oauth_app_id: None,
         health: Health::unknown(),
         version: 1,
         created_at: now,

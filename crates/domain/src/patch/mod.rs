@@ -60,6 +60,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::credential::Credential;
+use crate::ids::OAuthAppId;
+use crate::oauth_app::OAUTH_APP_ID;
 use crate::schema::looks_secret;
 use crate::secret::MASK;
 use crate::validate::{ValidationErrors, json_depth};
@@ -155,11 +157,13 @@ pub struct CredentialPatch {
     pub extra_data: Patch<ExtraDataPatch>,
     /// Secret fields to remove.
     pub clear_secrets: Vec<String>,
+    /// Link the credential to an OAuth app of its team (OAuth kinds only); `null` unlinks it.
+    pub oauth_app_id: Patch<OAuthAppId>,
 }
 
 impl CredentialPatch {
     /// The keys a PATCH body may hold.
-    pub const FIELDS: [&'static str; 9] = [
+    pub const FIELDS: [&'static str; 10] = [
         "provider",
         "kind",
         "name",
@@ -169,6 +173,7 @@ impl CredentialPatch {
         "metadata",
         "extra_data",
         "clear_secrets",
+        OAUTH_APP_ID,
     ];
 
     /// Parses a PATCH body, reporting every unknown key and type error at once.
@@ -244,6 +249,24 @@ impl CredentialPatch {
                     Vec::new()
                 }
             },
+            oauth_app_id: match body.remove(OAUTH_APP_ID) {
+                None => Patch::Absent,
+                Some(Value::Null) => Patch::Null,
+                Some(Value::String(text)) => match text.parse::<OAuthAppId>() {
+                    Ok(id) => Patch::Value(id),
+                    Err(_) => {
+                        errors.push(OAUTH_APP_ID, "must be the id (a UUID) of an OAuth app");
+                        Patch::Absent
+                    }
+                },
+                Some(_) => {
+                    errors.push(
+                        OAUTH_APP_ID,
+                        "must be the id (a UUID) of an OAuth app or null",
+                    );
+                    Patch::Absent
+                }
+            },
         };
         errors.into_result(patch)
     }
@@ -275,6 +298,7 @@ impl fmt::Debug for CredentialPatch {
             metadata,
             extra_data,
             clear_secrets,
+            oauth_app_id,
         } = self;
         let metadata = match metadata {
             Patch::Value(value) => Patch::Value(masked(value)),
@@ -291,6 +315,7 @@ impl fmt::Debug for CredentialPatch {
             .field("metadata", &metadata)
             .field("extra_data", extra_data)
             .field("clear_secrets", clear_secrets)
+            .field("oauth_app_id", oauth_app_id)
             .finish()
     }
 }

@@ -1314,3 +1314,154 @@ proptest! {
         prop_assert!(check_account_name(&derived).is_ok(), "{derived:?}");
     }
 }
+
+// OAuth apps: `oauth_app_id` links an OAuth credential to an app, which supplies the client id
+// and secret.
+
+fn google_oauth(
+    extra_data: Value,
+    link: Option<crate::ids::OAuthAppId>,
+) -> (Credential, SecretMap) {
+    let mut body = json!({
+        "provider": "google", "kind": "google_oauth", "name": "Drive", "extra_data": extra_data
+    });
+    if let Some(id) = link {
+        body["oauth_app_id"] = json!(id.to_string());
+    }
+    create(body)
+}
+
+#[test]
+fn a_linked_oauth_credential_needs_no_client_id_or_secret_of_its_own() {
+    use crate::ids::OAuthAppId;
+    let app = OAuthAppId::new();
+    let (linked, secrets) = google_oauth(json!({"refresh_token": "r1"}), Some(app));
+    assert_eq!(linked.oauth_app_id, Some(app));
+    assert_eq!(linked.status, CredentialStatus::CredentialsSaved);
+    assert!(secrets.get("client_secret").is_none());
+    // Without the app the same body is refused: the client id is required.
+    let input = NewCredential::from_json(json!({
+        "provider": "google", "kind": "google_oauth", "name": "Drive",
+        "extra_data": {"refresh_token": "r1"}
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["extra_data.client_id"]);
+}
+
+#[test]
+fn an_unlinked_oauth_credential_without_client_secret_is_pending_and_linking_saves_it() {
+    use crate::ids::OAuthAppId;
+    let (pending, secrets) = google_oauth(json!({"client_id": "c1"}), None);
+    assert_eq!(pending.status, CredentialStatus::Pending);
+    let app = OAuthAppId::new();
+    let outcome = apply(&pending, &secrets, json!({"oauth_app_id": app.to_string()}));
+    assert_eq!(outcome.credential.oauth_app_id, Some(app));
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+    assert_eq!(outcome.changed_fields, ["oauth_app_id", "status"]);
+}
+
+#[test]
+fn unlinking_requires_the_client_id_and_makes_a_credential_without_client_secret_pending() {
+    use crate::ids::OAuthAppId;
+    let (linked, secrets) = google_oauth(json!({}), Some(OAuthAppId::new()));
+    assert_eq!(linked.status, CredentialStatus::CredentialsSaved);
+    let errors = errors_of(&linked, &secrets, json!({"oauth_app_id": null}));
+    assert_eq!(fields(&errors), ["extra_data.client_id"]);
+    let outcome = apply(
+        &linked,
+        &secrets,
+        json!({"oauth_app_id": null, "extra_data": {"client_id": "c1"}}),
+    );
+    assert_eq!(outcome.credential.oauth_app_id, None);
+    assert_eq!(outcome.credential.status, CredentialStatus::Pending);
+    assert_eq!(
+        outcome.changed_fields,
+        [
+            "account_name",
+            "oauth_app_id",
+            "extra_data.client_id",
+            "status"
+        ]
+    );
+    // With a client secret of its own it stays saved.
+    let outcome = apply(
+        &linked,
+        &secrets,
+        json!({"oauth_app_id": null, "extra_data": {"client_id": "c1", "client_secret": "s1"}}),
+    );
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+}
+
+#[test]
+fn relinking_a_connected_credential_falls_back_to_credentials_saved() {
+    use crate::ids::OAuthAppId;
+    let (mut linked, secrets) = google_oauth(json!({}), Some(OAuthAppId::new()));
+    linked.status = CredentialStatus::Connected;
+    linked.health.status = HealthStatus::Healthy;
+    let outcome = apply(
+        &linked,
+        &secrets,
+        json!({"oauth_app_id": OAuthAppId::new().to_string()}),
+    );
+    assert_eq!(
+        outcome.credential.status,
+        CredentialStatus::CredentialsSaved
+    );
+    assert_eq!(outcome.credential.health.status, HealthStatus::Unknown);
+    assert_eq!(outcome.changed_fields, ["oauth_app_id", "status", "health"]);
+    // The same app again is no change at all.
+    let same = linked.oauth_app_id.unwrap().to_string();
+    assert!(!apply(&linked, &secrets, json!({"oauth_app_id": same})).changed());
+}
+
+#[test]
+fn a_non_oauth_kind_with_an_oauth_app_id_is_refused_by_field() {
+    use crate::ids::OAuthAppId;
+    let (credential, secrets) = stored_postgres_credential();
+    let errors = errors_of(
+        &credential,
+        &secrets,
+        json!({"oauth_app_id": OAuthAppId::new().to_string()}),
+    );
+    assert_eq!(fields(&errors), ["oauth_app_id"]);
+    assert!(errors[0].1.contains("OAuth kinds"), "{}", errors[0].1);
+    // Unlinking what is not linked is no change.
+    assert!(!apply(&credential, &secrets, json!({"oauth_app_id": null})).changed());
+    let input = NewCredential::from_json(json!({
+        "provider": "stripe", "kind": "api_key", "name": "Payments",
+        "extra_data": {"api_key": "sk_1"}, "oauth_app_id": OAuthAppId::new().to_string()
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].field, "oauth_app_id");
+}
+
+#[test]
+fn an_oauth_app_id_that_is_not_a_uuid_is_a_parse_error() {
+    for value in [json!("not-a-uuid"), json!(7), json!({})] {
+        let errors = CredentialPatch::from_json(json!({"oauth_app_id": value})).unwrap_err();
+        assert_eq!(errors.errors()[0].field, "oauth_app_id");
+    }
+}

@@ -12,6 +12,9 @@ pub enum Required {
     Always,
     /// Required unless the named field is present (e.g. `host` unless `connection_string`).
     UnlessPresent(&'static str),
+    /// Required unless the credential is linked to an OAuth app (`oauth_app_id`), which then
+    /// supplies the value: the client id and secret of the OAuth kinds.
+    UnlessOAuthApp,
 }
 
 /// The type a field's value must have.
@@ -105,12 +108,24 @@ impl FieldSpec {
         self
     }
 
-    /// Whether the field is required, given a predicate telling which fields are present.
-    pub fn is_required(&self, is_present: impl Fn(&str) -> bool) -> bool {
+    /// Whether the field is required, given a predicate telling which fields are present and
+    /// whether the credential is linked to an OAuth app.
+    ///
+    /// ```
+    /// use credvault_domain::schema::{Kind, Provider, schema_for};
+    ///
+    /// let google = schema_for(Provider::Google, Kind::GoogleOauth).unwrap();
+    /// let client_secret = google.field("client_secret").unwrap();
+    /// assert!(client_secret.is_required(|_| false, false));
+    /// // A linked app supplies the client id and secret.
+    /// assert!(!client_secret.is_required(|_| false, true));
+    /// ```
+    pub fn is_required(&self, is_present: impl Fn(&str) -> bool, has_oauth_app: bool) -> bool {
         match self.required {
             Required::No => false,
             Required::Always => true,
             Required::UnlessPresent(other) => !is_present(other),
+            Required::UnlessOAuthApp => !has_oauth_app,
         }
     }
 

@@ -51,6 +51,15 @@ pub const REPOSITORY: &str = "repository";
 pub const ACCESS_TOKEN: &str = "access_token";
 /// When the OAuth kinds' access token expires (RFC 3339).
 pub const EXPIRES_AT: &str = "expires_at";
+/// The OAuth kinds' refresh token (secret), redeemed for a new access token.
+pub const REFRESH_TOKEN: &str = "refresh_token";
+/// The OAuth kinds' own client secret (secret), when no OAuth app supplies one.
+pub const CLIENT_SECRET: &str = "client_secret";
+/// The OAuth kinds' own token endpoint, when neither an OAuth app nor the provider's default
+/// supplies one.
+pub const TOKEN_URL: &str = "token_url";
+/// The OAuth kinds' scopes (space-separated).
+pub const SCOPES: &str = "scopes";
 /// The AWS region.
 pub const REGION: &str = "region";
 /// The AWS secret access key (secret).
@@ -106,6 +115,10 @@ mod tests {
             REPOSITORY,
             ACCESS_TOKEN,
             EXPIRES_AT,
+            REFRESH_TOKEN,
+            CLIENT_SECRET,
+            TOKEN_URL,
+            SCOPES,
             REGION,
             SECRET_ACCESS_KEY,
             GITHUB_TOKEN,

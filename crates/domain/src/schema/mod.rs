@@ -205,13 +205,14 @@ const PRIVATE_KEY: FieldSpec =
 const PASSPHRASE: FieldSpec = FieldSpec::secret(fields::PASSPHRASE, FieldType::Text).max_len(1024);
 const CLIENT_ID: FieldSpec = FieldSpec::plain(fields::CLIENT_ID, FieldType::Text).max_len(512);
 const TENANT_ID: FieldSpec = FieldSpec::plain(fields::TENANT_ID, FieldType::Text).max_len(200);
-const TOKEN_URL: FieldSpec = FieldSpec::plain("token_url", FieldType::Url).max_len(2048);
-const SCOPES: FieldSpec = FieldSpec::plain("scopes", FieldType::Scopes).max_len(4096);
+const TOKEN_URL: FieldSpec = FieldSpec::plain(fields::TOKEN_URL, FieldType::Url).max_len(2048);
+const SCOPES: FieldSpec = FieldSpec::plain(fields::SCOPES, FieldType::Scopes).max_len(4096);
 const EXPIRES_AT: FieldSpec =
     FieldSpec::plain(fields::EXPIRES_AT, FieldType::Timestamp).descriptive();
-const CLIENT_SECRET: FieldSpec = FieldSpec::secret("client_secret", FieldType::Text).max_len(2048);
+const CLIENT_SECRET: FieldSpec =
+    FieldSpec::secret(fields::CLIENT_SECRET, FieldType::Text).max_len(2048);
 const ACCESS_TOKEN: FieldSpec = FieldSpec::secret(fields::ACCESS_TOKEN, FieldType::Text);
-const REFRESH_TOKEN: FieldSpec = FieldSpec::secret("refresh_token", FieldType::Text);
+const REFRESH_TOKEN: FieldSpec = FieldSpec::secret(fields::REFRESH_TOKEN, FieldType::Text);
 
 const SFTP_PASSWORD: &[FieldSpec] = &[
     HOST.required(),
@@ -253,24 +254,28 @@ const AWS_SES: &[FieldSpec] = &[
         .required(),
 ];
 
+/// The client id and secret of an OAuth kind: the credential's own, unless it is linked to an
+/// OAuth app of its team, which then supplies both.
+const UNLESS_OAUTH_APP: Required = Required::UnlessOAuthApp;
+
 const MICROSOFT_OAUTH: &[FieldSpec] = &[
-    CLIENT_ID.required(),
+    CLIENT_ID.required_when(UNLESS_OAUTH_APP),
     TENANT_ID,
     TOKEN_URL,
     SCOPES,
     SITE_URL,
     EXPIRES_AT,
-    CLIENT_SECRET.required(),
+    CLIENT_SECRET.required_when(UNLESS_OAUTH_APP),
     ACCESS_TOKEN,
     REFRESH_TOKEN,
 ];
 
 const GOOGLE_OAUTH: &[FieldSpec] = &[
-    CLIENT_ID.required(),
+    CLIENT_ID.required_when(UNLESS_OAUTH_APP),
     TOKEN_URL,
     SCOPES,
     EXPIRES_AT,
-    CLIENT_SECRET.required(),
+    CLIENT_SECRET.required_when(UNLESS_OAUTH_APP),
     ACCESS_TOKEN,
     REFRESH_TOKEN,
 ];
@@ -386,6 +391,28 @@ mod tests {
                         schema.kind
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_oauth_kinds_let_an_app_supply_their_client_id_and_secret() {
+        for schema in SCHEMAS {
+            let supplied: Vec<&str> = schema
+                .fields
+                .iter()
+                .filter(|field| field.required == Required::UnlessOAuthApp)
+                .map(|field| field.name)
+                .collect();
+            if crate::release::is_oauth(schema.kind) {
+                assert_eq!(
+                    supplied,
+                    ["client_id", "client_secret"],
+                    "{:?}",
+                    schema.kind
+                );
+            } else {
+                assert!(supplied.is_empty(), "{:?}", schema.kind);
             }
         }
     }

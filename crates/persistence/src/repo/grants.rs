@@ -186,6 +186,9 @@ pub(crate) fn find_credential_for_use(
     };
     found
         .map_err(db_error)?
-        .map(|(row, granted)| Ok((row.into_domain()?, granted)))
+        .map(|(row, granted)| {
+            let stored = crate::backend::with_oauth_app(conn, row.into_domain()?)?;
+            Ok((stored, granted))
+        })
         .transpose()
 }

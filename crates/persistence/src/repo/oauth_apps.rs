@@ -1,6 +1,7 @@
 //! OAuth apps of a team, with their sealed client secret.
 
 use credvault_domain::ids::{OAuthAppId, TeamId};
+use credvault_domain::oauth_app::OAuthApp;
 use diesel::prelude::*;
 
 use crate::conn::DbConn;
@@ -8,7 +9,7 @@ use crate::convert::parse;
 use crate::error::db_error;
 use crate::repo::{fetch_limit, into_page};
 use crate::rows::OAuthAppRow;
-use crate::schema::oauth_apps;
+use crate::schema::{credentials, oauth_apps};
 use crate::{Ciphertext, Page, PageRequest, StoreError, StoredOAuthApp};
 
 pub(crate) fn insert(conn: &mut DbConn, row: &OAuthAppRow) -> Result<(), StoreError> {
@@ -33,6 +34,38 @@ pub(crate) fn find_in_team(
         .map_err(db_error)?
         .map(OAuthAppRow::into_domain)
         .transpose()
+}
+
+/// The team's apps among `ids`, in one query.
+pub(crate) fn among_in_team(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    ids: &[OAuthAppId],
+) -> Result<Vec<OAuthApp>, StoreError> {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    oauth_apps::table
+        .filter(oauth_apps::team_id.eq(team_id.to_string()))
+        .filter(oauth_apps::id.eq_any(ids))
+        .select(OAuthAppRow::as_select())
+        .load(conn)
+        .map_err(db_error)?
+        .into_iter()
+        .map(|row| row.into_domain().map(|stored| stored.app))
+        .collect()
+}
+
+/// How many of the team's credentials are linked to its app `id`.
+pub(crate) fn count_linked_credentials(
+    conn: &mut DbConn,
+    team_id: TeamId,
+    id: OAuthAppId,
+) -> Result<i64, StoreError> {
+    credentials::table
+        .filter(credentials::team_id.eq(team_id.to_string()))
+        .filter(credentials::oauth_app_id.eq(id.to_string()))
+        .count()
+        .get_result(conn)
+        .map_err(db_error)
 }
 
 pub(crate) fn list_in_team(

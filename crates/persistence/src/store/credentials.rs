@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use credvault_domain::audit::AuditEvent;
 use credvault_domain::credential::Credential;
 use credvault_domain::edit::AuditNote;
-use credvault_domain::ids::{CredentialId, EventId, TeamId};
+use credvault_domain::ids::{CredentialId, EventId, OAuthAppId, TeamId};
+use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::status::TestRecord;
 
 use crate::error::{StoreError, UpdateError};
@@ -42,6 +43,7 @@ pub(super) fn decide_and_write<E>(
     let StoredCredential {
         credential: old,
         ciphertext: old_ciphertext,
+        oauth_app: old_oauth_app,
     } = stored;
     // One clock reading for the row and its event, taken after the row was read (or locked): the
     // write below applies only if nobody wrote since that read, so the trail's times never go
@@ -50,7 +52,7 @@ pub(super) fn decide_and_write<E>(
     let credential = old.edited(edit, audit.actor.id, written_at);
     let keep_ciphertext = matches!(secrets, SecretsUpdate::Keep);
     let ciphertext = match secrets {
-        SecretsUpdate::Keep => old_ciphertext,
+        SecretsUpdate::Keep => old_ciphertext.clone(),
         SecretsUpdate::Replace(ciphertext) => Some(ciphertext),
         SecretsUpdate::Remove => None,
     };
@@ -61,11 +63,26 @@ pub(super) fn decide_and_write<E>(
         credential.id,
         written_at,
     ))?;
-    let written = backend::update_if_version(conn, &row, current, keep_ciphertext, &event)?;
+    let read_bytes = old_ciphertext.as_ref().map(|sealed| &sealed.bytes);
+    let written =
+        backend::update_if_version(conn, &row, current, read_bytes, keep_ciphertext, &event)?;
+    if !written {
+        return Ok(None);
+    }
+    // The app the credential is linked to now: the one read, unless the link changed. (The key
+    // refused the write if the new app is gone, and now keeps it from going.)
+    let oauth_app = match credential.oauth_app_id {
+        None => None,
+        Some(app_id) if Some(app_id) == old.oauth_app_id => old_oauth_app,
+        Some(app_id) => {
+            repo::oauth_apps::find_in_team(conn, credential.team_id, app_id)?.map(|found| found.app)
+        }
+    };
     // What was written is what the caller gets: every instant in it is already at µs precision.
-    Ok(written.then_some(StoredCredential {
+    Ok(Some(StoredCredential {
         credential,
         ciphertext,
+        oauth_app,
     }))
 }
 
@@ -116,6 +133,19 @@ impl Store {
         id: CredentialId,
     ) -> Result<Option<StoredCredential>, StoreError> {
         repo::credentials::find_in_team(&mut *self.conn()?, team_id, id)
+    }
+
+    /// The team's OAuth apps among `ids`, in one query (the apps a page of credentials is
+    /// linked to); an id the team has no app for is left out.
+    pub fn oauth_apps_among(
+        &self,
+        team_id: TeamId,
+        ids: &[OAuthAppId],
+    ) -> Result<Vec<OAuthApp>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        repo::oauth_apps::among_in_team(&mut *self.conn()?, team_id, ids)
     }
 
     /// A page of the team's credentials in id order.

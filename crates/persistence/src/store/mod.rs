@@ -9,6 +9,9 @@ mod principals;
 mod rotation;
 mod service_accounts;
 mod teams;
+mod upkeep;
+
+pub use upkeep::{Claim, DueCredential, RefreshOutcome, RefreshWrite, UpkeepState};
 
 use std::sync::Arc;
 

@@ -5,10 +5,11 @@ use credvault_domain::ids::{OAuthAppId, TeamId};
 use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::time::to_micros;
 
+use crate::constraint::FOREIGN_KEY;
 use crate::error::StoreError;
 use crate::rows::OAuthAppRow;
 use crate::store::{Store, now};
-use crate::types::{Ciphertext, Page, PageRequest, StoredOAuthApp};
+use crate::types::{Ciphertext, OAuthAppDeletion, Page, PageRequest, StoredOAuthApp};
 use crate::{backend, repo};
 
 impl Store {
@@ -92,13 +93,38 @@ impl Store {
         })
     }
 
-    /// Deletes the team's app `id`. `NotFound` when there is none.
-    pub fn delete_oauth_app(&self, team_id: TeamId, id: OAuthAppId) -> Result<(), StoreError> {
-        backend::write_transaction(&mut *self.conn()?, |conn| {
+    /// Deletes the team's app `id`, unless credentials are linked to it: then nothing is
+    /// deleted and the answer is how many are. `NotFound` when the team has no such app.
+    ///
+    /// The count and the delete run in one transaction; a credential linked after the count
+    /// (PostgreSQL, another transaction) makes the foreign key refuse the delete, and the
+    /// answer is then the count once more.
+    pub fn delete_oauth_app(
+        &self,
+        team_id: TeamId,
+        id: OAuthAppId,
+    ) -> Result<OAuthAppDeletion, StoreError> {
+        let mut conn = self.conn()?;
+        let deleted = backend::write_transaction(&mut conn, |conn| {
+            let linked = repo::oauth_apps::count_linked_credentials(conn, team_id, id)?;
+            if linked > 0 {
+                return Ok(OAuthAppDeletion::InUse {
+                    credentials: u64::try_from(linked).unwrap_or(u64::MAX),
+                });
+            }
             match repo::oauth_apps::delete_in_team(conn, team_id, id)? {
                 0 => Err(StoreError::NotFound),
-                _ => Ok(()),
+                _ => Ok(OAuthAppDeletion::Deleted),
             }
-        })
+        });
+        match deleted {
+            Err(StoreError::Conflict { constraint }) if constraint == FOREIGN_KEY => {
+                let linked = repo::oauth_apps::count_linked_credentials(&mut conn, team_id, id)?;
+                Ok(OAuthAppDeletion::InUse {
+                    credentials: u64::try_from(linked).unwrap_or(u64::MAX).max(1),
+                })
+            }
+            other => other,
+        }
     }
 }

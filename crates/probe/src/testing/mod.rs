@@ -1,12 +1,14 @@
 //! Servers for connection-test tests (feature `testing`, which only `[dev-dependencies]`
-//! enable): a throwaway PostgreSQL cluster that checks passwords ([`cluster`]) and an OpenSSH
-//! server ([`sshd`]).
+//! enable): a throwaway PostgreSQL cluster that checks passwords ([`cluster`]), an OpenSSH
+//! server ([`sshd`]), and an OAuth 2.0 token and authorization server ([`oauth_server`], which
+//! needs nothing installed and never skips).
 //!
 //! A machine without the server binaries skips these tests (the fixture says why), unless
 //! [`servers_required`]: then a missing server fails the test, so that CI cannot pass by
 //! skipping. Setting a fixture up either works or panics with a message saying why.
 
 pub mod cluster;
+pub mod oauth_server;
 pub mod sshd;
 
 use std::net::TcpListener;

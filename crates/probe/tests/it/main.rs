@@ -1,5 +1,6 @@
 //! Connection tests against real servers: the throwaway SCRAM cluster and an OpenSSH server of
-//! `credvault_probe::testing`, closed ports and ports that never answer.
+//! `credvault_probe::testing`, closed ports and ports that never answer; and the OAuth token
+//! client against the token server of `credvault_probe::testing::oauth_server`.
 //!
 //! One test binary (`cargo test -p credvault-probe --test it`). A test whose server this machine
 //! cannot run skips, saying why, unless `CREDVAULT_REQUIRE_PROBE_SERVERS=1` (or
@@ -8,6 +9,7 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod libpq;
+mod oauth;
 mod policy;
 mod postgres;
 mod sftp;

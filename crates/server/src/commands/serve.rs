@@ -4,6 +4,7 @@
 //! → serve until SIGTERM/SIGINT (in-flight requests finish within the shutdown timeout).
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -11,10 +12,12 @@ use credvault_api::console::ConsoleSettings;
 use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
 use credvault_probe::ProbeSettings;
+use credvault_probe::oauth::OAuthClient;
 use serde_json::json;
 
 use crate::bootstrap;
 use crate::config::Config;
+use crate::upkeep::Worker;
 
 /// Runs the HTTP server until it is stopped.
 pub fn run(config: &Config) -> Result<()> {
@@ -66,16 +69,28 @@ pub fn run(config: &Config) -> Result<()> {
             database_addresses: config.database_addresses(),
             max_concurrent: config.probe_max_concurrent,
             max_per_team: config.probe_max_per_team,
+            oauth_http_hosts: config.oauth_http_hosts.clone(),
         },
         probe_rate_limit: config.probe_rate_limit(),
         console: ConsoleSettings {
             behind_tls: config.console_behind_tls,
             ..ConsoleSettings::default()
         },
+        refresh: config.refresh_settings(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };
-    let state = AppState::new(store, key_ring, settings);
+    // The refresher is built here, with the bound address, so that the upkeep worker and the
+    // requests share it (and its claims and bounds).
+    let token_client = OAuthClient::new(&settings.probe, &[address]);
+    let state =
+        AppState::new(store, key_ring, settings).with_token_endpoint(Arc::new(token_client));
+    let worker = if config.upkeep {
+        Worker::start(&state, config.upkeep_interval(), config.upkeep_limits())
+    } else {
+        log::info!("upkeep worker off: OAuth tokens are refreshed only when used");
+        None
+    };
     let options = ServerOptions {
         workers: config.workers,
         shutdown_timeout: Duration::from_secs(config.shutdown_timeout_seconds),
@@ -92,6 +107,9 @@ pub fn run(config: &Config) -> Result<()> {
         );
         server.await.context("running the HTTP server")
     })?;
+    if let Some(worker) = worker {
+        worker.stop();
+    }
     log::info!("credvault stopped");
     Ok(())
 }

@@ -186,6 +186,26 @@ impl ApiClient {
         reply.body["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Creates a credential from `body`; returns its id.
+    pub(crate) fn create(&self, body: Value) -> CredentialId {
+        let reply = self
+            .send("POST", &self.integrations, Some(body))
+            .expect("create answers");
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The text of any path of the server, without a token (`/metrics`).
+    pub(crate) fn get_text(&self, path: &str) -> String {
+        self.agent
+            .get(format!("{}{path}", self.base_url))
+            .call()
+            .expect("the server answers")
+            .into_body()
+            .read_to_string()
+            .expect("a text body")
+    }
+
     /// `PATCH` a credential; `Err` when no HTTP answer came (connection refused or reset).
     pub(crate) fn patch(&self, id: CredentialId, body: Value) -> Result<Reply, ureq::Error> {
         self.send("PATCH", &format!("{}/{id}", self.integrations), Some(body))

@@ -14,6 +14,7 @@ mod rotation;
 mod scale_out;
 mod server;
 mod tokens;
+mod upkeep;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -328,7 +328,9 @@ fn the_old_key_is_free_only_when_apps_moved_too(db: &TestDb) {
                        "username": "etl", "password": "warehouse-secret"}
     }))
     .unwrap();
-    let credential = credentials::create(db.store(), &k1_ring, team.id, owner, &input).unwrap();
+    let credential = credentials::create(db.store(), &k1_ring, team.id, owner, &input)
+        .unwrap()
+        .credential;
     let apps: Vec<(OAuthAppId, String)> = (0..2)
         .map(|index| {
             let secret = format!("app-secret-{index}");

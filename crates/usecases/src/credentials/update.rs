@@ -14,14 +14,15 @@ use credvault_domain::audit::{AuditAction, SecretEffect};
 use credvault_domain::credential::Credential;
 use credvault_domain::edit::{AuditNote, CredentialEdit};
 use credvault_domain::ids::{CredentialId, TeamId};
-use credvault_domain::patch::{CredentialPatch, PatchOutcome, apply_patch};
+use credvault_domain::oauth_app::OAuthApp;
+use credvault_domain::patch::{CredentialPatch, Patch, PatchOutcome, apply_patch};
 use credvault_domain::secret::SecretMap;
 use credvault_persistence::{
     CredentialChange, IdempotencyClaim, SecretsUpdate, Store, StoreError, StoredCredential,
     StoredResponse,
 };
 
-use super::Caller;
+use super::{Caller, LinkedCredential, app_to_link, check_new_link, link_refused};
 use crate::error::{Error, completing};
 use crate::secrets;
 
@@ -124,18 +125,28 @@ impl Plan {
 
 /// Runs the PATCH on the latest stored row and writes its change with an `updated` event (a
 /// patch that changes nothing writes nothing); returns the credential as it is then.
+///
+/// A patch that links an OAuth app (`oauth_app_id`) must name an app of the team and the
+/// credential's provider, or [`Error::Invalid`] and nothing is written.
 pub fn update(
     store: &Store,
     key_ring: &KeyRing,
     request: &PatchRequest<'_>,
-) -> Result<Credential, Error> {
-    let stored = store.update_credential(
-        request.team_id,
-        request.credential_id,
-        request.expected_version,
-        |stored| decide(key_ring, request, stored),
-    )?;
-    Ok(stored.credential)
+) -> Result<LinkedCredential, Error> {
+    let link = &request.patch.oauth_app_id;
+    let app = app_to_link(store, request.team_id, link)?;
+    let stored = store
+        .update_credential(
+            request.team_id,
+            request.credential_id,
+            request.expected_version,
+            |stored| decide(key_ring, request, app.as_ref(), stored),
+        )
+        .map_err(|error| link_refused(error.into(), link))?;
+    Ok(LinkedCredential {
+        credential: stored.credential,
+        oauth_app: stored.oauth_app,
+    })
 }
 
 /// [`update`], completing `claim` in the same transaction with the response `render` makes of
@@ -145,8 +156,10 @@ pub fn update_completing(
     key_ring: &KeyRing,
     request: &PatchRequest<'_>,
     claim: &IdempotencyClaim,
-    render: impl FnOnce(&Credential) -> Result<StoredResponse, Error>,
+    render: impl FnOnce(&LinkedCredential) -> Result<StoredResponse, Error>,
 ) -> Result<StoredResponse, Error> {
+    let link = &request.patch.oauth_app_id;
+    let app = app_to_link(store, request.team_id, link)?;
     let mut response = None;
     store
         .update_credential_completing(
@@ -154,14 +167,17 @@ pub fn update_completing(
             request.credential_id,
             request.expected_version,
             claim,
-            |stored| decide(key_ring, request, stored),
+            |stored| decide(key_ring, request, app.as_ref(), stored),
             |stored| {
-                let rendered = render(&stored.credential)?;
+                let rendered = render(&LinkedCredential {
+                    credential: stored.credential.clone(),
+                    oauth_app: stored.oauth_app.clone(),
+                })?;
                 response = Some(rendered.clone());
                 Ok(rendered)
             },
         )
-        .map_err(completing)?;
+        .map_err(|error| link_refused(completing(error), link))?;
     response.ok_or_else(|| Error::Render("the update completed without a response".to_owned()))
 }
 
@@ -171,7 +187,9 @@ pub fn dry_run(
     store: &Store,
     key_ring: &KeyRing,
     request: &PatchRequest<'_>,
-) -> Result<Credential, Error> {
+) -> Result<LinkedCredential, Error> {
+    let link = &request.patch.oauth_app_id;
+    let app = app_to_link(store, request.team_id, link)?;
     let stored = store
         .find_credential(request.team_id, request.credential_id)?
         .ok_or(StoreError::NotFound)?;
@@ -184,21 +202,29 @@ pub fn dry_run(
     }
     let stored_secrets = secrets_for(key_ring, &stored, request.patch)?;
     let plan = plan(&stored.credential, stored_secrets.as_ref(), request.patch)?;
-    Ok(plan.into_outcome().credential)
+    check_new_link(plan.credential(), link, app.as_ref())?;
+    let oauth_app = match link {
+        Patch::Absent => stored.oauth_app,
+        Patch::Null => None,
+        Patch::Value(_) => app,
+    };
+    Ok(LinkedCredential {
+        credential: plan.into_outcome().credential,
+        oauth_app,
+    })
 }
 
 /// The update closure: plan on the row the store read (or locked), then the change to write.
 fn decide(
     key_ring: &KeyRing,
     request: &PatchRequest<'_>,
+    app: Option<&OAuthApp>,
     stored: &StoredCredential,
 ) -> Result<CredentialChange, Error> {
     let stored_secrets = secrets_for(key_ring, stored, request.patch)?;
-    plan(&stored.credential, stored_secrets.as_ref(), request.patch)?.into_change(
-        key_ring,
-        &stored.credential,
-        request.caller,
-    )
+    let plan = plan(&stored.credential, stored_secrets.as_ref(), request.patch)?;
+    check_new_link(plan.credential(), &request.patch.oauth_app_id, app)?;
+    plan.into_change(key_ring, &stored.credential, request.caller)
 }
 
 /// The stored secrets, opened only when the patch sets or clears one.

@@ -59,7 +59,7 @@ credvault_persistence::backend_tests! {
         grants::grant(db.store(), team.id, created.id, account.id, team.owner).unwrap();
 
         let release = credentials::use_credential(
-            db.store(), &key_ring, team.id, created.id, Role::Member, &principal, caller,
+            db.store(), &key_ring, team.id, created.id, Role::Member, &principal, caller, None,
         )
         .unwrap();
         assert_eq!(release.secrets.get("password").unwrap().expose(), "first");
@@ -91,7 +91,7 @@ credvault_persistence::backend_tests! {
         let (account, principal, caller) = robot(db, &team);
         let use_it = |principal: &Principal, caller, ring: &credvault_crypto::KeyRing| {
             credentials::use_credential(
-                db.store(), ring, team.id, created.id, Role::Owner, principal, caller,
+                db.store(), ring, team.id, created.id, Role::Owner, principal, caller, None,
             )
         };
 
@@ -130,6 +130,7 @@ credvault_persistence::backend_tests! {
             Role::Owner,
             &principal,
             caller,
+            None,
         )
         .unwrap_err();
         assert!(matches!(missing, Error::Store(StoreError::NotFound)), "{missing:?}");

@@ -64,7 +64,9 @@ credvault_persistence::backend_tests! {
             patch: &body,
             caller: editor,
         };
-        let updated = credentials::update(db.store(), &key_ring, &request).unwrap();
+        let updated = credentials::update(db.store(), &key_ring, &request)
+            .unwrap()
+            .credential;
 
         assert_eq!((updated.version, updated.name.as_str()), (2, "Renamed"));
         assert_eq!((updated.id, updated.created_at), (created.id, created.created_at));
@@ -93,7 +95,7 @@ credvault_persistence::backend_tests! {
             &PatchRequest { patch: &same, expected_version: None, ..request },
         )
         .unwrap();
-        assert_eq!(unchanged, updated);
+        assert_eq!(unchanged.credential, updated);
         assert_eq!(events(db, &created).len(), 2);
     }
 
@@ -109,7 +111,9 @@ credvault_persistence::backend_tests! {
             patch: &body,
             caller: team.owner,
         };
-        let would_be = credentials::dry_run(db.store(), &key_ring, &request).unwrap();
+        let would_be = credentials::dry_run(db.store(), &key_ring, &request)
+            .unwrap()
+            .credential;
         assert_eq!(would_be.extra_data["host"], "db2.internal");
         assert_eq!(would_be.version, 1);
 

@@ -6,6 +6,7 @@
 mod consume;
 mod credentials;
 mod oauth_apps;
+mod refresh;
 mod rotation;
 mod secrets;
 mod support;

@@ -21,6 +21,7 @@ fn stored(
             ..template
         },
         ciphertext: sealed,
+        oauth_app: None,
     }
 }
 

@@ -58,5 +58,7 @@ pub(crate) fn warehouse(db: &TestDb, team: &Team, key_ring: &KeyRing) -> Credent
         }
     }))
     .unwrap();
-    credentials::create(db.store(), key_ring, team.id, team.owner, &input).unwrap()
+    credentials::create(db.store(), key_ring, team.id, team.owner, &input)
+        .unwrap()
+        .credential
 }

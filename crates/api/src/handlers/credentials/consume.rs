@@ -32,7 +32,10 @@ use crate::tenancy::{credential_id, team_and_role_for};
 /// event to the credential's trail (the service account, the request id and the names of the
 /// released secrets) and sets `last_used_at`/`last_used_by`, without a new version. A user, or a
 /// service account without a grant, gets `403`, whatever its role; another team's credential
-/// answers exactly like a missing one. The answer is `Cache-Control: no-store`; nothing of it is
+/// answers exactly like a missing one. An OAuth credential whose access token is missing or
+/// about to expire is refreshed first with its refresh token (once, however many uses ask at
+/// the same time); when that fails and the stored token has expired, the answer is `409`
+/// `reconnect-required` or `503` `token-refresh-unavailable` with `Retry-After`. The answer is `Cache-Control: no-store`; nothing of it is
 /// kept by the server (an `Idempotency-Key` is ignored).
 #[utoipa::path(
     tag = "credentials",
@@ -47,7 +50,7 @@ use crate::tenancy::{credential_id, team_and_role_for};
         Unauthenticated,
         (status = 403, description = "The caller holds no grant of use of this credential (users never do)", body = Problem, content_type = "application/problem+json"),
         CredentialNotFound,
-        (status = 409, description = "Nothing to release yet: an OAuth credential without an access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing to release yet (`not-usable`: an OAuth credential without an access token), or an expired OAuth token that cannot be refreshed (`reconnect-required`: the detail says why and what to do)", body = Problem, content_type = "application/problem+json"),
         ServerErrors,
     ),
     security(("bearer" = []))
@@ -65,6 +68,7 @@ pub(crate) async fn use_credential(
     let credential_id = credential_id(&credential_id_segment)?;
     let store = state.store.clone();
     let key_ring = state.key_ring.clone();
+    let refresher = state.refresher.clone();
     let caller = Caller::new(&principal, request_id);
     let release = web::block(move || {
         credentials::use_credential(
@@ -75,6 +79,7 @@ pub(crate) async fn use_credential(
             role,
             &principal,
             caller,
+            refresher.as_deref(),
         )
     })
     .await??;
@@ -91,7 +96,7 @@ pub(crate) async fn use_credential(
         released.join(", "),
         caller.actor.id
     );
-    let body = serde_json::to_vec(&CredentialUseResponse::new(release, connection))
+    let body = serde_json::to_vec(&CredentialUseResponse::new(release, connection)?)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -4,9 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use credvault_domain::authz::Action;
-use credvault_domain::credential::Credential;
 use credvault_domain::patch::NewCredential;
-use credvault_usecases::credentials::{self, Caller};
+use credvault_usecases::credentials::{self, Caller, LinkedCredential};
 
 use crate::auth::Authenticated;
 use crate::body;
@@ -67,10 +66,10 @@ pub(crate) async fn create_credential(
         let key_ring = state.key_ring.clone();
         let caller = Caller::new(&principal, request_id);
         let Some(claim) = &claim else {
-            let credential =
+            let linked =
                 web::block(move || credentials::create(&store, &key_ring, team.id, caller, &input))
                     .await??;
-            return created_response(credential);
+            return created_response(linked);
         };
         // The response is rendered before the write and stored in its transaction, so the answer
         // sent now and every replay are the same bytes, and a commit always has its record.
@@ -83,7 +82,7 @@ pub(crate) async fn create_credential(
                 caller,
                 &input,
                 &held,
-                |credential| to_record(created_response(credential.clone())),
+                |linked| to_record(created_response(linked.clone())),
             )
         })
         .await??;
@@ -94,12 +93,12 @@ pub(crate) async fn create_credential(
 }
 
 /// `201` with the new credential, its `ETag` and its `Location`.
-fn created_response(credential: Credential) -> Result<HttpResponse, ApiError> {
+fn created_response(linked: LinkedCredential) -> Result<HttpResponse, ApiError> {
     let location = format!(
         "/api/v1/teams/{}/integrations/{}",
-        credential.team_id, credential.id
+        linked.credential.team_id, linked.credential.id
     );
-    let mut response = credential_response(StatusCode::CREATED, credential)?;
+    let mut response = credential_response(StatusCode::CREATED, linked)?;
     response.headers_mut().insert(
         header::LOCATION,
         header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,

@@ -4,6 +4,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use credvault_domain::authz::{Action, credential_permissions};
 
+use credvault_usecases::credentials::LinkedCredential;
+
 use crate::auth::Authenticated;
 use crate::dto::credential::CredentialResponse;
 use crate::dto::service_account::{ExpandQuery, owned};
@@ -51,7 +53,11 @@ pub(crate) async fn get_credential(
         let stored = blocking(move || store.find_credential(team.id, credential_id))
             .await?
             .ok_or(ApiError::NotFound)?;
-        return credential_response(StatusCode::OK, stored.credential);
+        let linked = LinkedCredential {
+            credential: stored.credential,
+            oauth_app: stored.oauth_app,
+        };
+        return credential_response(StatusCode::OK, linked);
     }
     let service_account = principal.service_account;
     let (stored, granted) =
@@ -59,7 +65,7 @@ pub(crate) async fn get_credential(
             .await?
             .ok_or(ApiError::NotFound)?;
     let version = stored.credential.version;
-    let mut body = CredentialResponse::from(stored.credential);
+    let mut body = CredentialResponse::new(stored.credential, stored.oauth_app)?;
     body.permissions = Some(owned(credential_permissions(
         Some(role),
         principal.kind,

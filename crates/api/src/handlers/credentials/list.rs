@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, get, web};
 use credvault_domain::authz::Action;
 use credvault_domain::credential::CredentialStatus;
+use credvault_domain::ids::OAuthAppId;
 use credvault_domain::schema::Provider;
 use credvault_domain::validate::ValidationErrors;
-use credvault_persistence::CredentialFilter;
+use credvault_persistence::{CredentialFilter, StoreError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -68,13 +69,33 @@ pub(crate) async fn list_credentials(
     };
     let page = errors.into_result(page).map_err(ApiError::InvalidQuery)?;
     let store = state.store.clone();
-    let found = blocking(move || store.list_credentials(team.id, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(CredentialPage {
-        items: found
+    // The page, then the apps it links to in one query.
+    let (found, apps) = blocking(move || {
+        let found = store.list_credentials(team.id, &filter, page)?;
+        let mut app_ids: Vec<OAuthAppId> = found
             .items
-            .into_iter()
-            .map(CredentialResponse::from)
-            .collect(),
+            .iter()
+            .filter_map(|credential| credential.oauth_app_id)
+            .collect();
+        app_ids.sort_unstable_by_key(|id| *id.as_uuid());
+        app_ids.dedup();
+        let apps = store.oauth_apps_among(team.id, &app_ids)?;
+        Ok::<_, StoreError>((found, apps))
+    })
+    .await?;
+    let items = found
+        .items
+        .into_iter()
+        .map(|credential| {
+            let app = credential
+                .oauth_app_id
+                .and_then(|id| apps.iter().find(|app| app.id == id))
+                .cloned();
+            CredentialResponse::new(credential, app)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(CredentialPage {
+        items,
         next_cursor: found.next_after.map(encode_cursor),
     }))
 }

@@ -17,9 +17,9 @@ pub mod test;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use credvault_domain::credential::Credential;
 use credvault_persistence::StoredResponse;
 use credvault_usecases::Error as UseCaseError;
+use credvault_usecases::credentials::LinkedCredential;
 
 use crate::dto::credential::CredentialResponse;
 use crate::error::ApiError;
@@ -30,14 +30,18 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// A JSON response with a credential (secrets masked) and its `ETag`.
+/// A JSON response with a credential (secrets masked), its OAuth app, and its `ETag`.
 pub fn credential_response(
     status: StatusCode,
-    credential: Credential,
+    linked: LinkedCredential,
 ) -> Result<HttpResponse, ApiError> {
+    let LinkedCredential {
+        credential,
+        oauth_app,
+    } = linked;
     let version = credential.version;
-    let body =
-        serde_json::to_vec(&CredentialResponse::from(credential)).map_err(ApiError::internal)?;
+    let body = serde_json::to_vec(&CredentialResponse::new(credential, oauth_app)?)
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((header::ETAG, etag(version)))

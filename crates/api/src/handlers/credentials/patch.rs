@@ -9,11 +9,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use credvault_domain::authz::Action;
-use credvault_domain::credential::Credential;
 use credvault_domain::patch::CredentialPatch;
 use credvault_domain::validate::ValidationErrors;
 use credvault_persistence::StoredResponse;
-use credvault_usecases::credentials::{self, Caller, PatchRequest};
+use credvault_usecases::credentials::{self, Caller, LinkedCredential, PatchRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -132,8 +131,8 @@ pub(crate) async fn update_credential(
                 return credentials::update(&store, &key_ring, &request).map(Answer::Credential);
             };
             // The response is rendered from the credential as written and stored with it.
-            credentials::update_completing(&store, &key_ring, &request, &held, |credential| {
-                to_record(credential_response(StatusCode::OK, credential.clone()))
+            credentials::update_completing(&store, &key_ring, &request, &held, |linked| {
+                to_record(credential_response(StatusCode::OK, linked.clone()))
             })
             .map(Answer::Recorded)
         })
@@ -154,7 +153,7 @@ pub(crate) async fn update_credential(
     reason = "one value per request, moved once; boxing would only add an allocation"
 )]
 enum Answer {
-    Credential(Credential),
+    Credential(LinkedCredential),
     Recorded(StoredResponse),
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX credentials_oauth_app_id_idx;
+ALTER TABLE credentials DROP COLUMN oauth_app_id;
