@@ -138,6 +138,8 @@ fn console_in_a_browser() {
     // Create an SFTP credential.
     browser.goto("/console/credentials/new");
     browser.screenshot("new-choose-kind");
+    browser.goto("/console/credentials/new?provider=sftp&kind=user_password");
+    browser.screenshot("new-form");
     let id = create_sftp_in_browser(&browser, "nightly upload");
     browser.screenshot("credential");
     assert!(browser.text("#field-password").contains("••••"));
