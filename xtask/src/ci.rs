@@ -28,7 +28,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     sqlite
         .args(["test", "--workspace"])
         .env_remove("CREDVAULT_TEST_POSTGRES_URL")
-        .env_remove("CREDVAULT_REQUIRE_POSTGRES");
+        .env_remove("CREDVAULT_REQUIRE_POSTGRES")
+        // The web console's browser tests must run here, not skip for want of chromedriver.
+        .env("CREDVAULT_REQUIRE_BROWSER", "1");
     let sqlite_passed = run_counting(&mut sqlite)?;
 
     // The same tests against PostgreSQL. Only the `postgres::` cases: the rest just ran.
@@ -38,7 +40,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     postgres
         .args(["test", "--workspace", "--", "postgres::"])
         .env("CREDVAULT_TEST_POSTGRES_URL", &url)
-        .env("CREDVAULT_REQUIRE_POSTGRES", "1");
+        .env("CREDVAULT_REQUIRE_POSTGRES", "1")
+        .env("CREDVAULT_REQUIRE_BROWSER", "1");
     let postgres_passed = run_counting(&mut postgres)?;
     if postgres_passed == 0 {
         bail!("the PostgreSQL suite ran no test: CI must not pass by skipping it");

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod conditional;
+pub mod console;
 pub mod dto;
 pub mod error;
 pub mod fallback;
@@ -148,6 +149,7 @@ pub fn server(
             .wrap(from_fn(throttle::limit_requests))
             .wrap(from_fn(request_id::track_request))
             .configure(|config| configure(&mut ServiceConfig::new(config)))
+            .configure(console::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
             .default_service(web::to(fallback::unmatched))

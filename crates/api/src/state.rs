@@ -16,6 +16,7 @@ use credvault_usecases::credentials::Refresher;
 use credvault_usecases::upkeep::UpkeepMetrics;
 
 use crate::auth::{MAX_TOKEN_CACHE_TTL, TokenCache};
+use crate::console::ConsoleSettings;
 use crate::handlers::health::Readiness;
 use crate::metrics::Metrics;
 use crate::tenancy::MembershipCache;
@@ -60,6 +61,8 @@ pub struct Settings {
     pub token_rate_limit: Option<RateLimit>,
     /// How long a `/readyz` answer is reused before the database is pinged again.
     pub readiness_ttl: Duration,
+    /// The web console's sessions (see [`crate::console`]).
+    pub console: ConsoleSettings,
     /// When OAuth tokens are refreshed (on use, and by the upkeep worker), and the rules after a
     /// failure.
     pub refresh: RefreshSettings,
@@ -80,6 +83,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             token_rate_limit: RateLimit::per_minute(60),
             readiness_ttl: Duration::from_secs(1),
+            console: ConsoleSettings::default(),
             refresh: RefreshSettings::default(),
         }
     }

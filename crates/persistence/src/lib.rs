@@ -20,9 +20,10 @@ pub use credvault_domain::status::TestRecord;
 pub use error::{StoreError, UpdateError};
 pub use store::{Claim, DueCredential, RefreshOutcome, RefreshWrite, Store, UpkeepState};
 pub use types::{
-    AuthenticatedToken, Backend, Ciphertext, ClientCredentialAuth, CredentialChange,
-    CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION,
-    IdempotencyClaim, IdempotencyRecord, NewUserToken, OAuthAppDeletion, Page, PageRequest,
-    ReencryptBatch, Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential,
-    StoredOAuthApp, StoredResponse, UseOutcome, UserToken,
+    AuthenticatedToken, Backend, CONSOLE_SESSION_TOUCH_PRECISION, Ciphertext, ClientCredentialAuth,
+    ConsoleSession, CredentialChange, CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT,
+    IDEMPOTENCY_RETENTION, IdempotencyClaim, IdempotencyRecord, NewConsoleSession, NewUserToken,
+    OAuthAppDeletion, Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate,
+    SqliteSynchronous, StoreOptions, StoredCredential, StoredOAuthApp, StoredResponse, UseOutcome,
+    UserToken,
 };

@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::schema::{
-    api_tokens, audit_events, client_credentials, credentials, idempotency_keys, memberships,
-    oauth_apps, principals, service_accounts, teams, use_grants, user_tokens,
+    api_tokens, audit_events, client_credentials, console_sessions, credentials, idempotency_keys,
+    memberships, oauth_apps, principals, service_accounts, teams, use_grants, user_tokens,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -182,4 +182,16 @@ pub(crate) struct OAuthAppRow {
     pub(crate) version: i64,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = console_sessions)]
+pub(crate) struct ConsoleSessionRow {
+    pub(crate) id_hash: String,
+    pub(crate) team_id: String,
+    pub(crate) principal_id: String,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_seen_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) csrf_secret: String,
 }

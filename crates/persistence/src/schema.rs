@@ -178,6 +178,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        team_id -> Text,
+        principal_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        csrf_secret -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
     principals,
@@ -191,4 +203,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_tokens,
     use_grants,
     oauth_apps,
+    console_sessions,
 );

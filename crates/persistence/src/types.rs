@@ -9,6 +9,7 @@ use credvault_domain::ids::{CredentialId, PrincipalId, ServiceAccountId, TeamId}
 use credvault_domain::oauth_app::OAuthApp;
 use credvault_domain::principal::{Principal, Role};
 use credvault_domain::schema::Provider;
+use credvault_domain::secret::SecretValue;
 use credvault_domain::service_account::ClientCredential;
 use uuid::Uuid;
 
@@ -332,4 +333,62 @@ pub enum UseOutcome {
     Recorded(DateTime<Utc>),
     /// The service account no longer holds a grant of the credential; nothing was written.
     NotGranted,
+}
+
+/// A live web console session: who signed in, in which team, and its CSRF secret.
+///
+/// The session id itself is never stored or returned, only its hash is (the caller keeps the id
+/// in the browser's cookie). `Debug` masks the CSRF secret.
+#[derive(Clone)]
+pub struct ConsoleSession {
+    /// The team the user token acts in.
+    pub team_id: TeamId,
+    /// The user principal that signed in.
+    pub principal_id: PrincipalId,
+    /// When the session began.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (to [`CONSOLE_SESSION_TOUCH_PRECISION`]).
+    pub last_seen_at: DateTime<Utc>,
+    /// When it ends whatever happens: the sign-in plus the session lifetime, or the user token's
+    /// expiry when that comes first.
+    pub expires_at: DateTime<Utc>,
+    /// The token every state-changing form of the session carries.
+    pub csrf_secret: SecretValue,
+}
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSession")
+            .field("team_id", &self.team_id)
+            .field("principal_id", &self.principal_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("csrf_secret", &self.csrf_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A console session's `last_seen_at` is kept to this precision: a request within this time of
+/// the recorded one writes nothing, so a busy session writes at most once a minute.
+pub const CONSOLE_SESSION_TOUCH_PRECISION: TimeDelta = TimeDelta::seconds(60);
+
+/// What [`Store::open_console_session`](crate::Store::open_console_session) needs.
+#[derive(Clone, Copy)]
+pub struct NewConsoleSession<'a> {
+    /// Hex SHA-256 of the user token that signs in.
+    pub token_hash: &'a str,
+    /// Hex SHA-256 of the new session id.
+    pub id_hash: &'a str,
+    /// The new session's CSRF secret.
+    pub csrf_secret: &'a SecretValue,
+    /// How long the session may last at most (it ends sooner with its token).
+    pub lifetime: TimeDelta,
+}
+
+impl std::fmt::Debug for NewConsoleSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConsoleSession")
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
 }

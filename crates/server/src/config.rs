@@ -158,6 +158,11 @@ pub struct Config {
     )]
     pub body_timeout_seconds: u64,
 
+    /// The server is reached over HTTPS through a proxy that terminates TLS: the web console's
+    /// session cookie is then marked Secure (it always is when this server itself speaks TLS).
+    #[arg(long, global = true, env = "CREDVAULT_CONSOLE_BEHIND_TLS")]
+    pub console_behind_tls: bool,
+
     /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For is believed: behind them
     /// the client address (for rate limits) is the rightmost X-Forwarded-For address that is
     /// not a trusted proxy. Default: none, the TCP peer is the client.

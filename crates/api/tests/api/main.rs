@@ -12,6 +12,7 @@
 mod account_name;
 mod client_address;
 mod connection_tests;
+mod console;
 mod credential_oauth_apps;
 mod credentials_crud;
 mod credentials_patch;

@@ -95,9 +95,10 @@ fn insert_token(conn: &mut DbConn, row: &ApiTokenRow<'_>) -> Result<(), StoreErr
 }
 
 /// Removes a principal and everything hanging off it: tokens, memberships, idempotency records,
-/// user token metadata.
+/// user token metadata, console sessions.
 pub(crate) fn delete(conn: &mut DbConn, principal_id: PrincipalId) -> Result<(), StoreError> {
     crate::repo::user_tokens::delete(conn, principal_id)?;
+    crate::repo::console_sessions::delete_of_principal(conn, principal_id)?;
     let principal_id = principal_id.to_string();
     diesel::delete(api_tokens::table.filter(api_tokens::principal_id.eq(&principal_id)))
         .execute(conn)

@@ -129,3 +129,17 @@ pub(crate) fn delete(conn: &mut DbConn, id: PrincipalId) -> Result<(), StoreErro
         .map_err(db_error)?;
     Ok(())
 }
+
+/// The team a user token acts in, by its principal: the sign-in of the web console, which has
+/// just authenticated that principal's own token.
+pub(crate) fn team_of(conn: &mut DbConn, id: PrincipalId) -> Result<Option<TeamId>, StoreError> {
+    let team_id: Option<String> = user_tokens::table
+        .filter(user_tokens::principal_id.eq(id.to_string()))
+        .select(user_tokens::team_id)
+        .get_result(conn)
+        .optional()
+        .map_err(db_error)?;
+    team_id
+        .map(|team_id| crate::convert::parse("user_tokens.team_id", &team_id))
+        .transpose()
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use credvault_api::console::ConsoleSettings;
 use credvault_api::throttle::RateLimit;
 use credvault_api::{AppState, ServerOptions, Settings};
 use credvault_probe::ProbeSettings;
@@ -71,6 +72,10 @@ pub fn run(config: &Config) -> Result<()> {
             oauth_http_hosts: config.oauth_http_hosts.clone(),
         },
         probe_rate_limit: config.probe_rate_limit(),
+        console: ConsoleSettings {
+            behind_tls: config.console_behind_tls,
+            ..ConsoleSettings::default()
+        },
         refresh: config.refresh_settings(),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
