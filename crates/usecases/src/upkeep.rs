@@ -2,7 +2,7 @@
 //! kind, a bounded number at a time, with counters for `/metrics`:
 //!
 //! - an OAuth credential is refreshed if its token needs it, else rescheduled
-//!   ([`refresh`](crate::credentials::refresh::refresh));
+//!   ([`credentials::refresh`](crate::credentials::refresh::refresh));
 //! - a connectable credential with a `health_check_interval_seconds` gets a scheduled health
 //!   check: its stored connection test, run through the [`ConnectionChecker`] port (the server's
 //!   bounded probe executor, under the outbound policy of connection tests), recorded by
