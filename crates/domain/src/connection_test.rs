@@ -8,8 +8,8 @@
 //! changes that do so; the caller requires the role of a writer (`owner`) when it names any.
 //!
 //! The rule is an allow-list: a change matters unless it is known to be descriptive. The
-//! descriptive changes are the credential's `name`, `description`, `account_name`, `metadata`
-//! and `status` (and `health`, which a PATCH never sets), and `extra_data` fields that the schema
+//! descriptive changes are the credential's `name`, `description`, `account_name`, `metadata`,
+//! `status` and `health_check_interval_seconds` (and `health`, which a PATCH never sets), and `extra_data` fields that the schema
 //! declares with `connection: false`. Every other change counts: declared connection fields
 //! (`host`, `port`, `username`, `database`, `ssl_mode`, …), every secret field set or cleared
 //! (`connection_string` included), and every undeclared `extra_data` key, since a test may read
@@ -44,13 +44,14 @@ use crate::schema::Schema;
 
 /// The fields of a credential itself (outside `extra_data` and the secrets) whose change never
 /// affects where or how a test connects.
-pub const DESCRIPTIVE_FIELDS: [&str; 6] = [
+pub const DESCRIPTIVE_FIELDS: [&str; 7] = [
     "name",
     "description",
     "account_name",
     "metadata",
     "status",
     "health",
+    crate::health_check::HEALTH_CHECK_INTERVAL_SECONDS,
 ];
 
 /// The changes of a test's PATCH body that would make the test use a stored secret somewhere

@@ -198,6 +198,9 @@ pub struct Credential {
     /// kinds only); the app then supplies the client id and secret. See
     /// [`crate::oauth_app::check_link`].
     pub oauth_app_id: Option<OAuthAppId>,
+    /// How often, in seconds, the upkeep worker runs the credential's connection test
+    /// (connectable kinds only, see [`crate::health_check`]); `None` for no scheduled checks.
+    pub health_check_interval_seconds: Option<u32>,
     /// Outcome of the last connection test.
     pub health: Health,
     /// Starts at 1 and rises by one on every change.

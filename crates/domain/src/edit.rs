@@ -59,6 +59,8 @@ pub struct CredentialEdit {
     pub metadata: Map<String, Value>,
     /// The linked OAuth app, or none.
     pub oauth_app_id: Option<OAuthAppId>,
+    /// The interval of scheduled health checks, or none.
+    pub health_check_interval_seconds: Option<u32>,
     /// Outcome of the last connection test.
     pub health: Health,
 }
@@ -75,6 +77,7 @@ impl From<Credential> for CredentialEdit {
             secret_fields,
             metadata,
             oauth_app_id,
+            health_check_interval_seconds,
             health,
             // The store's and the schema's, never the caller's.
             id: _,
@@ -97,6 +100,7 @@ impl From<Credential> for CredentialEdit {
             secret_fields,
             metadata,
             oauth_app_id,
+            health_check_interval_seconds,
             health,
         }
     }
@@ -120,6 +124,7 @@ impl Credential {
             secret_fields,
             metadata,
             oauth_app_id,
+            health_check_interval_seconds,
             health,
         } = edit;
         Credential {
@@ -135,6 +140,7 @@ impl Credential {
             secret_fields,
             metadata,
             oauth_app_id,
+            health_check_interval_seconds,
             health,
             version: self.version + 1,
             created_at: self.created_at,

@@ -6,6 +6,7 @@ pub mod connection_test;
 pub mod credential;
 pub mod edit;
 pub mod grant;
+pub mod health_check;
 pub mod ids;
 pub mod oauth_app;
 pub mod oauth_token;

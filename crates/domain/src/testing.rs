@@ -39,6 +39,7 @@ pub fn stored_postgres_credential() -> (Credential, SecretMap) {
         secret_fields: BTreeSet::from(["password".to_owned()]),
         metadata: serde_json::Map::new(),
         oauth_app_id: None,
+        health_check_interval_seconds: None,
         health: Health {
             status: HealthStatus::Healthy,
             notes: Vec::new(),

@@ -282,6 +282,7 @@ where
             upkeep_due_at,
             upkeep_failures,
             oauth_app_id,
+            health_check_interval_seconds,
         } = self.row;
         out.push_sql("UPDATE credentials SET provider = ");
         out.push_bind_param::<Text, _>(provider)?;
@@ -303,6 +304,8 @@ where
         out.push_bind_param::<Text, _>(secret_fields)?;
         out.push_sql(", oauth_app_id = ");
         out.push_bind_param::<Nullable<Text>, _>(oauth_app_id)?;
+        out.push_sql(", health_check_interval_seconds = ");
+        out.push_bind_param::<Nullable<Integer>, _>(health_check_interval_seconds)?;
         if !KEEP_CIPHERTEXT {
             out.push_sql(", secret_key_id = ");
             out.push_bind_param::<Nullable<Text>, _>(secret_key_id)?;

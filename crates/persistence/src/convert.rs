@@ -89,9 +89,10 @@ impl CredentialRow {
     /// The row of `credential` as an insert or a PATCH writes it. `last_used` is not the
     /// caller's to write: the row holds NULL (what an insert stores), and a PATCH's update leaves
     /// the stored columns as they are (see `backend::update_if_version`). A client's write of an
-    /// OAuth credential makes it due for the upkeep worker at once, with no failure counted: new
-    /// tokens or settings deserve a fresh look, and a credential parked after a refusal is
-    /// retried once it was changed.
+    /// OAuth credential, or of one with a health-check interval, makes it due for the upkeep
+    /// worker at once, with no failure counted: new tokens or settings deserve a fresh look (the
+    /// first scheduled check runs right after the write), and a credential parked after a
+    /// refusal is retried once it was changed.
     pub(crate) fn from_domain(
         credential: &Credential,
         ciphertext: Option<&Ciphertext>,
@@ -120,9 +121,14 @@ impl CredentialRow {
             modified_by: credential.modified_by.to_string(),
             last_used_at: None,
             last_used_by: None,
-            upkeep_due_at: is_oauth(credential.kind).then(|| db_time(credential.updated_at)),
+            upkeep_due_at: (is_oauth(credential.kind)
+                || credential.health_check_interval_seconds.is_some())
+            .then(|| db_time(credential.updated_at)),
             upkeep_failures: 0,
             oauth_app_id: credential.oauth_app_id.map(|id| id.to_string()),
+            health_check_interval_seconds: credential
+                .health_check_interval_seconds
+                .map(|seconds| i32::try_from(seconds).unwrap_or(i32::MAX)),
         })
     }
 
@@ -170,6 +176,16 @@ impl CredentialRow {
             oauth_app_id: self
                 .oauth_app_id
                 .map(|id| parse("credentials.oauth_app_id", &id))
+                .transpose()?,
+            health_check_interval_seconds: self
+                .health_check_interval_seconds
+                .map(|seconds| {
+                    u32::try_from(seconds).map_err(|_| {
+                        StoreError::Corrupt(
+                            "credentials.health_check_interval_seconds is negative".to_owned(),
+                        )
+                    })
+                })
                 .transpose()?,
             health: Health {
                 status: parse("credentials.health_status", &self.health_status)?,

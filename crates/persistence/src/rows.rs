@@ -102,12 +102,15 @@ pub(crate) struct CredentialRow {
     /// of a PATCH leaves both as they are.
     pub(crate) last_used_at: Option<NaiveDateTime>,
     pub(crate) last_used_by: Option<String>,
-    /// Set by every client write (insert or PATCH): the write's instant for an OAuth credential,
-    /// so that the upkeep worker looks at it, NULL otherwise; the failures start again at 0.
+    /// Set by every client write (insert or PATCH): the write's instant for an OAuth credential
+    /// or one with a health-check interval, so that the upkeep worker looks at it, NULL
+    /// otherwise; the failures start again at 0.
     pub(crate) upkeep_due_at: Option<NaiveDateTime>,
     pub(crate) upkeep_failures: i32,
     /// The linked OAuth app; a key without cascade, so a linked app is not deleted.
     pub(crate) oauth_app_id: Option<String>,
+    /// The client's interval of scheduled health checks, in seconds.
+    pub(crate) health_check_interval_seconds: Option<i32>,
 }
 
 /// A `user_tokens` row: the metadata of a user principal's token. Its role and expiry are the

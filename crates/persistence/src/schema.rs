@@ -89,7 +89,8 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         last_used_by -> Nullable<Text>,
         /// When the upkeep worker next looks at it (NULL: nothing scheduled); a client's write of
-        /// an OAuth credential sets it to the write's instant.
+        /// an OAuth credential, or of one with a health-check interval, sets it to the write's
+        /// instant.
         upkeep_due_at -> Nullable<Timestamp>,
         /// Failed refreshes in a row; a client's write sets 0.
         upkeep_failures -> Integer,
@@ -98,6 +99,8 @@ diesel::table! {
         upkeep_lease_holder -> Nullable<Text>,
         /// The last successful refresh; written only by `store::upkeep`.
         token_refreshed_at -> Nullable<Timestamp>,
+        /// How often the worker runs its connection test, in seconds; NULL for never.
+        health_check_interval_seconds -> Nullable<Integer>,
         /// The OAuth app it is issued through (`oauth_apps.id`, same team); NULL for none.
         oauth_app_id -> Nullable<Text>,
     }

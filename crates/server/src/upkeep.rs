@@ -2,16 +2,80 @@
 //! [`credvault_usecases::upkeep::run_round`] one round after another, pausing between rounds,
 //! until the server stops.
 //!
-//! It never runs on the HTTP workers nor on actix's blocking pool: a slow token endpoint delays
-//! only the worker's own round. A round that claimed a full batch is followed by the next one at
-//! once, so a backlog drains at the pace the limits allow.
+//! It never runs on the HTTP workers nor on actix's blocking pool: a slow token endpoint or
+//! server under test delays only the worker's own round. A round that claimed a full batch is
+//! followed by the next one at once, so a backlog drains at the pace the limits allow.
+//!
+//! Scheduled health checks run through [`ProbeChecker`]: the state's own probe executor and
+//! outbound policy, so that they share the global and per-team bounds of the connection tests
+//! of the HTTP API and reach nothing those could not.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use credvault_api::AppState;
-use credvault_usecases::upkeep::{RoundLimits, run_round};
+use credvault_domain::ids::TeamId;
+use credvault_probe::{ProbeExecutor, ProbePolicy, target_for};
+use credvault_usecases::credentials::Subject;
+use credvault_usecases::upkeep::{ConnectionChecker, RoundLimits, run_round};
+
+/// The connection tests of scheduled health checks: [`target_for`] and the bounded
+/// [`ProbeExecutor::run`], waited for on a current-thread runtime of the calling thread.
+pub struct ProbeChecker {
+    probes: ProbeExecutor,
+    policy: ProbePolicy,
+}
+
+impl ProbeChecker {
+    /// A checker sharing `state`'s probe executor and outbound policy.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            probes: state.probes.clone(),
+            policy: state.probe_policy(),
+        }
+    }
+}
+
+impl ConnectionChecker for ProbeChecker {
+    fn check(&self, team_id: TeamId, subject: &Subject) -> Option<(bool, String)> {
+        let target = match target_for(&subject.credential, &subject.secrets) {
+            Ok(target) => target,
+            // The fields a test needs are missing or malformed: that is the check's finding. The
+            // messages name fields, never values.
+            Err(errors) => {
+                let reasons: Vec<String> = errors
+                    .errors()
+                    .iter()
+                    .map(|error| format!("{} {}", error.field, error.message))
+                    .collect();
+                return Some((false, format!("cannot be tested: {}", reasons.join("; "))));
+            }
+        };
+        // The round's threads each wait on a runtime of their own; building one is cheap next
+        // to a connection, and the test itself runs on the executor's thread.
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                log::error!("no runtime for a scheduled health check: {error}");
+                return None;
+            }
+        };
+        match runtime.block_on(self.probes.run(team_id, target, self.policy.clone())) {
+            Ok(outcome) => Some((outcome.ok(), outcome.message)),
+            Err(refused) => {
+                log::info!(
+                    "scheduled health check of credential {} deferred: {refused}",
+                    subject.credential.id
+                );
+                None
+            }
+        }
+    }
+}
 
 /// The running worker; [`Worker::stop`] (or dropping it) ends it after its current round.
 pub struct Worker {
@@ -20,10 +84,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker over `state` (its store, key ring, refresher and metrics), a round every
-    /// `interval` within `limits`. `None` when the state has no refresher (no token endpoint).
+    /// Starts the worker over `state` (its store, key ring, refresher, probe executor and
+    /// metrics), a round every `interval` within `limits`. `None` when the state has no
+    /// refresher (no token endpoint).
     pub fn start(state: &AppState, interval: Duration, limits: RoundLimits) -> Option<Worker> {
         let refresher = state.refresher.clone()?;
+        let checker = ProbeChecker::new(state);
         let store = state.store.clone();
         let key_ring = Arc::clone(&state.key_ring);
         let metrics = Arc::clone(&state.upkeep_metrics);
@@ -39,7 +105,9 @@ impl Worker {
                     limits.concurrency
                 );
                 loop {
-                    let pause = match run_round(&store, &key_ring, &refresher, limits, &metrics) {
+                    let round =
+                        run_round(&store, &key_ring, &refresher, &checker, limits, &metrics);
+                    let pause = match round {
                         Ok(report) if report.claimed >= limits.batch => Duration::ZERO,
                         Ok(report) => {
                             if report.claimed > 0 {

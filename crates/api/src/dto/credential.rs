@@ -32,7 +32,7 @@ use crate::error::ApiError;
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T11:00:00Z",
     "created_by": "0192f3a4-0000-7000-8000-0000000000aa", "modified_by": "0192f3a4-0000-7000-8000-0000000000aa",
     "last_used_at": "2026-11-23T12:00:00Z", "last_used_by": "0192f3a4-0000-7000-8000-0000000000bb",
-    "oauth_app_id": null, "oauth_app": null
+    "oauth_app_id": null, "oauth_app": null, "health_check_interval_seconds": 3600
 }))]
 pub struct CredentialResponse {
     /// The credential's id (UUID v7).
@@ -106,6 +106,10 @@ pub struct CredentialResponse {
     pub oauth_app_id: Option<Uuid>,
     /// The app `oauth_app_id` names, its client secret masked; `null` when none.
     pub oauth_app: Option<OAuthAppResponse>,
+    /// How often, in seconds, credvault runs this credential's connection test by itself and
+    /// records its `health` and `status`; `null` when it does not.
+    #[schema(example = 3600, minimum = 60, maximum = 604800)]
+    pub health_check_interval_seconds: Option<u32>,
 }
 
 impl CredentialResponse {
@@ -132,6 +136,7 @@ impl CredentialResponse {
             modified_by,
             last_used,
             oauth_app_id,
+            health_check_interval_seconds,
         } = credential;
         let oauth_app = oauth_app
             .filter(|app| Some(app.id) == oauth_app_id)
@@ -163,6 +168,7 @@ impl CredentialResponse {
             permissions: None,
             oauth_app_id: oauth_app_id.map(|id| *id.as_uuid()),
             oauth_app,
+            health_check_interval_seconds,
         })
     }
 }
@@ -227,6 +233,12 @@ pub struct CreateCredentialRequest {
     /// supplies the client id and secret (`extra_data.client_id` and `client_secret` are then
     /// optional). Another team's app is refused like an unknown id.
     pub oauth_app_id: Option<Uuid>,
+    /// PostgreSQL (`postgresql`, `internal_postgresql`) `user_password` and SFTP credentials
+    /// only: run the stored connection test every so many seconds (60 to 604800), the first
+    /// time right after the write, and record its `health` and `status`; absent or `null` for
+    /// no scheduled checks.
+    #[schema(example = json!(null), minimum = 60, maximum = 604800)]
+    pub health_check_interval_seconds: Option<u32>,
     /// Connection settings and secrets. At most 16 KiB of JSON once secrets are taken out; an
     /// undeclared key whose name looks secret is refused.
     #[schema(value_type = Object, example = json!({"host": "db.internal", "port": 5432, "database": "dw", "username": "etl", "password": "s3cret"}))]
@@ -281,4 +293,10 @@ pub struct PatchCredentialRequest {
     /// credential needs its own `client_id` (and, to stay `credentials_saved`, `client_secret`).
     /// Another team's app is refused like an unknown id.
     pub oauth_app_id: Option<Uuid>,
+    /// PostgreSQL (`postgresql`, `internal_postgresql`) `user_password` and SFTP credentials
+    /// only: run the stored connection test every so many seconds (60 to 604800), the first
+    /// time right after the write; `null` turns the scheduled checks off. Changing it keeps the
+    /// status and health.
+    #[schema(example = json!(null), minimum = 60, maximum = 604800)]
+    pub health_check_interval_seconds: Option<u32>,
 }

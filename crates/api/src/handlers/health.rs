@@ -109,8 +109,9 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().json(HealthCheckResponse { status: "ok" }))
 }
 
-/// The upkeep worker's families: its token requests, their failures, refreshes, its own errors,
-/// rounds, and the due backlog its last round saw.
+/// The upkeep worker's families: its token requests, their failures, refreshes, its scheduled
+/// health checks and their failures, its own errors, rounds, and the due backlog its last round
+/// saw.
 fn upkeep_metrics(text: &mut String, upkeep: &credvault_usecases::upkeep::UpkeepMetrics) {
     use std::sync::atomic::Ordering::Relaxed;
     let families = [
@@ -131,6 +132,18 @@ fn upkeep_metrics(text: &mut String, upkeep: &credvault_usecases::upkeep::Upkeep
             "counter",
             "Tokens the upkeep worker refreshed.",
             upkeep.refreshed.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_health_checks_total",
+            "counter",
+            "Scheduled health checks the upkeep worker ran and recorded.",
+            upkeep.health_checks.load(Relaxed),
+        ),
+        (
+            "credvault_upkeep_health_check_failures_total",
+            "counter",
+            "Scheduled health checks whose connection test failed.",
+            upkeep.health_check_failures.load(Relaxed),
         ),
         (
             "credvault_upkeep_errors_total",

@@ -20,6 +20,7 @@ mod errors;
 mod fallback;
 mod grants_and_use;
 mod health_and_metrics;
+mod health_check_intervals;
 mod helpers;
 mod http_semantics;
 mod idempotency;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
+use crate::health_check::{HEALTH_CHECK_INTERVAL_SECONDS, check_interval};
 use crate::ids::OAuthAppId;
 use crate::oauth_app::{OAUTH_APP_ID, not_an_oauth_kind};
 use crate::patch::extra_data::{SecretOp, merge_extra_data};
@@ -93,6 +94,7 @@ pub fn apply_patch(
     let mut next = current.clone();
     apply_scalars(&mut next, patch, &mut errors);
     apply_link(&mut next, &patch.oauth_app_id, &mut errors);
+    apply_health_check(&mut next, &patch.health_check_interval_seconds, &mut errors);
 
     let mut secret_ops = BTreeMap::new();
     match &patch.extra_data {
@@ -176,6 +178,19 @@ fn apply_link(next: &mut Credential, sent: &Patch<OAuthAppId>, errors: &mut Vali
         Patch::Null => next.oauth_app_id = None,
         Patch::Value(id) if is_oauth(next.kind) => next.oauth_app_id = Some(*id),
         Patch::Value(_) => errors.push(OAUTH_APP_ID, not_an_oauth_kind(next.kind)),
+    }
+}
+
+/// Sets or clears the interval of scheduled health checks: connectable kinds only, in range
+/// ([`check_interval`]). Descriptive: it changes nothing a test connects with.
+fn apply_health_check(next: &mut Credential, sent: &Patch<u64>, errors: &mut ValidationErrors) {
+    match sent {
+        Patch::Absent => {}
+        Patch::Null => next.health_check_interval_seconds = None,
+        Patch::Value(seconds) => match check_interval(next.provider, next.kind, *seconds) {
+            Ok(seconds) => next.health_check_interval_seconds = Some(seconds),
+            Err(message) => errors.push(HEALTH_CHECK_INTERVAL_SECONDS, message),
+        },
     }
 }
 
@@ -497,6 +512,9 @@ fn changed_fields(
     }
     if current.oauth_app_id != next.oauth_app_id {
         changed.push(OAUTH_APP_ID.to_owned());
+    }
+    if current.health_check_interval_seconds != next.health_check_interval_seconds {
+        changed.push(HEALTH_CHECK_INTERVAL_SECONDS.to_owned());
     }
     let keys: BTreeSet<&String> = current
         .extra_data

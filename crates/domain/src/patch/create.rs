@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::SecretEffect;
 use crate::credential::{Credential, CredentialStatus, Health};
+use crate::health_check::HEALTH_CHECK_INTERVAL_SECONDS;
 use crate::ids::{CredentialId, PrincipalId, TeamId};
 use crate::oauth_app::OAUTH_APP_ID;
 use crate::patch::{CredentialPatch, Patch, PatchError, apply_patch, derived_account_name};
@@ -30,7 +31,7 @@ pub struct NewCredential {
 
 impl NewCredential {
     /// The keys a create body may hold.
-    pub const FIELDS: [&'static str; 9] = [
+    pub const FIELDS: [&'static str; 10] = [
         "provider",
         "kind",
         "name",
@@ -40,6 +41,7 @@ impl NewCredential {
         "extra_data",
         "metadata",
         OAUTH_APP_ID,
+        HEALTH_CHECK_INTERVAL_SECONDS,
     ];
 
     /// Parses a create body, reporting every error at once.
@@ -139,6 +141,7 @@ pub fn new_credential(
         secret_fields: BTreeSet::new(),
         metadata: Map::new(),
         oauth_app_id: None,
+        health_check_interval_seconds: None,
         health: Health::unknown(),
         version: 1,
         created_at: now,

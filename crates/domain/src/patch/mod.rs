@@ -60,6 +60,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::credential::Credential;
+use crate::health_check::HEALTH_CHECK_INTERVAL_SECONDS;
 use crate::ids::OAuthAppId;
 use crate::oauth_app::OAUTH_APP_ID;
 use crate::schema::looks_secret;
@@ -159,11 +160,14 @@ pub struct CredentialPatch {
     pub clear_secrets: Vec<String>,
     /// Link the credential to an OAuth app of its team (OAuth kinds only); `null` unlinks it.
     pub oauth_app_id: Patch<OAuthAppId>,
+    /// Schedule health checks every so many seconds (connectable kinds only, in range; checked
+    /// when applied); `null` turns them off.
+    pub health_check_interval_seconds: Patch<u64>,
 }
 
 impl CredentialPatch {
     /// The keys a PATCH body may hold.
-    pub const FIELDS: [&'static str; 10] = [
+    pub const FIELDS: [&'static str; 11] = [
         "provider",
         "kind",
         "name",
@@ -174,6 +178,7 @@ impl CredentialPatch {
         "extra_data",
         "clear_secrets",
         OAUTH_APP_ID,
+        HEALTH_CHECK_INTERVAL_SECONDS,
     ];
 
     /// Parses a PATCH body, reporting every unknown key and type error at once.
@@ -267,6 +272,20 @@ impl CredentialPatch {
                     Patch::Absent
                 }
             },
+            health_check_interval_seconds: match body.remove(HEALTH_CHECK_INTERVAL_SECONDS) {
+                None => Patch::Absent,
+                Some(Value::Null) => Patch::Null,
+                Some(value) => match value.as_u64() {
+                    Some(seconds) => Patch::Value(seconds),
+                    None => {
+                        errors.push(
+                            HEALTH_CHECK_INTERVAL_SECONDS,
+                            "must be a whole number of seconds or null",
+                        );
+                        Patch::Absent
+                    }
+                },
+            },
         };
         errors.into_result(patch)
     }
@@ -299,6 +318,7 @@ impl fmt::Debug for CredentialPatch {
             extra_data,
             clear_secrets,
             oauth_app_id,
+            health_check_interval_seconds,
         } = self;
         let metadata = match metadata {
             Patch::Value(value) => Patch::Value(masked(value)),
@@ -316,6 +336,10 @@ impl fmt::Debug for CredentialPatch {
             .field("extra_data", extra_data)
             .field("clear_secrets", clear_secrets)
             .field("oauth_app_id", oauth_app_id)
+            .field(
+                "health_check_interval_seconds",
+                health_check_interval_seconds,
+            )
             .finish()
     }
 }

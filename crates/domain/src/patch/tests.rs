@@ -1465,3 +1465,127 @@ fn an_oauth_app_id_that_is_not_a_uuid_is_a_parse_error() {
         assert_eq!(errors.errors()[0].field, "oauth_app_id");
     }
 }
+
+// Scheduled health checks: `health_check_interval_seconds`, connectable kinds only, 60..=604800.
+
+#[test]
+fn a_health_check_interval_is_set_changed_and_turned_off_without_touching_status_or_health() {
+    let (credential, secrets) = stored_postgres_credential();
+    assert_eq!(credential.status, CredentialStatus::Connected);
+    let outcome = apply(
+        &credential,
+        &secrets,
+        json!({"health_check_interval_seconds": 300}),
+    );
+    assert_eq!(outcome.credential.health_check_interval_seconds, Some(300));
+    // Descriptive: the last test still says what the credential is.
+    assert_eq!(outcome.credential.status, CredentialStatus::Connected);
+    assert_eq!(outcome.credential.health, credential.health);
+    assert_eq!(outcome.changed_fields, ["health_check_interval_seconds"]);
+    let scheduled = outcome.credential;
+    assert!(
+        !apply(
+            &scheduled,
+            &secrets,
+            json!({"health_check_interval_seconds": 300})
+        )
+        .changed()
+    );
+    let changed = apply(
+        &scheduled,
+        &secrets,
+        json!({"health_check_interval_seconds": 604_800}),
+    );
+    assert_eq!(
+        changed.credential.health_check_interval_seconds,
+        Some(604_800)
+    );
+    // Absent keeps it; null turns it off.
+    let renamed = apply(&scheduled, &secrets, json!({"name": "Other"}));
+    assert_eq!(renamed.credential.health_check_interval_seconds, Some(300));
+    let off = apply(
+        &scheduled,
+        &secrets,
+        json!({"health_check_interval_seconds": null}),
+    );
+    assert_eq!(off.credential.health_check_interval_seconds, None);
+    assert_eq!(off.changed_fields, ["health_check_interval_seconds"]);
+}
+
+#[test]
+fn a_health_check_interval_out_of_range_is_refused_by_field() {
+    let (credential, secrets) = stored_postgres_credential();
+    for seconds in [0, 59, 604_801, 10_000_000_000_u64] {
+        let errors = errors_of(
+            &credential,
+            &secrets,
+            json!({"health_check_interval_seconds": seconds, "name": "Renamed"}),
+        );
+        assert_eq!(
+            fields(&errors),
+            ["health_check_interval_seconds"],
+            "{seconds}"
+        );
+        assert!(errors[0].1.contains("60 to 604800"), "{}", errors[0].1);
+    }
+    for value in [json!(-60), json!(60.5), json!("60"), json!(true), json!({})] {
+        let errors = CredentialPatch::from_json(json!({"health_check_interval_seconds": value}))
+            .unwrap_err();
+        assert_eq!(errors.errors()[0].field, "health_check_interval_seconds");
+    }
+}
+
+#[test]
+fn a_health_check_interval_is_refused_for_kinds_a_connection_test_cannot_reach() {
+    let (oauth, secrets) = google_oauth(json!({"client_id": "c1", "client_secret": "s1"}), None);
+    let errors = errors_of(
+        &oauth,
+        &secrets,
+        json!({"health_check_interval_seconds": 300}),
+    );
+    assert_eq!(fields(&errors), ["health_check_interval_seconds"]);
+    assert!(
+        errors[0].1.contains("google/google_oauth"),
+        "{}",
+        errors[0].1
+    );
+    // Turning off what is not on is no change.
+    assert!(
+        !apply(
+            &oauth,
+            &secrets,
+            json!({"health_check_interval_seconds": null})
+        )
+        .changed()
+    );
+    let input = NewCredential::from_json(json!({
+        "provider": "stripe", "kind": "api_key", "name": "Payments",
+        "extra_data": {"api_key": "sk_1"}, "health_check_interval_seconds": 300
+    }))
+    .unwrap();
+    let errors = new_credential(
+        &input,
+        CredentialId::new(),
+        TeamId::new(),
+        PrincipalId::new(),
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].field, "health_check_interval_seconds");
+}
+
+#[test]
+fn a_create_of_a_connectable_kind_may_schedule_health_checks() {
+    for body in [
+        json!({"provider": "sftp", "kind": "key_file", "name": "Drop",
+            "extra_data": {"host": "sftp.internal", "username": "etl", "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----"},
+            "health_check_interval_seconds": 60}),
+        json!({"provider": "internal_postgresql", "kind": "user_password", "name": "Own",
+            "extra_data": {"host": "db", "database": "dw", "username": "etl", "password": "p"},
+            "health_check_interval_seconds": 60}),
+    ] {
+        let (created, _) = create(body);
+        assert_eq!(created.health_check_interval_seconds, Some(60));
+        assert_eq!(created.status, CredentialStatus::CredentialsSaved);
+    }
+}

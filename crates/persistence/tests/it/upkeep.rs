@@ -21,7 +21,9 @@ use credvault_persistence::{
 use serde_json::Value;
 
 use crate::grants::other_instance;
-use crate::support::{all_events, ciphertext, insert_credential, note, team_with_owner, update};
+use crate::support::{
+    all_events, ciphertext, insert_credential, note, postgres_credential, team_with_owner, update,
+};
 
 /// Stores a Google OAuth credential with the sealed-looking `marker` ciphertext.
 fn insert_oauth(db: &TestDb, team: &Team, actor: PrincipalId, marker: &str) -> Credential {
@@ -96,6 +98,53 @@ credvault_persistence::backend_tests! {
         assert_eq!(upkeep.lease, None);
         assert_eq!(store.upkeep_of(team.id, postgres.id).unwrap().due_at, None);
         assert_eq!(store.upkeep_backlog(now()).unwrap(), 1);
+    }
+
+    fn a_write_with_a_health_check_interval_makes_it_due_and_turning_it_off_unschedules_it(db: &TestDb) {
+        let (team, owner) = team_with_owner(db, "acme");
+        let mut credential = postgres_credential(&team, owner, "Warehouse");
+        credential.health_check_interval_seconds = Some(300);
+        let store = db.store();
+        store
+            .insert_credential(
+                &credential,
+                Some(&ciphertext("v1")),
+                note(AuditAction::Created, owner),
+            )
+            .unwrap();
+        let stored = store.find_credential(team.id, credential.id).unwrap().unwrap();
+        assert_eq!(stored.credential.health_check_interval_seconds, Some(300));
+        let upkeep = store.upkeep_of(team.id, credential.id).unwrap();
+        assert_eq!(upkeep.due_at, Some(stored.credential.updated_at));
+        assert_eq!(upkeep.failures, 0);
+        let due = store.claim_due("a", now(), now() + TimeDelta::seconds(30), 10).unwrap();
+        assert_eq!(due.iter().map(|due| due.credential_id).collect::<Vec<_>>(), [credential.id]);
+        store
+            .release_refresh(team.id, credential.id, "a", Some(now() + TimeDelta::seconds(300)))
+            .unwrap();
+
+        // A PATCH keeping the interval makes it due again at its instant; one turning it off
+        // leaves nothing scheduled.
+        let mut renamed = stored.credential.clone();
+        renamed.name = "Warehouse (renamed)".to_owned();
+        let written = store
+            .update_credential(team.id, credential.id, None, |_| {
+                Ok::<_, Infallible>(update(renamed.clone(), SecretsUpdate::Keep, owner))
+            })
+            .unwrap();
+        let upkeep = store.upkeep_of(team.id, credential.id).unwrap();
+        assert_eq!(upkeep.due_at, Some(written.credential.updated_at));
+        let mut off = written.credential.clone();
+        off.health_check_interval_seconds = None;
+        store
+            .update_credential(team.id, credential.id, None, |_| {
+                Ok::<_, Infallible>(update(off.clone(), SecretsUpdate::Keep, owner))
+            })
+            .unwrap();
+        let stored = store.find_credential(team.id, credential.id).unwrap().unwrap();
+        assert_eq!(stored.credential.health_check_interval_seconds, None);
+        assert_eq!(store.upkeep_of(team.id, credential.id).unwrap().due_at, None);
+        assert_eq!(store.upkeep_backlog(now()).unwrap(), 0);
     }
 
     fn one_holder_claims_a_refresh_until_it_completes(db: &TestDb) {

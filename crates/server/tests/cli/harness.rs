@@ -216,6 +216,16 @@ impl ApiClient {
         self.send("GET", &format!("{}/{id}", self.integrations), None)
     }
 
+    /// `GET` a credential's audit events (the first page).
+    pub(crate) fn events(&self, id: CredentialId) -> Result<Reply, ureq::Error> {
+        self.send("GET", &format!("{}/{id}/events", self.integrations), None)
+    }
+
+    /// Sends `body` with `method` to the team's credential collection (a create that may fail).
+    pub(crate) fn send_json(&self, method: &str, body: Value) -> Result<Reply, ureq::Error> {
+        self.send(method, &self.integrations, Some(body))
+    }
+
     /// `GET` the team's credential list.
     pub(crate) fn list(&self) -> Result<Reply, ureq::Error> {
         self.send("GET", &self.integrations, None)

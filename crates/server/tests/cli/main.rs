@@ -8,6 +8,7 @@
 mod durability;
 mod exec;
 mod harness;
+mod health_checks;
 mod outage;
 mod redaction;
 mod rotation;

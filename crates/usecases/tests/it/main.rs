@@ -5,6 +5,7 @@
 
 mod consume;
 mod credentials;
+mod health_checks;
 mod oauth_apps;
 mod refresh;
 mod rotation;

@@ -26,12 +26,13 @@ use credvault_usecases::upkeep::{RoundLimits, UpkeepMetrics, run_round};
 use credvault_usecases::{Error, grants, secrets};
 use serde_json::json;
 
+use crate::health_checks::NeverChecked;
 use crate::support::{Team, key_ring, team};
 
 /// A token endpoint in memory: rotates refresh tokens (`rt-1` → `rt-2` …) and counts
 /// redemptions, or answers `failure` when set.
 #[derive(Default)]
-struct Endpoint {
+pub(crate) struct Endpoint {
     redemptions: AtomicUsize,
     failure: Mutex<Option<TokenError>>,
     delay: Mutex<Duration>,
@@ -70,7 +71,7 @@ impl TokenEndpoint for Endpoint {
     }
 }
 
-fn refresher(endpoint: Arc<Endpoint>) -> Refresher {
+pub(crate) fn refresher(endpoint: Arc<Endpoint>) -> Refresher {
     Refresher::new(
         endpoint,
         RefreshSettings::default(),
@@ -394,7 +395,7 @@ credvault_persistence::backend_tests! {
         let endpoint = Arc::new(Endpoint::default());
         let refresher = refresher(Arc::clone(&endpoint));
         let metrics = UpkeepMetrics::default();
-        let report = run_round(db.store(), &ring, &refresher, RoundLimits::default(), &metrics).unwrap();
+        let report = run_round(db.store(), &ring, &refresher, &NeverChecked, RoundLimits::default(), &metrics).unwrap();
         assert_eq!((report.claimed, report.refreshed, report.rescheduled), (2, 1, 1));
         assert_eq!(endpoint.redemptions.load(Ordering::SeqCst), 1);
         assert_eq!(stored_secret(db, &ring, &soon, "access_token"), "at-1");
@@ -403,7 +404,7 @@ credvault_persistence::backend_tests! {
         assert!(next > Utc::now() + TimeDelta::minutes(100), "scheduled at the margin: {next}");
         assert_eq!(metrics.attempts.load(Ordering::Relaxed), 1);
         assert_eq!(metrics.backlog.load(Ordering::Relaxed), 0);
-        let again = run_round(db.store(), &ring, &refresher, RoundLimits::default(), &metrics).unwrap();
+        let again = run_round(db.store(), &ring, &refresher, &NeverChecked, RoundLimits::default(), &metrics).unwrap();
         assert_eq!(again.claimed, 0);
     }
 }
