@@ -34,6 +34,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod service_accounts;
 pub mod session;
 pub mod views;
 
@@ -96,6 +97,47 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/delete",
                     web::post().to(credentials::delete),
+                )
+                .route("/service-accounts", web::get().to(service_accounts::list))
+                .route(
+                    "/service-accounts",
+                    web::post().to(service_accounts::create),
+                )
+                .route(
+                    "/service-accounts/new",
+                    web::get().to(service_accounts::new),
+                )
+                .route(
+                    "/service-accounts/{id}",
+                    web::get().to(service_accounts::show),
+                )
+                .route(
+                    "/service-accounts/{id}/edit",
+                    web::get().to(service_accounts::edit),
+                )
+                .route(
+                    "/service-accounts/{id}/edit",
+                    web::post().to(service_accounts::update),
+                )
+                .route(
+                    "/service-accounts/{id}/delete",
+                    web::get().to(service_accounts::confirm_delete),
+                )
+                .route(
+                    "/service-accounts/{id}/delete",
+                    web::post().to(service_accounts::delete),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials",
+                    web::get().to(service_accounts::credentials),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials",
+                    web::post().to(service_accounts::create_credential),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials/{credential_id}/delete",
+                    web::post().to(service_accounts::delete_credential),
                 )
                 .default_service(web::to(error::not_found)),
         );

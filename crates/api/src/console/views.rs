@@ -4,9 +4,12 @@
 //! Askama escapes every value for HTML. No view holds a secret value: a secret field is shown
 //! by whether it is stored ([`FieldRow::set`], [`FormField::stored`]), never by its value.
 
+pub mod service_accounts;
+
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
+use chrono::{DateTime, Utc};
 
 use crate::console::session::SignedIn;
 
@@ -47,6 +50,11 @@ impl Chrome {
             csrf: signed_in.csrf.expose().to_owned(),
         }
     }
+}
+
+/// A time as pages show it: `2026-12-03 10:00:00 UTC`.
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// Renders a page with `status`; a template that fails to render is a logged `500`.

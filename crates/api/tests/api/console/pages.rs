@@ -1,0 +1,286 @@
+//! The console's service account, grant, OAuth app and connection test pages in a real headless
+//! Chromium, checked through the browser, the JSON API and the store, on both backends.
+//!
+//! One browser session runs every case of a backend in order.
+
+use credvault_persistence::testing::TestDb;
+use serde_json::{Value, json};
+
+use super::browser::Browser;
+use super::{csrf_token, post_form, session_cookie, sign_in};
+use crate::helpers::{Client, TestApp};
+use crate::service_accounts::{exchange_basic, text};
+
+/// What every case needs: the server, the browser signed in as the owner, and a plain client
+/// holding the same session.
+struct Console<'a> {
+    app: &'a TestApp,
+    browser: &'a Browser,
+    plain: Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl Console<'_> {
+    /// `GET path` with the owner's session cookie, outside the browser.
+    fn get(&self, path: &str) -> crate::helpers::TestResponse {
+        self.plain
+            .send("GET", path, &[("cookie", &self.cookie)], None)
+    }
+
+    /// A form post with the owner's session cookie, outside the browser.
+    fn post(&self, path: &str, body: &str) -> crate::helpers::TestResponse {
+        post_form(&self.plain, path, &self.cookie, body)
+    }
+
+    /// The same post with the session's CSRF token.
+    fn post_checked(&self, path: &str, body: &str) -> crate::helpers::TestResponse {
+        self.post(path, &format!("csrf_token={}&{body}", self.csrf))
+    }
+
+    fn service_accounts(&self) -> Vec<Value> {
+        let listed = self.app.owner.get(&format!(
+            "/api/v1/teams/{}/service-accounts",
+            self.app.team.label
+        ));
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        listed.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+/// The id at the end of a console path `/console/<what>/{id}`.
+fn last_segment(path: &str, prefix: &str) -> String {
+    path.strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{path} is not under {prefix}"))
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+credvault_persistence::backend_tests! {
+    fn console_pages_in_a_browser(db: &TestDb) {
+        let app = TestApp::spawn_for_probes(db);
+        let Some(browser) = Browser::start(app.owner.base_url()) else {
+            return;
+        };
+        sign_in(&browser, app.owner.token().unwrap());
+        let plain = Client::new(app.owner.base_url(), None);
+        let cookie = format!("credvault_console={}", browser.cookie("credvault_console").unwrap());
+        let csrf = csrf_token(&plain, &cookie);
+        let console = Console { app: &app, browser: &browser, plain, cookie, csrf };
+        service_accounts(&console);
+    }
+}
+
+/// Service accounts and their client credentials: the secret shown once.
+fn service_accounts(console: &Console<'_>) {
+    let (app, browser) = (console.app, console.browser);
+    browser.click("#nav-service-accounts", "#no-service-accounts");
+    browser.screenshot("service-accounts-empty");
+
+    // Create one.
+    browser.click("#new-service-account", "#service-account-form");
+    browser.screenshot("service-account-new");
+    browser.fill("#name", "etl runner");
+    browser.fill("#description", "nightly loads");
+    browser.select("#role", "member");
+    browser.click("#save", "#service-account-name");
+    let account_id = last_segment(&browser.path(), "/console/service-accounts/");
+    let accounts = console.service_accounts();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["id"], account_id.as_str());
+    assert_eq!(accounts[0]["name"], "etl runner");
+    assert_eq!(accounts[0]["description"], "nightly loads");
+    assert_eq!(accounts[0]["role"], "member");
+    assert!(browser.has("#no-client-credentials"));
+
+    // A form that fails keeps what was typed and writes nothing.
+    browser.goto("/console/service-accounts/new");
+    browser.fill("#name", "   ");
+    browser.fill("#description", "typed description");
+    browser.click("#save", "#errors");
+    assert!(browser.text("#errors").contains("name"));
+    assert_eq!(browser.value("#description"), "typed description");
+    assert_eq!(console.service_accounts().len(), 1);
+
+    // A client credential: its secret is on the page that answers the POST, and works.
+    browser.goto(&format!("/console/service-accounts/{account_id}"));
+    browser.fill("#credential-name", "ci");
+    browser.fill("#credential-description", "the CI runner");
+    browser.click("#create-client-credential", "#client-secret");
+    browser.screenshot("client-secret-once");
+    let client_id = browser.text("#client-id");
+    let client_secret = browser.text("#client-secret");
+    assert!(client_secret.len() > 40, "{client_secret}");
+    assert!(!browser.path().contains(&client_secret));
+    let exchanged = exchange_basic(app, &client_id, &client_secret);
+    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
+    // Loading the page again shows the account without the secret, and no page shows it.
+    let answered_at = browser.path();
+    assert_eq!(
+        answered_at,
+        format!("/console/service-accounts/{account_id}/credentials")
+    );
+    browser.goto(&answered_at);
+    assert_eq!(
+        browser.path(),
+        format!("/console/service-accounts/{account_id}")
+    );
+    browser.screenshot("service-account");
+    let page = browser.source();
+    assert!(page.contains(&client_id));
+    assert!(!page.contains(&client_secret));
+    assert!(
+        browser
+            .text("#client-credentials")
+            .contains("the CI runner")
+    );
+    for path in [
+        format!("/console/service-accounts/{account_id}"),
+        "/console/service-accounts".to_owned(),
+        format!("/console/service-accounts/{account_id}/edit"),
+    ] {
+        let answer = console.get(&path);
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(!answer.body.contains(&client_secret), "{path}");
+    }
+
+    // The answer to the POST is not to be stored, and holds the secret only in its body.
+    let created = console.post_checked(
+        &format!("/console/service-accounts/{account_id}/credentials"),
+        "name=second",
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    assert!(created.header("location").is_none());
+    assert!(created.body.contains("id=\"client-secret\""));
+    let credentials = app.owner.get(&format!(
+        "/api/v1/teams/{}/service-accounts/{account_id}/credentials",
+        app.team.label
+    ));
+    assert_eq!(credentials.json()["items"].as_array().unwrap().len(), 2);
+
+    // Edit: rename, clear the description.
+    browser.click("#edit", "#service-account-form");
+    browser.screenshot("service-account-edit");
+    assert!(!browser.has("#role"));
+    browser.fill("#name", "etl runner 2");
+    browser.fill("#description", "");
+    browser.click("#save", "#service-account-name");
+    let account = app
+        .owner
+        .get(&format!(
+            "/api/v1/teams/{}/service-accounts/{account_id}",
+            app.team.label
+        ))
+        .json();
+    assert_eq!(account["name"], "etl runner 2");
+    assert_eq!(account["description"], Value::Null);
+
+    // Without its CSRF token a new form's post is refused and writes nothing.
+    for (path, body) in [
+        ("/console/service-accounts".to_owned(), "name=forged"),
+        (
+            format!("/console/service-accounts/{account_id}/edit"),
+            "name=forged",
+        ),
+        (
+            format!("/console/service-accounts/{account_id}/credentials"),
+            "name=forged",
+        ),
+        (format!("/console/service-accounts/{account_id}/delete"), ""),
+    ] {
+        assert_eq!(console.post(&path, body).status, 403, "{path}");
+    }
+    assert_eq!(console.service_accounts().len(), 1);
+    assert_eq!(console.service_accounts()[0]["name"], "etl runner 2");
+    assert_eq!(credentials_of(app, &account_id).len(), 2);
+
+    // A member sees the account and its client credentials, not the owner's forms.
+    let member = Client::new(app.owner.base_url(), None);
+    let member_cookie = session_cookie(&post_form(
+        &member,
+        "/console/sign-in",
+        "",
+        &format!("token={}", app.member.token().unwrap()),
+    ));
+    let seen = member.send(
+        "GET",
+        &format!("/console/service-accounts/{account_id}"),
+        &[("cookie", &member_cookie)],
+        None,
+    );
+    assert_eq!(seen.status, 200);
+    assert!(seen.body.contains(&client_id));
+    assert!(!seen.body.contains("client-credential-form"));
+    assert!(!seen.body.contains("held-grants") && !seen.body.contains("no-held-grants"));
+    for path in [
+        "/console/service-accounts/new".to_owned(),
+        format!("/console/service-accounts/{account_id}/edit"),
+    ] {
+        let answer = member.send("GET", &path, &[("cookie", &member_cookie)], None);
+        assert_eq!(answer.status, 403, "{path}");
+    }
+
+    // Another team's service account is not found, like a missing one.
+    let foreign = app.outsider.post_json(
+        &format!("/api/v1/teams/{}/service-accounts", app.other_team.label),
+        &json!({"name": "globex robot"}),
+    );
+    assert_eq!(foreign.status, 201, "{}", foreign.body);
+    let foreign_id = text(&foreign.json(), "id");
+    let foreign_page = console.get(&format!("/console/service-accounts/{foreign_id}"));
+    assert_eq!(foreign_page.status, 404);
+    assert!(!foreign_page.body.contains("globex robot"));
+    let missing = console.get(&format!(
+        "/console/service-accounts/{}",
+        uuid::Uuid::now_v7()
+    ));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, foreign_page.body);
+    let foreign_delete = console.post_checked(
+        &format!("/console/service-accounts/{foreign_id}/delete"),
+        "",
+    );
+    assert_eq!(foreign_delete.status, 404);
+
+    // Delete the first client credential: it no longer signs in.
+    browser.goto(&format!("/console/service-accounts/{account_id}"));
+    let first = credentials_of(app, &account_id)
+        .into_iter()
+        .find(|credential| credential["client_id"] == client_id.as_str())
+        .unwrap();
+    let first_id = text(&first, "id");
+    browser.click(
+        &format!("#delete-client-credential-{first_id}"),
+        "#service-account-name",
+    );
+    assert!(!browser.has(&format!("#client-credential-{first_id}")));
+    assert_eq!(credentials_of(app, &account_id).len(), 1);
+    assert_eq!(exchange_basic(app, &client_id, &client_secret).status, 401);
+
+    // Delete a second account after the confirmation.
+    let doomed = app.owner.post_json(
+        &format!("/api/v1/teams/{}/service-accounts", app.team.label),
+        &json!({"name": "short lived", "role": "owner"}),
+    );
+    let doomed_id = text(&doomed.json(), "id");
+    browser.goto(&format!("/console/service-accounts/{doomed_id}"));
+    assert_eq!(browser.text("#role-value"), "owner");
+    browser.click("#delete", "#confirm-delete");
+    browser.screenshot("service-account-delete");
+    browser.click("#confirm-delete", "#service-accounts");
+    assert_eq!(browser.path(), "/console/service-accounts");
+    browser.screenshot("service-accounts");
+    assert_eq!(console.service_accounts().len(), 1);
+}
+
+fn credentials_of(app: &TestApp, account_id: &str) -> Vec<Value> {
+    let listed = app.owner.get(&format!(
+        "/api/v1/teams/{}/service-accounts/{account_id}/credentials",
+        app.team.label
+    ));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    listed.json()["items"].as_array().unwrap().clone()
+}
