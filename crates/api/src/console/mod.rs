@@ -33,6 +33,7 @@ pub mod credentials;
 pub mod csrf;
 pub mod error;
 pub mod form;
+pub mod grants;
 pub mod headers;
 pub mod service_accounts;
 pub mod session;
@@ -97,6 +98,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/delete",
                     web::post().to(credentials::delete),
+                )
+                .route("/credentials/{id}/grants", web::get().to(grants::list))
+                .route("/credentials/{id}/grants", web::post().to(grants::create))
+                .route(
+                    "/credentials/{id}/grants/{grant_id}/revoke",
+                    web::post().to(grants::revoke),
                 )
                 .route("/service-accounts", web::get().to(service_accounts::list))
                 .route(

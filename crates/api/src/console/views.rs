@@ -4,6 +4,7 @@
 //! Askama escapes every value for HTML. No view holds a secret value: a secret field is shown
 //! by whether it is stored ([`FieldRow::set`], [`FormField::stored`]), never by its value.
 
+pub mod grants;
 pub mod service_accounts;
 
 use actix_web::HttpResponse;

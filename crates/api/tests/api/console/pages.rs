@@ -69,12 +69,14 @@ credvault_persistence::backend_tests! {
         let cookie = format!("credvault_console={}", browser.cookie("credvault_console").unwrap());
         let csrf = csrf_token(&plain, &cookie);
         let console = Console { app: &app, browser: &browser, plain, cookie, csrf };
-        service_accounts(&console);
+        let account_id = service_accounts(&console);
+        grants(&console, &account_id);
     }
 }
 
-/// Service accounts and their client credentials: the secret shown once.
-fn service_accounts(console: &Console<'_>) {
+/// Service accounts and their client credentials: the secret shown once. Returns the id of the
+/// account it leaves.
+fn service_accounts(console: &Console<'_>) -> String {
     let (app, browser) = (console.app, console.browser);
     browser.click("#nav-service-accounts", "#no-service-accounts");
     browser.screenshot("service-accounts-empty");
@@ -274,6 +276,88 @@ fn service_accounts(console: &Console<'_>) {
     assert_eq!(browser.path(), "/console/service-accounts");
     browser.screenshot("service-accounts");
     assert_eq!(console.service_accounts().len(), 1);
+    account_id
+}
+
+/// Granting a service account use of a credential, and revoking it.
+fn grants(console: &Console<'_>, account_id: &str) {
+    let (app, browser) = (console.app, console.browser);
+    let created = app.owner.post_json(
+        &app.integrations(),
+        &json!({"provider": "github", "kind": "api_key", "name": "ci token",
+                "extra_data": {"github_token": "ghp_console_grants_secret"}}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = text(&created.json(), "id");
+    let grants_api = format!("{}/grants", app.credential(&id));
+    let held = || {
+        let listed = app.owner.get(&grants_api);
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        listed.json()["items"].as_array().unwrap().clone()
+    };
+
+    browser.goto(&format!("/console/credentials/{id}"));
+    browser.click("#grants-link", "#no-grants");
+    browser.screenshot("grants-empty");
+    let option = format!("#service_account_id option[value='{account_id}']");
+    assert!(browser.has(&option));
+    browser.select("#service_account_id", account_id);
+    browser.click("#grant", "#grants");
+    browser.screenshot("grants");
+    let listed = held();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["service_account_id"], account_id);
+    assert!(
+        browser
+            .text(&format!("#grant-{account_id}"))
+            .contains("etl runner 2")
+    );
+    assert!(!browser.has(&option));
+    assert!(!browser.source().contains("ghp_console_grants_secret"));
+    let events = app.events(&id);
+    assert_eq!(events.last().unwrap()["action"], "use_granted");
+
+    // Without the CSRF token nothing is granted or revoked; another team's service account
+    // cannot be granted; a member may not see the page.
+    let other = app.owner.post_json(
+        &format!("/api/v1/teams/{}/service-accounts", app.team.label),
+        &json!({"name": "second robot"}),
+    );
+    let other_id = text(&other.json(), "id");
+    let foreign = app.outsider.post_json(
+        &format!("/api/v1/teams/{}/service-accounts", app.other_team.label),
+        &json!({"name": "globex grantee"}),
+    );
+    let foreign_id = text(&foreign.json(), "id");
+    let grant_path = format!("/console/credentials/{id}/grants");
+    let refused = console.post(&grant_path, &format!("service_account_id={other_id}"));
+    assert_eq!(refused.status, 403);
+    let grant_id = text(&listed[0], "id");
+    let revoke_path = format!("/console/credentials/{id}/grants/{grant_id}/revoke");
+    assert_eq!(console.post(&revoke_path, "").status, 403);
+    let foreign_grant =
+        console.post_checked(&grant_path, &format!("service_account_id={foreign_id}"));
+    assert_eq!(foreign_grant.status, 422, "{}", foreign_grant.body);
+    assert!(foreign_grant.body.contains("no such service account"));
+    assert!(!foreign_grant.body.contains("globex grantee"));
+    assert_eq!(held().len(), 1);
+    let member = Client::new(app.owner.base_url(), None);
+    let member_cookie = session_cookie(&post_form(
+        &member,
+        "/console/sign-in",
+        "",
+        &format!("token={}", app.member.token().unwrap()),
+    ));
+    let member_page = member.send("GET", &grant_path, &[("cookie", &member_cookie)], None);
+    assert_eq!(member_page.status, 403);
+    assert!(!member_page.body.contains("etl runner 2"));
+
+    // Revoke.
+    browser.goto(&grant_path);
+    browser.click(&format!("#revoke-{account_id}"), "#no-grants");
+    assert_eq!(held(), Vec::<Value>::new());
+    assert_eq!(app.events(&id).last().unwrap()["action"], "use_revoked");
+    assert!(browser.has(&option));
 }
 
 fn credentials_of(app: &TestApp, account_id: &str) -> Vec<Value> {
