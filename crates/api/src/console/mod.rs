@@ -35,6 +35,7 @@ pub mod error;
 pub mod form;
 pub mod grants;
 pub mod headers;
+pub mod oauth_apps;
 pub mod service_accounts;
 pub mod session;
 pub mod views;
@@ -145,6 +146,20 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/service-accounts/{id}/credentials/{credential_id}/delete",
                     web::post().to(service_accounts::delete_credential),
+                )
+                .route("/oauth-apps", web::get().to(oauth_apps::list))
+                .route("/oauth-apps", web::post().to(oauth_apps::create))
+                .route("/oauth-apps/new", web::get().to(oauth_apps::new))
+                .route("/oauth-apps/{id}", web::get().to(oauth_apps::show))
+                .route("/oauth-apps/{id}/edit", web::get().to(oauth_apps::edit))
+                .route("/oauth-apps/{id}/edit", web::post().to(oauth_apps::update))
+                .route(
+                    "/oauth-apps/{id}/delete",
+                    web::get().to(oauth_apps::confirm_delete),
+                )
+                .route(
+                    "/oauth-apps/{id}/delete",
+                    web::post().to(oauth_apps::delete),
                 )
                 .default_service(web::to(error::not_found)),
         );

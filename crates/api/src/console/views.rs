@@ -5,6 +5,7 @@
 //! by whether it is stored ([`FieldRow::set`], [`FormField::stored`]), never by its value.
 
 pub mod grants;
+pub mod oauth_apps;
 pub mod service_accounts;
 
 use actix_web::HttpResponse;

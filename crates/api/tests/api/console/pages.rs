@@ -71,6 +71,7 @@ credvault_persistence::backend_tests! {
         let console = Console { app: &app, browser: &browser, plain, cookie, csrf };
         let account_id = service_accounts(&console);
         grants(&console, &account_id);
+        oauth_apps(&console);
     }
 }
 
@@ -367,4 +368,214 @@ fn credentials_of(app: &TestApp, account_id: &str) -> Vec<Value> {
     ));
     assert_eq!(listed.status, 200, "{}", listed.body);
     listed.json()["items"].as_array().unwrap().clone()
+}
+
+const APP_SECRET: &str = "cs-console-app-secret-5521";
+
+/// The client secret stored for OAuth app `id`, opened.
+fn stored_app_secret(app: &TestApp, id: &str) -> String {
+    let stored = app
+        .state
+        .store
+        .find_oauth_app(app.team.id, id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    credvault_usecases::oauth_apps::client_secret(&app.state.key_ring, &stored)
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+/// OAuth apps: create, edit without retyping the secret, conflicts, and delete while in use.
+fn oauth_apps(console: &Console<'_>) {
+    let (app, browser) = (console.app, console.browser);
+    let apps_api = format!("/api/v1/teams/{}/oauth-apps", app.team.label);
+    browser.click("#nav-oauth-apps", "#no-oauth-apps");
+    browser.screenshot("oauth-apps-empty");
+
+    // Create.
+    browser.click("#new-oauth-app", "#oauth-app-form");
+    browser.screenshot("oauth-app-new");
+    assert_eq!(browser.value("#client_secret"), "");
+    browser.fill("#name", "Contoso Graph");
+    browser.select("#provider", "microsoft");
+    browser.fill("#client_id", "contoso-client");
+    browser.fill("#client_secret", APP_SECRET);
+    browser.fill("#scopes", "offline_access  User.Read");
+    browser.fill(
+        "#metadata",
+        r#"{"owner": "it-ops", "env": {"stage": "prod", "region": "eu"}}"#,
+    );
+    browser.click("#save", "#oauth-app-name");
+    browser.screenshot("oauth-app");
+    let app_id = last_segment(&browser.path(), "/console/oauth-apps/");
+    assert!(browser.text("#client-secret").contains("••••"));
+    assert!(!browser.source().contains(APP_SECRET));
+    assert_eq!(stored_app_secret(app, &app_id), APP_SECRET);
+    let body = app.owner.get(&format!("{apps_api}/{app_id}")).json();
+    assert_eq!(body["name"], "Contoso Graph");
+    assert_eq!(body["provider"], "microsoft");
+    assert_eq!(body["scopes"], json!(["offline_access", "User.Read"]));
+    assert_eq!(
+        body["token_url"],
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+    );
+    assert_eq!(body["version"], 1);
+
+    // Edit without retyping the secret: the stored secret is unchanged.
+    browser.click("#edit", "#oauth-app-form");
+    browser.screenshot("oauth-app-edit");
+    assert_eq!(browser.value("#client_secret"), "");
+    assert!(browser.source().contains(r#"placeholder="••••""#));
+    assert!(!browser.source().contains(APP_SECRET));
+    assert!(!browser.has("#provider"));
+    browser.fill("#name", "Contoso Graph (prod)");
+    browser.fill(
+        "#metadata",
+        r#"{"owner": "it-ops", "env": {"stage": "prod"}}"#,
+    );
+    browser.fill("#token_url", "");
+    browser.click("#save", "#oauth-app-name");
+    let body = app.owner.get(&format!("{apps_api}/{app_id}")).json();
+    assert_eq!(body["name"], "Contoso Graph (prod)");
+    assert_eq!(
+        body["metadata"],
+        json!({"owner": "it-ops", "env": {"stage": "prod"}})
+    );
+    assert_eq!(
+        body["token_url"],
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+    );
+    assert_eq!(body["client_id"], "contoso-client");
+    assert_eq!(body["version"], 2);
+    assert_eq!(stored_app_secret(app, &app_id), APP_SECRET);
+
+    // A failed edit keeps the typed plain values, drops the typed secret, writes nothing.
+    browser.goto(&format!("/console/oauth-apps/{app_id}/edit"));
+    browser.fill("#client_id", "");
+    browser.fill("#client_secret", "typed-app-secret-never-shown");
+    browser.click("#save", "#errors");
+    assert!(browser.text("#errors").contains("client_id"));
+    assert!(!browser.source().contains("typed-app-secret-never-shown"));
+    assert_eq!(browser.value("#client_secret"), "");
+    assert_eq!(browser.value("#name"), "Contoso Graph (prod)");
+    assert_eq!(stored_app_secret(app, &app_id), APP_SECRET);
+
+    // Retyped, the secret is replaced.
+    browser.goto(&format!("/console/oauth-apps/{app_id}/edit"));
+    browser.fill("#client_secret", "cs-console-app-secret-rotated");
+    browser.click("#save", "#oauth-app-name");
+    assert_eq!(
+        stored_app_secret(app, &app_id),
+        "cs-console-app-secret-rotated"
+    );
+    assert!(!browser.source().contains("cs-console-app-secret-rotated"));
+
+    // Changed elsewhere between opening and saving: a conflict, nothing written.
+    browser.goto(&format!("/console/oauth-apps/{app_id}/edit"));
+    let changed = app.owner.patch_json(
+        &format!("{apps_api}/{app_id}"),
+        &json!({"scopes": ["User.Read"]}),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    browser.fill("#name", "my name");
+    browser.click("#save", "#conflict");
+    browser.screenshot("oauth-app-conflict");
+    assert_eq!(
+        app.owner.get(&format!("{apps_api}/{app_id}")).json()["name"],
+        "Contoso Graph (prod)"
+    );
+
+    // Without the CSRF token nothing is created, changed or deleted; a member may only look.
+    assert_eq!(
+        console
+            .post(
+                "/console/oauth-apps",
+                "name=forged&provider=google&client_id=x&client_secret=y"
+            )
+            .status,
+        403
+    );
+    assert_eq!(
+        console
+            .post(
+                &format!("/console/oauth-apps/{app_id}/edit"),
+                "version=4&name=forged"
+            )
+            .status,
+        403
+    );
+    assert_eq!(
+        console
+            .post(&format!("/console/oauth-apps/{app_id}/delete"), "")
+            .status,
+        403
+    );
+    let listed = app.owner.get(&apps_api).json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let member = Client::new(app.owner.base_url(), None);
+    let member_cookie = session_cookie(&post_form(
+        &member,
+        "/console/sign-in",
+        "",
+        &format!("token={}", app.member.token().unwrap()),
+    ));
+    let seen = member.send(
+        "GET",
+        &format!("/console/oauth-apps/{app_id}"),
+        &[("cookie", &member_cookie)],
+        None,
+    );
+    assert_eq!(seen.status, 200);
+    assert!(!seen.body.contains("id=\"edit\""));
+    for path in [
+        "/console/oauth-apps/new".to_owned(),
+        format!("/console/oauth-apps/{app_id}/edit"),
+    ] {
+        assert_eq!(
+            member
+                .send("GET", &path, &[("cookie", &member_cookie)], None)
+                .status,
+            403,
+            "{path}"
+        );
+    }
+
+    // An app that a credential is linked to is not deleted, and the page says why.
+    let google = app.owner.post_json(
+        &apps_api,
+        &json!({"name": "Drive app", "provider": "google", "client_id": "drive-client",
+                "client_secret": "cs-drive-app-secret"}),
+    );
+    assert_eq!(google.status, 201, "{}", google.body);
+    let google_id = text(&google.json(), "id");
+    let linked = app.owner.post_json(
+        &app.integrations(),
+        &json!({"provider": "google", "kind": "google_oauth", "name": "Drive",
+                "oauth_app_id": google_id, "extra_data": {"refresh_token": "rt-console-1"}}),
+    );
+    assert_eq!(linked.status, 201, "{}", linked.body);
+    browser.goto(&format!("/console/oauth-apps/{google_id}"));
+    browser.click("#delete", "#confirm-delete");
+    browser.screenshot("oauth-app-delete");
+    browser.click("#confirm-delete", "#in-use");
+    browser.screenshot("oauth-app-in-use");
+    assert!(
+        browser
+            .text("#in-use")
+            .contains("one credential of this team is linked")
+    );
+    assert_eq!(
+        app.owner.get(&format!("{apps_api}/{google_id}")).status,
+        200
+    );
+    let refused = console.post_checked(&format!("/console/oauth-apps/{google_id}/delete"), "");
+    assert_eq!(refused.status, 409);
+
+    // One that is not in use goes.
+    browser.goto(&format!("/console/oauth-apps/{app_id}/delete"));
+    browser.click("#confirm-delete", "#oauth-apps");
+    browser.screenshot("oauth-apps");
+    assert_eq!(app.owner.get(&format!("{apps_api}/{app_id}")).status, 404);
+    assert!(!browser.source().contains("Contoso Graph"));
 }
