@@ -29,6 +29,7 @@
 //! is embedded ([`assets`]); the console needs no network access and no JavaScript.
 
 pub mod assets;
+pub mod connection_tests;
 pub mod credentials;
 pub mod csrf;
 pub mod error;
@@ -99,6 +100,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/delete",
                     web::post().to(credentials::delete),
+                )
+                .route(
+                    "/credentials/{id}/test",
+                    web::post().to(connection_tests::test_stored),
+                )
+                .route(
+                    "/credentials/{id}/edit/test",
+                    web::post().to(connection_tests::test_values),
                 )
                 .route("/credentials/{id}/grants", web::get().to(grants::list))
                 .route("/credentials/{id}/grants", web::post().to(grants::create))

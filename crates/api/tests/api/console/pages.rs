@@ -72,6 +72,7 @@ credvault_persistence::backend_tests! {
         let account_id = service_accounts(&console);
         grants(&console, &account_id);
         oauth_apps(&console);
+        connection_tests(&console);
     }
 }
 
@@ -578,4 +579,161 @@ fn oauth_apps(console: &Console<'_>) {
     browser.screenshot("oauth-apps");
     assert_eq!(app.owner.get(&format!("{apps_api}/{app_id}")).status, 404);
     assert!(!browser.source().contains("Contoso Graph"));
+}
+
+/// The CSRF token of a session `cookie`, read from the credentials list (which members see).
+fn csrf_of(client: &Client, cookie: &str) -> String {
+    let page = client.send("GET", "/console/credentials", &[("cookie", cookie)], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.body.find(marker).unwrap() + marker.len();
+    let end = start + page.body[start..].find('"').unwrap();
+    page.body[start..end].to_owned()
+}
+
+/// "Test connection" of a stored PostgreSQL credential, and "Test these values" on its edit
+/// form, against the real SCRAM cluster.
+fn connection_tests(console: &Console<'_>) {
+    let cluster = match credvault_probe::testing::cluster::scram_cluster() {
+        Ok(cluster) => cluster,
+        Err(reason) => {
+            eprintln!("skipped the console's connection tests: {reason}");
+            return;
+        }
+    };
+    let (app, browser) = (console.app, console.browser);
+    let created = app.owner.post_json(
+        &app.integrations(),
+        &json!({"provider": "postgresql", "kind": "user_password", "name": "Warehouse",
+                "extra_data": {"host": "127.0.0.1", "port": cluster.port,
+                               "database": cluster.database, "username": cluster.user,
+                               "password": cluster.password}}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = text(&created.json(), "id");
+
+    // Test the stored credential: ok, recorded.
+    browser.goto(&format!("/console/credentials/{id}"));
+    browser.click("#test-connection", "#test-result");
+    browser.screenshot("connection-test");
+    assert_eq!(browser.text("#test-code"), "ok");
+    assert_eq!(browser.text("#test-ok"), "Connected");
+    assert!(!browser.source().contains(&cluster.password));
+    let body = app.owner.get(&app.credential(&id)).json();
+    assert_eq!(body["status"], "connected");
+    assert_eq!(body["health"]["status"], "healthy");
+    assert_eq!(body["version"], 1);
+    let events = app.events(&id);
+    assert_eq!(events.last().unwrap()["action"], "tested");
+    browser.click("#back", "#health");
+    assert!(browser.text("#health").contains("healthy"));
+
+    // Test the edit form's values before saving: a wrong database, then a wrong password.
+    browser.goto(&format!("/console/credentials/{id}/edit"));
+    browser.fill("#field-database", "no_such_database_console");
+    browser.click("#test-values", "#test-result");
+    browser.screenshot("test-values");
+    assert_eq!(browser.text("#test-code"), "database_not_found");
+    assert_eq!(browser.value("#field-database"), "no_such_database_console");
+    assert!(browser.has("#test-not-saved"));
+    let body = app.owner.get(&app.credential(&id)).json();
+    assert_eq!(body["extra_data"]["database"], cluster.database.as_str());
+    assert_eq!(
+        (body["version"].as_i64(), body["status"].as_str()),
+        (Some(1), Some("connected"))
+    );
+    let tested = app.events(&id).last().unwrap().clone();
+    assert_eq!(tested["action"], "tested");
+    let changed = tested["changed_fields"].as_array().unwrap();
+    assert!(
+        changed.contains(&json!("body.extra_data.database")),
+        "{tested}"
+    );
+    assert!(
+        !changed.contains(&json!("body.extra_data.host")),
+        "{tested}"
+    );
+    browser.goto(&format!("/console/credentials/{id}/edit"));
+    browser.fill("#field-password", "console-wrong-password-8812");
+    browser.click("#test-values", "#test-result");
+    assert_eq!(browser.text("#test-code"), "auth_failed");
+    assert_eq!(browser.value("#field-password"), "");
+    let page = browser.source();
+    assert!(!page.contains("console-wrong-password-8812"));
+    assert!(!page.contains(&cluster.password));
+    assert_eq!(
+        app.stored_secret(&id, "password").as_deref(),
+        Some(cluster.password.as_str())
+    );
+    // The form still saves from there, with the values typed.
+    browser.click("#save", "#credential-name");
+    assert_eq!(app.owner.get(&app.credential(&id)).json()["version"], 1);
+
+    // Without the CSRF token nothing runs.
+    let recorded = app.events(&id).len();
+    assert_eq!(
+        console
+            .post(&format!("/console/credentials/{id}/test"), "")
+            .status,
+        403
+    );
+    assert_eq!(
+        console
+            .post(
+                &format!("/console/credentials/{id}/edit/test"),
+                "name=Warehouse&x.host=127.0.0.2"
+            )
+            .status,
+        403
+    );
+    assert_eq!(app.events(&id).len(), recorded);
+
+    // A member tests the stored credential, but may not send its password to another host.
+    let member = Client::new(app.owner.base_url(), None);
+    let member_cookie = session_cookie(&post_form(
+        &member,
+        "/console/sign-in",
+        "",
+        &format!("token={}", app.member.token().unwrap()),
+    ));
+    let member_csrf = csrf_of(&member, &member_cookie);
+    let stored = post_form(
+        &member,
+        &format!("/console/credentials/{id}/test"),
+        &member_cookie,
+        &format!("csrf_token={member_csrf}"),
+    );
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    assert!(
+        stored.body.contains(r#"<code id="test-code">ok</code>"#),
+        "{}",
+        stored.body
+    );
+    let refused = post_form(
+        &member,
+        &format!("/console/credentials/{id}/edit/test"),
+        &member_cookie,
+        &format!("csrf_token={member_csrf}&version=1&name=Warehouse&x.host=127.0.0.2"),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("needs the owner role"),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains(&cluster.password));
+    assert_eq!(app.events(&id).len(), recorded + 1);
+
+    // A credential that cannot be tested by connecting has no button, and says why.
+    let github = app.owner.post_json(
+        &app.integrations(),
+        &json!({"provider": "github", "kind": "api_key", "name": "gh",
+                "extra_data": {"github_token": "ghp_console_untestable"}}),
+    );
+    let github_id = text(&github.json(), "id");
+    let shown = console.get(&format!("/console/credentials/{github_id}"));
+    assert!(!shown.body.contains("test-connection"));
+    let untestable = console.post_checked(&format!("/console/credentials/{github_id}/test"), "");
+    assert_eq!(untestable.status, 422, "{}", untestable.body);
+    assert!(untestable.body.contains("cannot be tested"));
 }
