@@ -25,6 +25,12 @@
 //!   address (the sign-in form included, so guessing tokens is limited like guessing them at the
 //!   API); a signed-in request is also charged to its principal, like an API request.
 //!
+//! - **Pages**: the credentials ([`credentials`]) with their connection tests
+//!   ([`connection_tests`]) and grants of use ([`grants`]), the service accounts and their client
+//!   credentials ([`service_accounts`]; a client secret is shown once, in the answer to the POST
+//!   that made it), and the OAuth apps ([`oauth_apps`]). A member sees what the API lets it read
+//!   and may test stored credentials; the forms and the grants are the owners'.
+//!
 //! Templates are compiled in (`askama`, `crates/api/templates/console/`), and the one style sheet
 //! is embedded ([`assets`]); the console needs no network access and no JavaScript.
 

@@ -20,6 +20,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use credvault_domain::authz::Action;
 use credvault_domain::ids::OAuthAppId;
 use credvault_domain::oauth_app::{NewOAuthApp, OAUTH_PROVIDERS, OAuthApp, OAuthAppPatch};
+use credvault_domain::schema::fields::{CLIENT_ID, CLIENT_SECRET, SCOPES, TOKEN_URL};
 use credvault_domain::validate::FieldError;
 use credvault_persistence::{PageRequest, StoreError};
 use credvault_usecases::Error as UseCaseError;
@@ -127,7 +128,7 @@ pub async fn create(
     signed_in.authorize(Action::CreateOAuthApp)?;
     let values = typed(&form);
     let provider = form.get("provider").unwrap_or_default().to_owned();
-    let client_secret = form.take("client_secret").unwrap_or_default();
+    let client_secret = form.take(CLIENT_SECRET).unwrap_or_default();
     drop(form);
     let secret_dropped = !client_secret.is_empty();
     let target = Target::Create(&provider);
@@ -146,13 +147,13 @@ pub async fn create(
     for (key, value) in [
         ("name", &values.name),
         ("provider", &provider),
-        ("client_id", &values.client_id),
+        (CLIENT_ID, &values.client_id),
     ] {
         body.insert(key.to_owned(), value.clone().into());
     }
-    body.insert("client_secret".to_owned(), client_secret.into());
+    body.insert(CLIENT_SECRET.to_owned(), client_secret.into());
     for (key, value) in [
-        ("token_url", &values.token_url),
+        (TOKEN_URL, &values.token_url),
         ("authorize_url", &values.authorize_url),
     ] {
         if !value.is_empty() {
@@ -161,7 +162,7 @@ pub async fn create(
     }
     let scopes = scopes(&values.scopes);
     if !scopes.is_empty() {
-        body.insert("scopes".to_owned(), scopes.into());
+        body.insert(SCOPES.to_owned(), scopes.into());
     }
     match metadata_object(&values.metadata) {
         Ok(Some(metadata)) => {
@@ -237,7 +238,7 @@ pub async fn update(
         .and_then(|version| version.parse().ok())
         .ok_or_else(|| ApiError::BadRequest("the form has no version".to_owned()))?;
     let values = typed(&form);
-    let client_secret = form.take("client_secret").unwrap_or_default();
+    let client_secret = form.take(CLIENT_SECRET).unwrap_or_default();
     drop(form);
     let secret_dropped = !client_secret.is_empty();
     let target = Target::Edit(&app, opened_at);
@@ -254,12 +255,12 @@ pub async fn update(
     };
     let mut body = Map::new();
     body.insert("name".to_owned(), values.name.clone().into());
-    body.insert("client_id".to_owned(), values.client_id.clone().into());
+    body.insert(CLIENT_ID.to_owned(), values.client_id.clone().into());
     if !client_secret.is_empty() {
-        body.insert("client_secret".to_owned(), client_secret.into());
+        body.insert(CLIENT_SECRET.to_owned(), client_secret.into());
     }
     for (key, value) in [
-        ("token_url", &values.token_url),
+        (TOKEN_URL, &values.token_url),
         ("authorize_url", &values.authorize_url),
     ] {
         let value = if value.is_empty() {
@@ -269,7 +270,7 @@ pub async fn update(
         };
         body.insert(key.to_owned(), value);
     }
-    body.insert("scopes".to_owned(), scopes(&values.scopes).into());
+    body.insert(SCOPES.to_owned(), scopes(&values.scopes).into());
     match metadata_object(&values.metadata) {
         Ok(metadata) => {
             let wanted = metadata.unwrap_or_default();
@@ -408,10 +409,10 @@ fn typed(form: &FormFields) -> OAuthAppValues {
     let text = |name: &str| form.get(name).unwrap_or_default().to_owned();
     OAuthAppValues {
         name: text("name"),
-        client_id: text("client_id"),
-        token_url: text("token_url"),
+        client_id: text(CLIENT_ID),
+        token_url: text(TOKEN_URL),
         authorize_url: text("authorize_url"),
-        scopes: text("scopes"),
+        scopes: text(SCOPES),
         metadata: text("metadata"),
     }
 }

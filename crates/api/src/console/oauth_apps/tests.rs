@@ -1,3 +1,5 @@
+//! The metadata merge patch of the OAuth app form.
+
 use serde_json::{Map, Value, json};
 
 use super::merge_patch_between;
