@@ -397,13 +397,25 @@ async fn show_page(
             },
         )?;
         let grants = if sees_grants {
-            Some(store.list_grants(
+            let held = store.list_grants(
                 team_id,
                 GrantFilter {
                     credential_id: None,
                     service_account_id: Some(account_id),
                 },
-            )?)
+            )?;
+            let mut rows = Vec::with_capacity(held.len());
+            for grant in held {
+                // A grant goes with its credential, so each is found; skip one deleted meanwhile.
+                if let Some(stored) = store.find_credential(team_id, grant.credential_id)? {
+                    rows.push(HeldGrantRow {
+                        credential_id: grant.credential_id.to_string(),
+                        credential_name: stored.credential.name,
+                        created_at: when(grant.created_at),
+                    });
+                }
+            }
+            Some(rows)
         } else {
             None
         };
@@ -420,15 +432,7 @@ async fn show_page(
         created_at: when(account.created_at),
         updated_at: when(account.updated_at),
         credentials: credentials.items.iter().map(credential_row).collect(),
-        grants: grants.map(|grants| {
-            grants
-                .iter()
-                .map(|grant| HeldGrantRow {
-                    credential_id: grant.credential_id.to_string(),
-                    created_at: when(grant.created_at),
-                })
-                .collect()
-        }),
+        grants,
         errors: error_rows(errors),
         new_name: new_name.to_owned(),
         new_description: new_description.to_owned(),

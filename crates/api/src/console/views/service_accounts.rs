@@ -106,6 +106,8 @@ pub struct ClientCredentialRow {
 pub struct HeldGrantRow {
     /// The credential's id.
     pub credential_id: String,
+    /// The credential's name.
+    pub credential_name: String,
     /// When it was granted.
     pub created_at: String,
 }

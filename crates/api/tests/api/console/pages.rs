@@ -318,6 +318,14 @@ fn grants(console: &Console<'_>, account_id: &str) {
     assert!(!browser.source().contains("ghp_console_grants_secret"));
     let events = app.events(&id);
     assert_eq!(events.last().unwrap()["action"], "use_granted");
+    // The service account's page says what it may use.
+    let account_page = console.get(&format!("/console/service-accounts/{account_id}"));
+    assert!(
+        account_page.body.contains("id=\"held-grants\""),
+        "{}",
+        account_page.body
+    );
+    assert!(account_page.body.contains("ci token"));
 
     // Without the CSRF token nothing is granted or revoked; another team's service account
     // cannot be granted; a member may not see the page.
