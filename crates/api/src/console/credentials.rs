@@ -31,6 +31,7 @@ use credvault_domain::schema::{
 };
 use credvault_domain::validate::FieldError;
 use credvault_persistence::{CredentialFilter, PageRequest, StoreError};
+use credvault_probe::TESTABLE_PROVIDERS;
 use credvault_usecases::Error as UseCaseError;
 use credvault_usecases::credentials::{self, Caller, PatchRequest};
 use serde_json::{Map, Value};
@@ -180,6 +181,7 @@ pub async fn show(
                     .join(", "),
             })
             .collect(),
+        testable: TESTABLE_PROVIDERS.contains(&credential.provider),
     };
     Ok(views::render(StatusCode::OK, &page))
 }
@@ -336,24 +338,7 @@ pub async fn update(
     if !fields.errors.is_empty() {
         return failed(&fields.errors, StatusCode::UNPROCESSABLE_ENTITY, false);
     }
-    let mut body = Map::new();
-    body.insert("name".to_owned(), typed.name.clone().into());
-    for (key, value) in [
-        ("description", &typed.description),
-        ("account_name", &typed.account_name),
-    ] {
-        let value = if value.is_empty() {
-            Value::Null
-        } else {
-            value.clone().into()
-        };
-        body.insert(key.to_owned(), value);
-    }
-    body.insert("extra_data".to_owned(), Value::Object(fields.extra_data));
-    if !fields.clear_secrets.is_empty() {
-        body.insert("clear_secrets".to_owned(), fields.clear_secrets.into());
-    }
-    let patch = match CredentialPatch::from_json(Value::Object(body)) {
+    let patch = match patch_from_form(&typed, fields.extra_data, fields.clear_secrets) {
         Ok(patch) => patch,
         Err(errors) => return failed(errors.errors(), StatusCode::UNPROCESSABLE_ENTITY, false),
     };
@@ -428,9 +413,36 @@ pub async fn delete(
     Ok(see_other("/console/credentials"))
 }
 
+/// The PATCH an edit form asks for: its plain fields (an emptied description or account name
+/// is `null`), `extra_data` and `clear_secrets`, parsed as the API parses a PATCH body.
+pub(super) fn patch_from_form(
+    typed: &Typed,
+    extra_data: Map<String, Value>,
+    clear_secrets: Vec<String>,
+) -> Result<CredentialPatch, credvault_domain::validate::ValidationErrors> {
+    let mut body = Map::new();
+    body.insert("name".to_owned(), typed.name.clone().into());
+    for (key, value) in [
+        ("description", &typed.description),
+        ("account_name", &typed.account_name),
+    ] {
+        let value = if value.is_empty() {
+            Value::Null
+        } else {
+            value.clone().into()
+        };
+        body.insert(key.to_owned(), value);
+    }
+    body.insert("extra_data".to_owned(), Value::Object(extra_data));
+    if !clear_secrets.is_empty() {
+        body.insert("clear_secrets".to_owned(), clear_secrets.into());
+    }
+    CredentialPatch::from_json(Value::Object(body))
+}
+
 /// The team's credential named by the path segment; a malformed id, a missing credential and
 /// another team's all give the same not-found page.
-async fn find(
+pub(super) async fn find(
     state: &AppState,
     signed_in: &SignedIn,
     segment: &str,
@@ -444,7 +456,7 @@ async fn find(
     Ok(stored.credential)
 }
 
-fn schema_of(credential: &Credential) -> Result<&'static Schema, ApiError> {
+pub(super) fn schema_of(credential: &Credential) -> Result<&'static Schema, ApiError> {
     credential
         .schema()
         .ok_or_else(|| ApiError::internal("a stored credential has no schema"))
@@ -457,7 +469,7 @@ fn find_schema(provider: &str, kind: &str) -> Option<&'static Schema> {
     )
 }
 
-fn page_url(credential: &Credential) -> String {
+pub(super) fn page_url(credential: &Credential) -> String {
     format!("/console/credentials/{}", credential.id)
 }
 
@@ -523,7 +535,7 @@ fn clear_input(name: &str) -> String {
 
 /// What a form shows in its non-secret inputs: typed, or stored.
 #[derive(Default)]
-struct Typed {
+pub(super) struct Typed {
     name: String,
     account_name: String,
     description: String,
@@ -532,7 +544,7 @@ struct Typed {
 
 impl Typed {
     /// What was typed, for a form shown again after an error.
-    fn from_form(form: &FormFields, schema: &'static Schema) -> Self {
+    pub(super) fn from_form(form: &FormFields, schema: &'static Schema) -> Self {
         let text = |name: &str| form.get(name).unwrap_or_default().to_owned();
         Self {
             name: text("name"),
@@ -567,18 +579,18 @@ impl Typed {
 }
 
 /// The `extra_data` and `clear_secrets` a form asks for.
-struct FormExtraData {
-    extra_data: Map<String, Value>,
-    clear_secrets: Vec<String>,
+pub(super) struct FormExtraData {
+    pub(super) extra_data: Map<String, Value>,
+    pub(super) clear_secrets: Vec<String>,
     /// Inputs that could not even be put into a body (an object field that is not JSON).
-    errors: Vec<FieldError>,
+    pub(super) errors: Vec<FieldError>,
     /// Something was typed into a secret input (it will not be shown again).
-    typed_secret: bool,
+    pub(super) typed_secret: bool,
 }
 
 /// Reads the schema's inputs; secrets are moved out of the form, not copied. `stored` is the
 /// credential an edit starts from (an emptied plain input removes its stored value).
-fn extra_data_from_form(
+pub(super) fn extra_data_from_form(
     form: &mut FormFields,
     schema: &'static Schema,
     stored: Option<&Credential>,
@@ -636,13 +648,13 @@ fn extra_data_from_form(
 }
 
 /// What a form is for.
-enum Target<'a> {
+pub(super) enum Target<'a> {
     Create,
     /// The stored credential, and the version the form was opened at.
     Edit(&'a Credential, i64),
 }
 
-fn form_page(
+pub(super) fn form_page(
     signed_in: &SignedIn,
     schema: &'static Schema,
     target: &Target<'_>,
@@ -740,6 +752,9 @@ fn form_page(
         secrets_dropped,
         conflict,
         reload_url,
+        testable: stored.is_some() && TESTABLE_PROVIDERS.contains(&schema.provider),
+        test_result: None,
+        test_refused: false,
     }
 }
 

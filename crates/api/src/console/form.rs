@@ -7,6 +7,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::body::{MAX_BODY_BYTES, has_media_type};
 use crate::console::error::ConsoleError;
+use crate::console::session::SignedIn;
 use crate::error::ApiError;
 
 /// The decoded fields of a form, in order. Values may be secrets: each is wiped when dropped.
@@ -66,6 +67,20 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormF
     let fields = FormFields::parse(text);
     raw.zeroize();
     fields
+}
+
+/// Reads the form of a state-changing POST by `signed_in`: refused (`403`, nothing read
+/// further) when a browser says it came from another site ([`check_origin`]) or when it lacks
+/// the session's CSRF token ([`crate::console::csrf::check`]).
+pub async fn read_checked_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    signed_in: &SignedIn,
+) -> Result<FormFields, ConsoleError> {
+    check_origin(req)?;
+    let form = read_form(req, payload).await?;
+    crate::console::csrf::check(signed_in, &form)?;
+    Ok(form)
 }
 
 /// Refuses a POST that a browser says came from another site: `Sec-Fetch-Site` other than

@@ -25,15 +25,25 @@
 //!   address (the sign-in form included, so guessing tokens is limited like guessing them at the
 //!   API); a signed-in request is also charged to its principal, like an API request.
 //!
+//! - **Pages**: the credentials ([`credentials`]) with their connection tests
+//!   ([`connection_tests`]) and grants of use ([`grants`]), the service accounts and their client
+//!   credentials ([`service_accounts`]; a client secret is shown once, in the answer to the POST
+//!   that made it), and the OAuth apps ([`oauth_apps`]). A member sees what the API lets it read
+//!   and may test stored credentials; the forms and the grants are the owners'.
+//!
 //! Templates are compiled in (`askama`, `crates/api/templates/console/`), and the one style sheet
 //! is embedded ([`assets`]); the console needs no network access and no JavaScript.
 
 pub mod assets;
+pub mod connection_tests;
 pub mod credentials;
 pub mod csrf;
 pub mod error;
 pub mod form;
+pub mod grants;
 pub mod headers;
+pub mod oauth_apps;
+pub mod service_accounts;
 pub mod session;
 pub mod views;
 
@@ -96,6 +106,75 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/delete",
                     web::post().to(credentials::delete),
+                )
+                .route(
+                    "/credentials/{id}/test",
+                    web::post().to(connection_tests::test_stored),
+                )
+                .route(
+                    "/credentials/{id}/edit/test",
+                    web::post().to(connection_tests::test_values),
+                )
+                .route("/credentials/{id}/grants", web::get().to(grants::list))
+                .route("/credentials/{id}/grants", web::post().to(grants::create))
+                .route(
+                    "/credentials/{id}/grants/{grant_id}/revoke",
+                    web::post().to(grants::revoke),
+                )
+                .route("/service-accounts", web::get().to(service_accounts::list))
+                .route(
+                    "/service-accounts",
+                    web::post().to(service_accounts::create),
+                )
+                .route(
+                    "/service-accounts/new",
+                    web::get().to(service_accounts::new),
+                )
+                .route(
+                    "/service-accounts/{id}",
+                    web::get().to(service_accounts::show),
+                )
+                .route(
+                    "/service-accounts/{id}/edit",
+                    web::get().to(service_accounts::edit),
+                )
+                .route(
+                    "/service-accounts/{id}/edit",
+                    web::post().to(service_accounts::update),
+                )
+                .route(
+                    "/service-accounts/{id}/delete",
+                    web::get().to(service_accounts::confirm_delete),
+                )
+                .route(
+                    "/service-accounts/{id}/delete",
+                    web::post().to(service_accounts::delete),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials",
+                    web::get().to(service_accounts::credentials),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials",
+                    web::post().to(service_accounts::create_credential),
+                )
+                .route(
+                    "/service-accounts/{id}/credentials/{credential_id}/delete",
+                    web::post().to(service_accounts::delete_credential),
+                )
+                .route("/oauth-apps", web::get().to(oauth_apps::list))
+                .route("/oauth-apps", web::post().to(oauth_apps::create))
+                .route("/oauth-apps/new", web::get().to(oauth_apps::new))
+                .route("/oauth-apps/{id}", web::get().to(oauth_apps::show))
+                .route("/oauth-apps/{id}/edit", web::get().to(oauth_apps::edit))
+                .route("/oauth-apps/{id}/edit", web::post().to(oauth_apps::update))
+                .route(
+                    "/oauth-apps/{id}/delete",
+                    web::get().to(oauth_apps::confirm_delete),
+                )
+                .route(
+                    "/oauth-apps/{id}/delete",
+                    web::post().to(oauth_apps::delete),
                 )
                 .default_service(web::to(error::not_found)),
         );

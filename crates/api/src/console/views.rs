@@ -4,9 +4,15 @@
 //! Askama escapes every value for HTML. No view holds a secret value: a secret field is shown
 //! by whether it is stored ([`FieldRow::set`], [`FormField::stored`]), never by its value.
 
+pub mod connection_tests;
+pub mod grants;
+pub mod oauth_apps;
+pub mod service_accounts;
+
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
+use chrono::{DateTime, Utc};
 
 use crate::console::session::SignedIn;
 
@@ -47,6 +53,11 @@ impl Chrome {
             csrf: signed_in.csrf.expose().to_owned(),
         }
     }
+}
+
+/// A time as pages show it: `2026-12-03 10:00:00 UTC`.
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// Renders a page with `status`; a template that fails to render is a logged `500`.
@@ -183,6 +194,8 @@ pub struct ShowPage {
     pub notes: Vec<String>,
     /// The audit trail.
     pub events: Vec<EventRow>,
+    /// It can be tested by connecting (PostgreSQL, SFTP): the page offers "Test connection".
+    pub testable: bool,
 }
 
 /// One field of a credential as shown.
@@ -265,6 +278,14 @@ pub struct FormPage {
     pub conflict: bool,
     /// The edit page of the current version.
     pub reload_url: String,
+    /// An edit of a credential that can be tested by connecting: the form offers "Test these
+    /// values".
+    pub testable: bool,
+    /// The outcome of testing the form's values.
+    pub test_result: Option<connection_tests::TestResult>,
+    /// Testing the form's values was refused: it would send a stored secret to changed
+    /// connection fields, which needs the owner role.
+    pub test_refused: bool,
 }
 
 /// One error of a form.

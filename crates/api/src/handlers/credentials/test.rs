@@ -213,7 +213,7 @@ async fn optional_body(
 }
 
 /// Runs the test on a thread of its own, within the limits of connection tests.
-async fn run(
+pub(crate) async fn run(
     state: &AppState,
     team_id: TeamId,
     principal: &Principal,
@@ -232,7 +232,7 @@ fn respond(outcome: TestOutcome) -> HttpResponse {
 }
 
 /// One line per test: what was tested and how it went; never a host, user or message.
-fn log_outcome(credential: &Credential, outcome: &TestOutcome, what: &str) {
+pub(crate) fn log_outcome(credential: &Credential, outcome: &TestOutcome, what: &str) {
     let id = match what {
         "candidate" => String::new(),
         _ => format!(" credential_id={}", credential.id),

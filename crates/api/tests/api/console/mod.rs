@@ -6,6 +6,7 @@
 //! part). The whole suite runs on SQLite; sign-in and edit also run on PostgreSQL.
 
 mod browser;
+mod pages;
 
 use credvault_persistence::testing::TestDb;
 use serde_json::json;
