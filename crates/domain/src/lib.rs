@@ -8,6 +8,7 @@ pub mod edit;
 pub mod grant;
 pub mod ids;
 pub mod oauth_app;
+pub mod oauth_connect;
 pub mod oauth_token;
 pub mod patch;
 pub mod principal;
