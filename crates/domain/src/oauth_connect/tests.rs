@@ -1,3 +1,7 @@
+//! The connect rules: the authorize URL, who can connect, the status after, error words.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use serde_json::json;
 
 use super::*;
