@@ -20,14 +20,14 @@ use serde_json::Value;
 use crate::credential::{Credential, CredentialStatus};
 use crate::oauth_app::OAuthApp;
 use crate::release::is_oauth;
-use crate::schema::fields::SITE_URL;
+use crate::schema::fields::{CLIENT_ID, SITE_URL};
 use crate::schema::{Kind, Provider};
 
 /// How long a started connect waits for its callback.
 pub const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
 /// The prefix of a connect's `state` (a random token), which tells a reader what it is.
-pub const STATE_PREFIX: &str = "cvs";
+pub const STATE_PREFIX: &str = "cvoc";
 
 /// The path of the callback, below the server's public base URL.
 pub const CALLBACK_PATH: &str = "/api/v1/oauth/callback";
@@ -156,7 +156,7 @@ pub fn authorize_url(
     let scope = scopes.join(" ");
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
-        ("client_id", &app.client_id),
+        (CLIENT_ID, &app.client_id),
         ("redirect_uri", redirect_uri),
     ];
     if !scope.is_empty() {

@@ -450,7 +450,6 @@ impl std::fmt::Debug for NewConnectState<'_> {
             .field("credential_id", &self.credential_id)
             .field("principal_id", &self.principal_id)
             .field("return_to", &self.return_to)
-            .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -484,7 +483,6 @@ impl std::fmt::Debug for ConnectState {
             .field("credential_id", &self.credential_id)
             .field("principal", &self.principal)
             .field("return_to", &self.return_to)
-            .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
 }

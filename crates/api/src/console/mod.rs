@@ -29,6 +29,7 @@
 //! is embedded ([`assets`]); the console needs no network access and no JavaScript.
 
 pub mod assets;
+pub mod connect;
 pub mod credentials;
 pub mod csrf;
 pub mod error;
@@ -88,6 +89,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/edit",
                     web::post().to(credentials::update),
+                )
+                .route(
+                    "/credentials/{id}/connect",
+                    web::post().to(connect::connect),
                 )
                 .route(
                     "/credentials/{id}/delete",
