@@ -70,7 +70,7 @@ pub struct Started {
 impl std::fmt::Debug for Started {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Started")
-            .field("expires_at", &self.expires_at)
+            .field(EXPIRES_AT, &self.expires_at)
             .finish_non_exhaustive()
     }
 }
