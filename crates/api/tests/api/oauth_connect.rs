@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Client, TestApp, TestResponse, loopback_probe_settings};
 
-const CLIENT_ID: &str = "connect-client";
-const CLIENT_SECRET: &str = "cs-connect-9q8w7e6r-app-secret";
+pub(crate) const CLIENT_ID: &str = "connect-client";
+pub(crate) const CLIENT_SECRET: &str = "cs-connect-9q8w7e6r-app-secret";
 
-fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     let mut settings = loopback_probe_settings();
     settings.probe.oauth_http_hosts = vec!["127.0.0.1".to_owned()];
     settings.probe.timeout = Duration::from_secs(5);
