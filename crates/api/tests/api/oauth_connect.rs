@@ -35,7 +35,17 @@ struct Setup {
 /// A server, the token server, an OAuth app of `provider` pointing at it, and a credential of
 /// `kind` linked to it (with `extra_data`).
 fn setup_with(db: &TestDb, provider: &str, kind: &str, extra_data: Value) -> Setup {
-    let app = TestApp::spawn_with_settings(db.store().clone(), settings());
+    setup_on(db, settings(), provider, kind, extra_data)
+}
+
+fn setup_on(
+    db: &TestDb,
+    settings: Settings,
+    provider: &str,
+    kind: &str,
+    extra_data: Value,
+) -> Setup {
+    let app = TestApp::spawn_with_settings(db.store().clone(), settings);
     let tokens = OAuthServer::start(CLIENT_ID, CLIENT_SECRET);
     let created = app.owner.post_json(
         &format!("/api/v1/teams/{}/oauth-apps", app.team.label),
@@ -282,5 +292,33 @@ backend_tests! {
         let detail = assert_problem(&refused, 400, "oauth-connect-failed");
         assert!(detail.contains("may no longer change the credential"), "{detail}");
         assert_eq!(setup.app.stored_secret(&setup.id, "access_token"), None);
+    }
+
+    fn a_token_url_the_policy_refuses_is_never_asked(db: &TestDb) {
+        // Plain http to loopback is a valid app URL, but the operator did not allow the host.
+        let setup = setup_on(db, loopback_probe_settings(), "google", "google_oauth", json!({}));
+        let started = start(&setup);
+        let callback = authorize(&setup, started["authorize_url"].as_str().unwrap());
+        let refused = setup.browser.get(&callback);
+        let detail = assert_problem(&refused, 400, "oauth-connect-failed");
+        assert!(detail.contains("may not be reached from this server"), "{detail}");
+        assert_eq!(setup.tokens.requests(), 1, "only the authorize visit reached the server");
+        assert_eq!(setup.app.stored_secret(&setup.id, "access_token"), None);
+    }
+
+    fn a_refused_code_is_explained_without_quoting_it(db: &TestDb) {
+        let setup = setup(db);
+        let started = start(&setup);
+        let callback = authorize(&setup, started["authorize_url"].as_str().unwrap());
+        let code = query_param(&callback, "code").unwrap();
+        // The provider's description quotes the code it was given.
+        setup.tokens.set_invalid_grant(true);
+        let refused = setup.browser.get(&callback);
+        let detail = assert_problem(&refused, 400, "oauth-connect-failed");
+        assert!(detail.contains("refused the authorization code (invalid_grant"), "{detail}");
+        assert!(!refused.body.contains(&code), "{}", refused.body);
+        assert!(!refused.body.contains(CLIENT_SECRET), "{}", refused.body);
+        let body = setup.app.owner.get(&setup.app.credential(&setup.id)).json();
+        assert_eq!(body["version"], 1);
     }
 }
