@@ -122,6 +122,18 @@ pub enum ApiError {
         /// How many credentials are linked to it.
         credentials: u64,
     },
+    /// `409`: the credential cannot be connected through OAuth (not an OAuth kind, or not linked
+    /// to an OAuth app); the text says why and what to do.
+    #[error("not connectable: {0}")]
+    NotConnectable(String),
+    /// `400`: an OAuth callback whose `state` is unknown, already used or expired (one answer
+    /// for the three).
+    #[error("unknown, used or expired OAuth connect state")]
+    ConnectStateUnknown,
+    /// `400`: an OAuth callback for a known state whose connect failed (the provider's error,
+    /// a refused code exchange); the text says why in words, and nothing was stored.
+    #[error("OAuth connect failed: {0}")]
+    ConnectFailed(String),
     /// `500`: the credential's secrets are sealed under a master key this server does not have;
     /// the key id is logged, the body says only that an operator must configure the key.
     #[error("the master key of the credential's secrets is not configured: {0}")]
@@ -236,6 +248,14 @@ impl ApiError {
                 "the database is unavailable; retry later".to_owned(),
             ),
             Self::NotUsable(detail) => ("not-usable", detail.clone()),
+            Self::NotConnectable(detail) => ("not-connectable", detail.clone()),
+            Self::ConnectStateUnknown => (
+                "oauth-state-invalid",
+                "this OAuth connect is unknown, was already completed, or expired (a connect \
+                 waits 10 minutes for the provider); start the connect again"
+                    .to_owned(),
+            ),
+            Self::ConnectFailed(detail) => ("oauth-connect-failed", detail.clone()),
             Self::ReconnectRequired(detail) => ("reconnect-required", detail.clone()),
             Self::RefreshUnavailable(detail) => ("token-refresh-unavailable", detail.clone()),
             Self::OAuthAppInUse { credentials } => (
@@ -334,9 +354,11 @@ impl ResponseError for ApiError {
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotUsable(_) | Self::ReconnectRequired(_) | Self::OAuthAppInUse { .. } => {
-                StatusCode::CONFLICT
-            }
+            Self::NotUsable(_)
+            | Self::ReconnectRequired(_)
+            | Self::OAuthAppInUse { .. }
+            | Self::NotConnectable(_) => StatusCode::CONFLICT,
+            Self::ConnectStateUnknown | Self::ConnectFailed(_) => StatusCode::BAD_REQUEST,
             Self::RefreshUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::KeyUnavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -452,6 +474,8 @@ impl From<UseCaseError> for ApiError {
             ),
             UseCaseError::Inconsistent(error) => Self::internal(error),
             UseCaseError::OAuthAppInUse { credentials } => Self::OAuthAppInUse { credentials },
+            UseCaseError::NotConnectable(reason) => Self::NotConnectable(reason.to_string()),
+            UseCaseError::ConnectStateUnknown => Self::ConnectStateUnknown,
             UseCaseError::Render(cause) => Self::Internal(cause),
         }
     }

@@ -36,7 +36,7 @@ pub use crate::openapi::ApiDoc;
 pub use crate::state::{AppState, Settings};
 
 use crate::handlers::{
-    auth_token, credentials, grants, health, oauth_apps, service_accounts, tokens,
+    auth_token, credentials, grants, health, oauth_apps, oauth_connect, service_accounts, tokens,
 };
 
 /// Registers every documented route: the operational endpoints at the root and the credential,
@@ -57,6 +57,8 @@ pub fn configure(config: &mut ServiceConfig<'_>) {
                 .service(credentials::test::test_candidate_credential)
                 .service(credentials::test::test_credential)
                 .service(credentials::consume::use_credential)
+                .service(oauth_connect::start::start_oauth_connect)
+                .service(oauth_connect::callback::oauth_callback)
                 .service(grants::create::create_grant)
                 .service(grants::list::list_credential_grants)
                 .service(grants::delete::delete_grant)
@@ -132,6 +134,9 @@ pub fn server(
     let mut state = state;
     // Connection tests must never connect back to this server.
     state.settings.listen_addresses.push(listener.local_addr()?);
+    if state.settings.public_url.is_none() {
+        state.settings.public_url = Some(format!("http://{}", listener.local_addr()?));
+    }
     if state.refresher.is_none() {
         // Token requests, like connection tests, never reach this server itself.
         let client = OAuthClient::new(&state.settings.probe, &state.settings.listen_addresses);

@@ -66,6 +66,10 @@ pub struct Settings {
     /// When OAuth tokens are refreshed (on use, and by the upkeep worker), and the rules after a
     /// failure.
     pub refresh: RefreshSettings,
+    /// The base URL browsers reach this server at (`https://vault.example.com`, no trailing
+    /// slash); an OAuth connect's redirect URI is this plus `/api/v1/oauth/callback`. `None`:
+    /// [`crate::server`] sets `http://{its listener's address}`.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -85,6 +89,7 @@ impl Default for Settings {
             readiness_ttl: Duration::from_secs(1),
             console: ConsoleSettings::default(),
             refresh: RefreshSettings::default(),
+            public_url: None,
         }
     }
 }
@@ -151,6 +156,20 @@ impl AppState {
             lease,
         )));
         self
+    }
+
+    /// The redirect URI of this server's OAuth connects: the public URL plus the callback path.
+    pub fn oauth_redirect_uri(&self) -> String {
+        let base = self
+            .settings
+            .public_url
+            .as_deref()
+            .unwrap_or("http://127.0.0.1");
+        format!(
+            "{}{}",
+            base.trim_end_matches('/'),
+            credvault_domain::oauth_connect::CALLBACK_PATH
+        )
     }
 
     /// The outbound policy of this server's connection tests.

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fingerprint;
 pub mod key_ring;
+pub mod pkce;
 pub mod sealed;
 pub mod token;
 

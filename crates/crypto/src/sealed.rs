@@ -31,6 +31,10 @@ const AAD_CONTEXT: &[u8] = b"credvault sealed secrets";
 /// way round. Neither context is a prefix of the other.
 const OAUTH_APP_AAD_CONTEXT: &[u8] = b"credvault sealed oauth app secrets";
 
+/// Starts the associated data of a pending OAuth connect's PKCE verifier, so that it never opens
+/// as a credential's or an app's secrets, nor they as it.
+const CONNECT_AAD_CONTEXT: &[u8] = b"credvault sealed oauth connect verifier";
+
 /// Whose secrets a ciphertext holds: the team and the credential (or the OAuth app).
 ///
 /// Sealing and opening must use the same `Aad`, so a ciphertext copied into another
@@ -47,6 +51,7 @@ pub struct Aad {
 enum Subject {
     Credential(CredentialId),
     OAuthApp(OAuthAppId),
+    Connect(CredentialId),
 }
 
 impl Aad {
@@ -77,16 +82,36 @@ impl Aad {
         }
     }
 
+    /// The associated data for the PKCE verifier of a pending OAuth connect of `credential_id`,
+    /// owned by `team_id`; it starts with a context of its own, so it never equals a
+    /// credential's or an app's.
+    ///
+    /// ```
+    /// use credvault_crypto::Aad;
+    /// use credvault_domain::ids::{CredentialId, TeamId};
+    ///
+    /// let (team, id) = (TeamId::new(), CredentialId::new());
+    /// assert_ne!(Aad::for_connect(team, id), Aad::new(team, id));
+    /// assert_eq!(Aad::for_connect(team, id).credential_id(), None);
+    /// ```
+    pub fn for_connect(team_id: TeamId, credential_id: CredentialId) -> Aad {
+        Aad {
+            team_id,
+            subject: Subject::Connect(credential_id),
+        }
+    }
+
     /// The team that owns the credential or app.
     pub fn team_id(&self) -> TeamId {
         self.team_id
     }
 
-    /// The credential whose secrets are sealed; `None` for an OAuth app's.
+    /// The credential whose secrets are sealed; `None` for an OAuth app's, and for a connect's
+    /// verifier.
     pub fn credential_id(&self) -> Option<CredentialId> {
         match self.subject {
             Subject::Credential(id) => Some(id),
-            Subject::OAuthApp(_) => None,
+            Subject::OAuthApp(_) | Subject::Connect(_) => None,
         }
     }
 
@@ -98,6 +123,7 @@ impl Aad {
         let (context, subject) = match self.subject {
             Subject::Credential(id) => (AAD_CONTEXT, *id.as_uuid()),
             Subject::OAuthApp(id) => (OAUTH_APP_AAD_CONTEXT, *id.as_uuid()),
+            Subject::Connect(id) => (CONNECT_AAD_CONTEXT, *id.as_uuid()),
         };
         let mut associated_data =
             Vec::with_capacity(context.len() + 2 + key_id.as_str().len() + 32);

@@ -9,6 +9,7 @@ pub mod grant;
 pub mod health_check;
 pub mod ids;
 pub mod oauth_app;
+pub mod oauth_connect;
 pub mod oauth_token;
 pub mod patch;
 pub mod principal;

@@ -18,7 +18,9 @@
 //!   [`keeps_stored_secret`]).
 //! - `token_url`, `authorize_url`: absolute `https` URLs without user information, at most
 //!   [`MAX_URL_CHARS`]; omitted on create (or `null` on PATCH) they are the provider's
-//!   ([`default_urls`]).
+//!   ([`default_urls`]). Plain `http` is accepted only to a loopback host ([`LOOPBACK_HOSTS`]),
+//!   for development and tests; the outbound policy still refuses a token request over plain
+//!   `http` unless the operator allows the host.
 //! - `scopes`: at most [`MAX_SCOPES`] scope tokens (RFC 6749 §3.3); replaced whole on PATCH.
 //! - `metadata`: an object, merged by RFC 7396 on PATCH (`null` clears it), at most
 //!   [`MAX_JSON_BYTES`] once merged.
@@ -160,9 +162,9 @@ pub struct OAuthApp {
     pub provider: Provider,
     /// The public client id the provider issued.
     pub client_id: String,
-    /// The provider's token endpoint (https).
+    /// The provider's token endpoint (https, or http on loopback).
     pub token_url: String,
-    /// The provider's authorization endpoint (https).
+    /// The provider's authorization endpoint (https, or http on loopback).
     pub authorize_url: String,
     /// The scopes asked for by default.
     pub scopes: Vec<String>,
@@ -719,14 +721,20 @@ fn url_value(field: &'static str, value: Value, errors: &mut ValidationErrors) -
     }
 }
 
-/// An absolute `https` URL with a host, no user information, no whitespace or control
-/// character, at most [`MAX_URL_CHARS`].
+/// The hosts an app's URL may name over plain `http` (for development and tests): the loopback
+/// ones.
+pub const LOOPBACK_HOSTS: [&str; 3] = ["127.0.0.1", "[::1]", "localhost"];
+
+/// An absolute `https` URL (or `http` to a [`LOOPBACK_HOSTS`] host) with a host, no user
+/// information, no whitespace or control character, at most [`MAX_URL_CHARS`].
 fn check_https_url(text: &str) -> Result<(), String> {
     if text.chars().count() > MAX_URL_CHARS {
         return Err(format!("must be at most {MAX_URL_CHARS} characters"));
     }
-    let Some(rest) = text.strip_prefix("https://") else {
-        return Err("must be an absolute https URL".to_owned());
+    let (rest, plain) = match (text.strip_prefix("https://"), text.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, false),
+        (None, Some(rest)) => (rest, true),
+        (None, None) => return Err("must be an absolute https URL".to_owned()),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.is_empty() || authority.starts_with(':') {
@@ -735,10 +743,28 @@ fn check_https_url(text: &str) -> Result<(), String> {
     if authority.contains('@') {
         return Err("must not carry user information (`user@`)".to_owned());
     }
+    if plain && !is_loopback_authority(authority) {
+        return Err(
+            "must be an absolute https URL (plain http only to 127.0.0.1, [::1] or localhost)"
+                .to_owned(),
+        );
+    }
     if text.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
         return Err("must not contain whitespace or control characters".to_owned());
     }
     Ok(())
+}
+
+/// Whether `authority` (`host[:port]`) names a loopback host.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.rfind(':') {
+        // A port after the host (an IPv6 literal's colons are inside its brackets).
+        Some(colon) if !authority[colon..].contains(']') => &authority[..colon],
+        _ => authority,
+    };
+    LOOPBACK_HOSTS
+        .iter()
+        .any(|loopback| host.eq_ignore_ascii_case(loopback))
 }
 
 fn scopes_value(value: Value, errors: &mut ValidationErrors) -> Option<Vec<String>> {

@@ -21,9 +21,9 @@ pub use error::{StoreError, UpdateError};
 pub use store::{Claim, DueCredential, RefreshOutcome, RefreshWrite, Store, UpkeepState};
 pub use types::{
     AuthenticatedToken, Backend, CONSOLE_SESSION_TOUCH_PRECISION, Ciphertext, ClientCredentialAuth,
-    ConsoleSession, CredentialChange, CredentialFilter, GrantFilter, IDEMPOTENCY_CLAIM_TIMEOUT,
-    IDEMPOTENCY_RETENTION, IdempotencyClaim, IdempotencyRecord, NewConsoleSession, NewUserToken,
-    OAuthAppDeletion, Page, PageRequest, ReencryptBatch, Reservation, SecretsUpdate,
-    SqliteSynchronous, StoreOptions, StoredCredential, StoredOAuthApp, StoredResponse, UseOutcome,
-    UserToken,
+    ConnectReturn, ConnectState, ConsoleSession, CredentialChange, CredentialFilter, GrantFilter,
+    IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_RETENTION, IdempotencyClaim, IdempotencyRecord,
+    NewConnectState, NewConsoleSession, NewUserToken, OAuthAppDeletion, Page, PageRequest,
+    ReencryptBatch, Reservation, SecretsUpdate, SqliteSynchronous, StoreOptions, StoredCredential,
+    StoredOAuthApp, StoredResponse, UseOutcome, UserToken,
 };

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 
 use crate::schema::{
     api_tokens, audit_events, client_credentials, console_sessions, credentials, idempotency_keys,
-    memberships, oauth_apps, principals, service_accounts, teams, use_grants, user_tokens,
+    memberships, oauth_apps, oauth_connect_states, principals, service_accounts, teams, use_grants,
+    user_tokens,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -185,6 +186,21 @@ pub(crate) struct OAuthAppRow {
     pub(crate) version: i64,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_connect_states)]
+pub(crate) struct ConnectStateRow {
+    pub(crate) state_hash: String,
+    pub(crate) team_id: String,
+    pub(crate) credential_id: String,
+    pub(crate) principal_id: String,
+    pub(crate) verifier_key_id: String,
+    pub(crate) verifier_ciphertext: Vec<u8>,
+    pub(crate) redirect_uri: String,
+    pub(crate) return_to: String,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

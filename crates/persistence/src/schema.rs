@@ -193,6 +193,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_connect_states (state_hash) {
+        state_hash -> Text,
+        team_id -> Text,
+        credential_id -> Text,
+        principal_id -> Text,
+        verifier_key_id -> Text,
+        verifier_ciphertext -> Binary,
+        redirect_uri -> Text,
+        return_to -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
     principals,
@@ -207,4 +222,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     use_grants,
     oauth_apps,
     console_sessions,
+    oauth_connect_states,
 );

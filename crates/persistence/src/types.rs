@@ -392,3 +392,97 @@ impl std::fmt::Debug for NewConsoleSession<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// Where the callback of an OAuth connect sends the browser once it is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectReturn {
+    /// A small result (JSON or HTML) from the API itself.
+    Api,
+    /// The credential's page in the web console.
+    Console,
+}
+
+impl ConnectReturn {
+    /// The stored form.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Console => "console",
+        }
+    }
+
+    /// Reads [`ConnectReturn::as_str`].
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "api" => Some(Self::Api),
+            "console" => Some(Self::Console),
+            _ => None,
+        }
+    }
+}
+
+/// A pending OAuth connect to store ([`crate::Store::begin_connect`]).
+pub struct NewConnectState<'a> {
+    /// Hex SHA-256 of the single-use `state` (the state itself is never stored).
+    pub state_hash: &'a str,
+    /// The credential's team.
+    pub team_id: TeamId,
+    /// The credential being connected.
+    pub credential_id: CredentialId,
+    /// Who started the connect.
+    pub principal_id: PrincipalId,
+    /// The PKCE code verifier, sealed.
+    pub verifier: Ciphertext,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: &'a str,
+    /// Where the callback sends the browser.
+    pub return_to: ConnectReturn,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+    /// When it no longer completes.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewConnectState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConnectState")
+            .field("team_id", &self.team_id)
+            .field("credential_id", &self.credential_id)
+            .field("principal_id", &self.principal_id)
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pending OAuth connect, as [`crate::Store::take_connect`] took it: it can never be taken
+/// again.
+#[derive(Clone)]
+pub struct ConnectState {
+    /// The credential's team.
+    pub team_id: TeamId,
+    /// The credential being connected.
+    pub credential_id: CredentialId,
+    /// Who started the connect (and whether a user or a service account).
+    pub principal: Principal,
+    /// The PKCE code verifier, sealed.
+    pub verifier: Ciphertext,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// Where the callback sends the browser.
+    pub return_to: ConnectReturn,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+    /// When it no longer completes.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ConnectState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectState")
+            .field("team_id", &self.team_id)
+            .field("credential_id", &self.credential_id)
+            .field("principal", &self.principal)
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}

@@ -158,6 +158,13 @@ pub struct Config {
     )]
     pub body_timeout_seconds: u64,
 
+    /// The base URL browsers and OAuth providers reach this server at, such as
+    /// `https://vault.example.com` (behind a proxy, the proxy's). An OAuth connect's redirect URI
+    /// is this plus `/api/v1/oauth/callback`; register that URI with the provider's app.
+    /// Default: `http://` and the bound address.
+    #[arg(long, global = true, env = "CREDVAULT_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
     /// The server is reached over HTTPS through a proxy that terminates TLS: the web console's
     /// session cookie is then marked Secure (it always is when this server itself speaks TLS).
     #[arg(long, global = true, env = "CREDVAULT_CONSOLE_BEHIND_TLS")]
@@ -473,6 +480,24 @@ impl Config {
     }
 }
 
+/// A `--public-url`: an absolute `http` or `https` URL with a host and no query, fragment or user
+/// information; a trailing `/` is dropped.
+fn parse_public_url(text: &str) -> std::result::Result<String, String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or("must be an absolute http or https URL, such as https://vault.example.com")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
+        return Err("must name a host, without user information, query or fragment".to_owned());
+    }
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain whitespace".to_owned());
+    }
+    Ok(trimmed.to_owned())
+}
+
 fn write_private_file(path: &Path, contents: &str) -> Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -678,6 +703,36 @@ mod tests {
         let error =
             Flags::try_parse_from(["credvault", "--token-cache-seconds", "31"]).unwrap_err();
         assert!(error.to_string().contains("token-cache-seconds"), "{error}");
+    }
+
+    #[test]
+    fn a_public_url_is_checked_and_loses_its_trailing_slash() {
+        let parsed =
+            Flags::try_parse_from(["credvault", "--public-url", "https://vault.example.com/"])
+                .unwrap();
+        assert_eq!(
+            parsed.config.public_url.as_deref(),
+            Some("https://vault.example.com")
+        );
+        for bad in [
+            "vault.example.com",
+            "https://",
+            "https://u@h",
+            "https://h/?x=1",
+            "ftp://h",
+        ] {
+            assert!(
+                Flags::try_parse_from(["credvault", "--public-url", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            Flags::try_parse_from(["credvault"])
+                .unwrap()
+                .config
+                .public_url
+                .is_none()
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use credvault_crypto::CryptoError;
 use credvault_domain::authz::Denied;
+use credvault_domain::oauth_connect::NotConnectable;
 use credvault_domain::patch::PatchError;
 use credvault_domain::release::NotUsable;
 use credvault_domain::validate::ValidationErrors;
@@ -55,6 +56,14 @@ pub enum Error {
         /// How many credentials of the team are linked to it.
         credentials: u64,
     },
+    /// The credential cannot be connected through OAuth (not an OAuth kind, or not linked to
+    /// an OAuth app); nothing was written.
+    #[error(transparent)]
+    NotConnectable(#[from] NotConnectable),
+    /// An OAuth callback's state is unknown, already used or expired (one answer for the three);
+    /// nothing was written.
+    #[error("the OAuth connect state is unknown, already used or expired")]
+    ConnectStateUnknown,
     /// The caller's renderer failed to make the response to store with the write.
     #[error("the response could not be rendered: {0}")]
     Render(String),

@@ -20,23 +20,24 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use credvault_domain::audit::SecretEffect;
 use credvault_domain::authz::Action;
 use credvault_domain::credential::{Credential, CredentialStatus};
+use credvault_domain::oauth_connect::check_connectable;
 use credvault_domain::patch::{CredentialPatch, NewCredential};
 use credvault_domain::schema::{
     FieldType, Kind, Provider, Required, Schema, all_schemas, schema_for,
 };
 use credvault_domain::validate::FieldError;
-use credvault_persistence::{CredentialFilter, PageRequest, StoreError};
+use credvault_persistence::{CredentialFilter, PageRequest, StoreError, StoredCredential};
 use credvault_probe::TESTABLE_PROVIDERS;
 use credvault_usecases::Error as UseCaseError;
 use credvault_usecases::credentials::{self, Caller, PatchRequest};
 use serde_json::{Map, Value};
 
-use crate::console::csrf;
 use crate::console::error::ConsoleError;
 use crate::console::form::{FormFields, check_origin, read_form};
 use crate::console::session::{SignedIn, see_other};
@@ -44,6 +45,7 @@ use crate::console::views::{
     self, ChoosePage, DeletePage, ErrorRow, EventRow, FieldRow, FormField, FormPage, KindChoice,
     ListPage, ListRow, SelectOption, ShowPage,
 };
+use crate::console::{connect, csrf};
 use crate::error::ApiError;
 use crate::request_id::CurrentRequestId;
 use crate::state::AppState;
@@ -97,12 +99,18 @@ pub async fn list(
 
 /// `GET /console/credentials/{id}`: one credential, its secrets masked, its health and trail.
 pub async fn show(
+    req: HttpRequest,
     signed_in: SignedIn,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     signed_in.authorize(Action::ReadIntegration)?;
-    let credential = find(&state, &signed_in, &path).await?;
+    let stored = find_stored(&state, &signed_in, &path).await?;
+    let credential = stored.credential;
+    let app = stored.oauth_app;
+    let connectable = signed_in.authorize(Action::UpdateIntegration).is_ok()
+        && check_connectable(&credential, app.as_ref()).is_ok();
+    let flash = connect::take_flash(&req, credential.id);
     let store = state.store.clone();
     let (team_id, id) = (credential.team_id, credential.id);
     let page = PageRequest {
@@ -182,8 +190,24 @@ pub async fn show(
             })
             .collect(),
         testable: TESTABLE_PROVIDERS.contains(&credential.provider),
+        connectable,
+        oauth_app: app.as_ref().map(|app| app.name.clone()),
+        flash: flash.as_ref().map(|(flash, _)| flash.clone()),
     };
-    Ok(views::render(StatusCode::OK, &page))
+    let mut response = views::render(StatusCode::OK, &page);
+    let headers = response.headers_mut();
+    if let Some((_, clear)) = flash {
+        headers.insert(header::SET_COOKIE, clear);
+    }
+    // The "Connect" form's answer redirects to the provider, which `form-action` must allow.
+    let policy = app
+        .filter(|_| connectable)
+        .and_then(|app| connect::policy_allowing_form_to(&app.authorize_url))
+        .and_then(|policy| HeaderValue::from_str(&policy).ok());
+    if let Some(policy) = policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    Ok(response)
 }
 
 /// `GET /console/credentials/new[?provider=&kind=]`: the choice of provider and kind, then the
@@ -438,6 +462,22 @@ pub(super) fn patch_from_form(
         body.insert("clear_secrets".to_owned(), clear_secrets.into());
     }
     CredentialPatch::from_json(Value::Object(body))
+}
+
+/// [`find`], with the OAuth app the credential is linked to.
+async fn find_stored(
+    state: &AppState,
+    signed_in: &SignedIn,
+    segment: &str,
+) -> Result<StoredCredential, ConsoleError> {
+    let credential_id = credential_id(segment)?;
+    let store = state.store.clone();
+    let team_id = signed_in.team.id;
+    Ok(
+        blocking(move || store.find_credential(team_id, credential_id))
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    )
 }
 
 /// The team's credential named by the path segment; a malformed id, a missing credential and

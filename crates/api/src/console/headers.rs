@@ -10,7 +10,9 @@ use actix_web::middleware::Next;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-/// Adds the headers to whatever the console answered.
+/// Adds the headers to whatever the console answered. A page may set a policy of its own first,
+/// which is then kept: only a credential's page does, to add the origin of its OAuth app's
+/// authorize URL to `form-action` (`console::connect::policy_allowing_form_to`).
 pub async fn add_security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -25,6 +27,9 @@ pub async fn add_security_headers(
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
     for (name, value) in fixed {
+        if name == header::CONTENT_SECURITY_POLICY && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     Ok(response)

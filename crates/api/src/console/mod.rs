@@ -35,6 +35,7 @@
 //! is embedded ([`assets`]); the console needs no network access and no JavaScript.
 
 pub mod assets;
+pub mod connect;
 pub mod connection_tests;
 pub mod credentials;
 pub mod csrf;
@@ -98,6 +99,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(
                     "/credentials/{id}/edit",
                     web::post().to(credentials::update),
+                )
+                .route(
+                    "/credentials/{id}/connect",
+                    web::post().to(connect::connect),
                 )
                 .route(
                     "/credentials/{id}/delete",

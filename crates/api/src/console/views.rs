@@ -196,6 +196,24 @@ pub struct ShowPage {
     pub events: Vec<EventRow>,
     /// It can be tested by connecting (PostgreSQL, SFTP): the page offers "Test connection".
     pub testable: bool,
+    /// Whether to offer "Connect": an OAuth credential linked to an app, for an owner.
+    pub connectable: bool,
+    /// The name of the OAuth app it is linked to, if any.
+    pub oauth_app: Option<String>,
+    /// The outcome of a connect that just came back, shown once.
+    pub flash: Option<crate::console::connect::Flash>,
+}
+
+/// Where the OAuth callback sends the browser back to the console.
+#[derive(Template)]
+#[template(path = "console/connect_landing.html")]
+pub struct ConnectLandingPage {
+    /// The credential's console page.
+    pub url: String,
+    /// Whether the connect succeeded.
+    pub connected: bool,
+    /// The outcome in words.
+    pub text: String,
 }
 
 /// One field of a credential as shown.

@@ -10,6 +10,7 @@ pub mod enums;
 pub mod event;
 pub mod grant;
 pub mod oauth_app;
+pub mod oauth_connect;
 pub mod page;
 pub mod problem;
 pub mod release;

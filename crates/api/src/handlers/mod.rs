@@ -5,5 +5,6 @@ pub mod credentials;
 pub mod grants;
 pub mod health;
 pub mod oauth_apps;
+pub mod oauth_connect;
 pub mod service_accounts;
 pub mod tokens;

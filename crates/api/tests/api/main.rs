@@ -26,6 +26,7 @@ mod http_semantics;
 mod idempotency;
 mod input_rules;
 mod oauth_apps;
+mod oauth_connect;
 mod oauth_refresh;
 mod openapi;
 mod operations;

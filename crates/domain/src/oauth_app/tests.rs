@@ -318,3 +318,30 @@ mod link {
         assert!(message.contains("OAuth kinds"), "{message}");
     }
 }
+
+#[test]
+fn plain_http_urls_are_accepted_only_on_loopback() {
+    for url in [
+        "http://127.0.0.1:8080/token",
+        "http://localhost/token",
+        "http://[::1]:9/token",
+        "http://LOCALHOST:1",
+    ] {
+        let mut body = create_body();
+        body["token_url"] = json!(url);
+        body["authorize_url"] = json!(url);
+        let parsed = NewOAuthApp::from_json(body);
+        assert!(parsed.is_ok(), "{url}: {:?}", parsed.err());
+    }
+    for url in [
+        "http://127.0.0.2/token",
+        "http://localhost.example.test/token",
+        "http://[::2]/token",
+        "http://127.0.0.1.nip.io/token",
+    ] {
+        let mut body = create_body();
+        body["token_url"] = json!(url);
+        let errors = NewOAuthApp::from_json(body).unwrap_err();
+        assert_eq!(fields_of(&errors), ["token_url"], "{url}");
+    }
+}

@@ -20,6 +20,7 @@
 //! the parameter is bound, so the cached statement was re-prepared on every call.
 
 pub(crate) mod client_credentials;
+pub(crate) mod connect_states;
 pub(crate) mod console_sessions;
 pub(crate) mod credentials;
 pub(crate) mod events;

@@ -1,5 +1,6 @@
 //! [`Store`]: the pool, opening and migrating; its query methods live in one file per aggregate.
 
+mod connect_states;
 mod console_sessions;
 mod credentials;
 mod grants;

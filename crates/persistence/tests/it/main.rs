@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod concurrency;
+mod connect_states;
 mod console_sessions;
 mod credentials;
 mod grants;

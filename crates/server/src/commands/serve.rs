@@ -77,6 +77,12 @@ pub fn run(config: &Config) -> Result<()> {
             ..ConsoleSettings::default()
         },
         refresh: config.refresh_settings(),
+        public_url: Some(
+            config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{address}")),
+        ),
         // `credvault_api::server` adds the bound address itself.
         ..Settings::default()
     };

@@ -8,6 +8,7 @@
 //! an `Idempotency-Key` claim in the same transaction as their write, with the response the
 //! caller renders (its bytes are HTTP's business, not this crate's).
 
+pub mod connect;
 pub mod consume;
 pub mod create;
 pub mod delete;
@@ -25,6 +26,7 @@ use credvault_persistence::{Store, StoreError, constraint};
 
 use crate::error::Error;
 
+pub use connect::{CallbackInput, Completed, StartRequest, Started, complete, start};
 pub use consume::{Release, use_credential};
 pub use create::{create, create_completing};
 pub use delete::delete;

@@ -453,3 +453,84 @@ fn session_cookie(response: &TestResponse) -> String {
     );
     set_cookie.split(';').next().unwrap().to_owned()
 }
+
+/// OAuth connect from a credential's page on SQLite: "Connect" sends the browser to the local
+/// authorization server, which approves at once; the callback lands back on the page, which says
+/// "Connected" once and shows the status; a denial is shown in words.
+#[test]
+fn console_oauth_connect_in_a_browser() {
+    use crate::oauth_connect::{CLIENT_ID, CLIENT_SECRET, settings};
+    use credvault_probe::testing::oauth_server::OAuthServer;
+
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn_with_settings(db.store().clone(), settings());
+    let Some(browser) = Browser::start(app.owner.base_url()) else {
+        return;
+    };
+    let tokens = OAuthServer::start(CLIENT_ID, CLIENT_SECRET);
+    let oauth_app = app.owner.post_json(
+        &format!("/api/v1/teams/{}/oauth-apps", app.team.label),
+        &json!({"name": "Local Google", "provider": "google", "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET, "token_url": tokens.token_url(),
+                "authorize_url": tokens.authorize_url(), "scopes": ["drive.readonly"]}),
+    );
+    assert_eq!(oauth_app.status, 201, "{}", oauth_app.body);
+    let created = app.owner.post_json(
+        &app.integrations(),
+        &json!({"provider": "google", "kind": "google_oauth", "name": "Drive",
+                "oauth_app_id": oauth_app.json()["id"]}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let page = format!("/console/credentials/{id}");
+
+    // A member sees the credential but no Connect button.
+    sign_in(&browser, app.member.token().unwrap());
+    browser.goto(&page);
+    assert!(browser.has("#credential-name"));
+    assert!(!browser.has("#connect"));
+    browser.click("#sign-out", "#token");
+
+    sign_in(&browser, app.owner.token().unwrap());
+    browser.goto(&page);
+    assert_eq!(browser.text("#oauth-app"), "Local Google");
+    assert_eq!(browser.text("#status-value"), "credentials_saved");
+    browser.screenshot("credential-oauth-connect");
+
+    // The form posts to the console, which redirects to the provider; it approves and the
+    // callback sends the browser back here.
+    browser.click("#connect", "#flash");
+    assert_eq!(browser.path(), page);
+    assert!(
+        browser.text("#flash").starts_with("Connected"),
+        "{}",
+        browser.text("#flash")
+    );
+    assert_eq!(browser.text("#status-value"), "connected");
+    browser.screenshot("credential-oauth-connected");
+    let access_token = app.stored_secret(&id, "access_token").unwrap();
+    assert!(tokens.issued_access_token(&access_token));
+    assert!(app.stored_secret(&id, "refresh_token").is_some());
+    assert!(!browser.source().contains(&access_token));
+    assert!(browser.text("#field-access_token").contains("••••"));
+    let events = app.events(&id);
+    assert_eq!(events.last().unwrap()["action"], "updated");
+    // The message is shown once.
+    browser.goto(&page);
+    assert!(!browser.has("#flash"));
+
+    // A denial at the provider comes back in words, and the stored tokens stay.
+    tokens.set_deny_authorize(true);
+    browser.click("#connect", "#flash");
+    let flash = browser.text("#flash");
+    assert!(
+        flash.contains("access was denied (access_denied)"),
+        "{flash}"
+    );
+    assert_eq!(browser.text("#status-value"), "connected");
+    assert_eq!(
+        app.stored_secret(&id, "access_token").as_deref(),
+        Some(access_token.as_str())
+    );
+    browser.screenshot("credential-oauth-denied");
+}
