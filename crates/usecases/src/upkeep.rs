@@ -168,7 +168,7 @@ pub fn run_round(
                             }
                         }
                         Ok(
-                            Handled::Refresh(Refreshed::NotNeeded | Refreshed::Deferred(_))
+                            Handled::Refresh(Refreshed::NotNeeded | Refreshed::Deferred { .. })
                             | Handled::Rescheduled,
                         ) => {
                             report.rescheduled += 1;
@@ -331,6 +331,6 @@ fn log_refresh(due: DueCredential, result: &Refreshed) {
                 due.credential_id
             );
         }
-        Refreshed::NotNeeded | Refreshed::Deferred(_) => {}
+        Refreshed::NotNeeded | Refreshed::Deferred { .. } => {}
     }
 }

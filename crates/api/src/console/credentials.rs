@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use credvault_domain::audit::SecretEffect;
 use credvault_domain::authz::Action;
 use credvault_domain::credential::{Credential, CredentialStatus};
@@ -165,19 +164,19 @@ pub async fn show(
         account_name: credential.account_name.clone(),
         description: credential.description.clone(),
         version: credential.version,
-        created_at: when(credential.created_at),
-        updated_at: when(credential.updated_at),
+        created_at: views::when(credential.created_at),
+        updated_at: views::when(credential.updated_at),
         fields,
         metadata,
         health: credential.health.status.as_str(),
-        checked_at: credential.health.checked_at.map(when),
+        checked_at: credential.health.checked_at.map(views::when),
         notes: credential.health.notes.clone(),
         events: events
             .items
             .iter()
             .rev()
             .map(|event| EventRow {
-                at: when(event.at),
+                at: views::when(event.at),
                 action: event.action.as_str(),
                 actor: event.actor.id.to_string(),
                 changed: event.changed_fields.join(", "),
@@ -529,12 +528,8 @@ fn list_row(credential: &Credential) -> ListRow {
         status: credential.status.as_str(),
         health: credential.health.status.as_str(),
         notes: credential.health.notes.clone(),
-        updated_at: when(credential.updated_at),
+        updated_at: views::when(credential.updated_at),
     }
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// A field name for people: `key_id` → `key id`.

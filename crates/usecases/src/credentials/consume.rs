@@ -148,10 +148,12 @@ fn refreshed_for_use(
             unusable_unless_valid(credential, &after.credential, error.is_transient())?;
             log::warn!("credential {id}: refresh failed; releasing the stored token while valid");
         }
-        Refreshed::Deferred(after) => {
+        Refreshed::Deferred {
+            stored: after,
+            retrying,
+        } => {
             // Transient while a backoff runs (due again later); parked otherwise.
-            let transient = store.upkeep_of(team_id, id)?.due_at.is_some();
-            unusable_unless_valid(credential, &after.credential, transient)?;
+            unusable_unless_valid(credential, &after.credential, retrying)?;
         }
     }
     let (stored, _) = store

@@ -139,7 +139,12 @@ pub enum Refreshed {
     /// Not asked: an earlier failure's backoff is still running, or a refusal parked the
     /// credential until a client writes it (so that uses do not hammer a failing provider). Its
     /// health says why.
-    Deferred(Box<StoredCredential>),
+    Deferred {
+        /// The credential as it is now.
+        stored: Box<StoredCredential>,
+        /// Whether another attempt is scheduled (a backoff), rather than the credential parked.
+        retrying: bool,
+    },
     /// Nothing to do: the token was fresh once the claim was held (another caller refreshed
     /// it), the credential cannot be refreshed, or a client replaced the refresh token while it
     /// was redeemed. Nothing was recorded but the next look.
@@ -213,7 +218,10 @@ fn redeem(
     let backing_off = upkeep.failures > 0 && upkeep.due_at.is_none_or(|due| due > at);
     if reason == Reason::Use && backing_off {
         store.release_refresh(team_id, id, &context.holder, upkeep.due_at)?;
-        return Ok(Refreshed::Deferred(Box::new(stored)));
+        return Ok(Refreshed::Deferred {
+            stored: Box::new(stored),
+            retrying: upkeep.due_at.is_some(),
+        });
     }
     let opened = match secrets::open(key_ring, &stored) {
         Ok(opened) => opened,
